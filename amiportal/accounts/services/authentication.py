@@ -1,0 +1,90 @@
+"""Password sign-in, sign-out, and "log out everywhere"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.db.models import F
+from django.utils import timezone
+
+from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
+from amiportal.audit.services import audit_append
+
+SESSION_LOGIN_AT = "_ami_login_at"
+SESSION_SEEN_AT = "_ami_seen_at"
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: object | None
+    locked_seconds: int = 0
+
+
+def client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def customer_account_id_for(user) -> int | None:
+    account = getattr(user, "customer_account", None) if user is not None else None
+    return account.pk if account is not None else None
+
+
+def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
+    email = email.strip().lower()
+    keys = [throttle_key("login-email", email), throttle_key("login-ip", client_address(request))]
+    wait = throttle_wait_seconds(keys=keys)
+    if wait:
+        audit_append(action="auth.login_locked", actor_label="anonymous", target=keys[0], payload={"ip": client_address(request)})
+        return LoginOutcome(user=None, locked_seconds=wait)
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        throttle_fail(keys=keys)
+        known = get_user_model().objects.filter(email=email).values_list("pk", flat=True).first()
+        audit_append(
+            action="auth.login_failed",
+            actor_label="anonymous",
+            target=f"user:{known}" if known else "unknown account",
+            payload={"ip": client_address(request)},
+        )
+        return LoginOutcome(user=None)
+    throttle_reset(keys=[keys[0]])
+    login(request, user)  # Django cycles the session key here: no fixation.
+    now = timezone.now().timestamp()
+    request.session[SESSION_LOGIN_AT] = now
+    request.session[SESSION_SEEN_AT] = now
+    audit_append(
+        action="auth.login_succeeded",
+        actor=user,
+        target=f"user:{user.pk}",
+        customer_account_id=customer_account_id_for(user),
+        payload={"ip": client_address(request), "second_factor_pending": True},
+    )
+    return LoginOutcome(user=user)
+
+
+def logout_current(*, request, reason: str = "user") -> None:
+    user = request.user if request.user.is_authenticated else None
+    if user is not None:
+        audit_append(action="auth.logout", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"reason": reason})
+    logout(request)
+
+
+def sessions_logout_everywhere(*, request) -> None:
+    user = request.user
+    get_user_model().objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    audit_append(action="auth.logout_everywhere", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user))
+    logout(request)
+
+
+def session_timed_out(*, session, now: float) -> str | None:
+    login_at = session.get(SESSION_LOGIN_AT)
+    seen_at = session.get(SESSION_SEEN_AT)
+    if login_at is None or seen_at is None:
+        return "missing"
+    if now - seen_at > settings.AMI_SESSION_IDLE_SECONDS:
+        return "idle"
+    if now - login_at > settings.AMI_SESSION_ABSOLUTE_SECONDS:
+        return "absolute"
+    return None

@@ -1,0 +1,120 @@
+"""Enrolling and using second factors (django-otp devices)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+
+from amiportal.accounts.models import BackupCode, BackupCodeDevice, SealedTOTPDevice
+from amiportal.accounts.services.authentication import customer_account_id_for, logout_current
+from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
+from amiportal.audit.services import audit_append
+from amiportal.crypto.secret_hash import secret_digest
+
+SESSION_STEP_UP_AT = "_ami_step_up_at"
+SESSION_PENDING_TOTP = "_ami_pending_totp"
+BACKUP_CODE_COUNT = 10
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (0/o, 1/l/i)
+
+
+def totp_enrolment_start(*, request) -> SealedTOTPDevice:
+    """Create (or reuse, within this session) an unconfirmed authenticator."""
+    user = request.user
+    pending_id = request.session.get(SESSION_PENDING_TOTP)
+    device = SealedTOTPDevice.objects.filter(pk=pending_id, user=user, confirmed=False).first() if pending_id else None
+    if device is None:
+        device = SealedTOTPDevice(user=user, name="Authenticator app", confirmed=False)
+        device.set_key(secrets.token_bytes(20))
+        device.save()
+        request.session[SESSION_PENDING_TOTP] = device.pk
+    return device
+
+
+@transaction.atomic
+def totp_enrolment_confirm(*, request, device: SealedTOTPDevice, token: str) -> list[str] | None:
+    """Confirm the authenticator with a first code. Returns new backup codes, or None if the code was wrong."""
+    if not device.verify_token(token):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    request.session.pop(SESSION_PENDING_TOTP, None)
+    SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
+    audit_append(action="two_factor.enrolled", actor=request.user, target=f"user:{request.user.pk}", customer_account_id=customer_account_id_for(request.user), payload={"device": "totp", "device_id": device.pk})
+    otp_login(request, device)
+    request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+    codes = backup_codes_generate(user=request.user)
+    return codes
+
+
+@transaction.atomic
+def backup_codes_generate(*, user) -> list[str]:
+    """Replace the user's backup codes; the plaintext exists only in the returned list."""
+    device, _ = BackupCodeDevice.objects.get_or_create(user=user, defaults={"name": "Backup codes", "confirmed": True})
+    device.codes.all().delete()
+    codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(BACKUP_CODE_COUNT)]
+    BackupCode.objects.bulk_create(BackupCode(device=device, digest=secret_digest(code, purpose="backup-code")) for code in codes)
+    audit_append(action="two_factor.backup_codes_generated", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"count": len(codes)})
+    return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+
+def two_factor_verify(*, request, token: str) -> tuple[bool, bool]:
+    """Check a code against the user's confirmed devices.
+
+    Returns (verified, signed_out). Too many failures in a row end the session,
+    on top of each device's own exponential throttling.
+    """
+    user = request.user
+    keys = [throttle_key("otp-user", str(user.pk))]
+    if throttle_wait_seconds(keys=keys):
+        logout_current(request=request, reason="two_factor_locked")
+        return False, True
+    for device in devices_for_user(user, confirmed=True):
+        if device.verify_token(token):
+            throttle_reset(keys=keys)
+            otp_login(request, device)
+            request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+            kind = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
+            audit_append(action="two_factor.verified", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"device": kind})
+            return True, False
+    throttle_fail(keys=keys, max_failures=settings.AMI_OTP_MAX_FAILURES)
+    audit_append(action="two_factor.failed", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user))
+    if throttle_wait_seconds(keys=keys):
+        logout_current(request=request, reason="two_factor_locked")
+        return False, True
+    return False, False
+
+
+@transaction.atomic
+def totp_device_remove(*, request, device_id: int) -> bool:
+    deleted, _ = SealedTOTPDevice.objects.filter(user=request.user, pk=device_id).delete()
+    if deleted:
+        audit_append(action="two_factor.removed", actor=request.user, target=f"user:{request.user.pk}", customer_account_id=customer_account_id_for(request.user), payload={"device_id": device_id})
+    return bool(deleted)
+
+
+def step_up_verify(*, request, secret: str) -> bool:
+    """Re-verify a signed-in user: a one-time code if they have a device, else their password."""
+    user = request.user
+    from amiportal.accounts.selectors import user_has_confirmed_device
+
+    if user_has_confirmed_device(user=user):
+        ok = any(device.verify_token(secret) for device in devices_for_user(user, confirmed=True))
+        method = "otp"
+    else:
+        ok = user.check_password(secret)
+        method = "password"
+    audit_append(action="auth.step_up_succeeded" if ok else "auth.step_up_failed", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"method": method})
+    if ok:
+        request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+    return ok
+
+
+def step_up_is_fresh(*, request, minutes: int | None = None) -> bool:
+    minutes = minutes or settings.AMI_STEP_UP_MINUTES
+    at = request.session.get(SESSION_STEP_UP_AT)
+    return at is not None and timezone.now().timestamp() - at <= minutes * 60

@@ -1,0 +1,86 @@
+"""Reading and verifying the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+
+from amiportal.audit import chain
+from amiportal.audit.models import AuditCheckpoint, AuditEntry
+from amiportal.audit.services import checkpoint_signature_valid, hash_fields
+
+
+@dataclass
+class VerificationResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+    checkpoints_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def audit_verify(*, external_checkpoints: list[dict[str, Any]] | None = None) -> VerificationResult:
+    """Walk the whole chain in order; stop at the first entry that does not hold.
+
+    Detects an edited entry (hash or MAC), a deleted one (gap in seq), an
+    inserted one (broken link), and reordering (seq is inside the hash).
+    Checkpoints, stored or exported, add detection of a truncated tail.
+    """
+    expected_seq = 1
+    prev_hash = chain.GENESIS_HASH
+    checked = 0
+    hashes_at: dict[int, str] = {}
+    wanted = {cp.seq for cp in AuditCheckpoint.objects.all()} | {int(cp["seq"]) for cp in external_checkpoints or []}
+    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
+        if entry.seq != expected_seq:
+            kind = "missing" if entry.seq > expected_seq else "out of order"
+            return VerificationResult(False, checked, expected_seq, f"entry #{expected_seq} is {kind} (found #{entry.seq} next)")
+        if entry.prev_hash != prev_hash:
+            return VerificationResult(False, checked, entry.seq, f"entry #{entry.seq} does not link to the entry before it")
+        if chain.entry_hash(hash_fields(entry)) != entry.entry_hash:
+            return VerificationResult(False, checked, entry.seq, f"entry #{entry.seq} was altered: its content does not match its hash")
+        if chain.entry_mac(entry.entry_hash) != entry.mac:
+            return VerificationResult(False, checked, entry.seq, f"entry #{entry.seq} has an invalid MAC (rewritten without the audit key)")
+        if entry.seq in wanted:
+            hashes_at[entry.seq] = entry.entry_hash
+        prev_hash = entry.entry_hash
+        expected_seq += 1
+        checked += 1
+
+    checkpoints = [
+        {"seq": cp.seq, "entry_hash": cp.entry_hash, "created_at": cp.created_at, "public_key": cp.public_key, "signature": cp.signature}
+        for cp in AuditCheckpoint.objects.all()
+    ] + list(external_checkpoints or [])
+    expected_key = chain.public_key_hex(chain.signing_key())
+    for cp in checkpoints:
+        seq = int(cp["seq"])
+        if cp["public_key"] != expected_key or not checkpoint_signature_valid(**{k: cp[k] for k in ("seq", "entry_hash", "created_at", "public_key", "signature")}):
+            return VerificationResult(False, checked, seq, f"checkpoint at #{seq} has an invalid signature", len(checkpoints))
+        if seq >= expected_seq:
+            return VerificationResult(False, checked, expected_seq, f"the chain ends at #{expected_seq - 1} but a signed checkpoint covers #{seq}: entries were removed from the end", len(checkpoints))
+        if hashes_at.get(seq) != cp["entry_hash"]:
+            return VerificationResult(False, checked, seq, f"entry #{seq} differs from the signed checkpoint", len(checkpoints))
+    return VerificationResult(True, checked, checkpoints_checked=len(checkpoints))
+
+
+def audit_entries_for_customer(*, customer_account_id: int) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(customer_account_id=customer_account_id).order_by("-seq")
+
+
+def audit_entries_recent(*, limit: int = 100) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.order_by("-seq")[:limit]
+
+
+def audit_entries_all() -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.order_by("-seq")
+
+
+def audit_entries_by_actor(*, actor_id: int, limit: int = 20) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(actor_id=actor_id).order_by("-seq")[:limit]
+
+
+def audit_checkpoint_latest() -> AuditCheckpoint | None:
+    return AuditCheckpoint.objects.order_by("-seq").first()

@@ -1,0 +1,123 @@
+"""Writing to the audit trail. ``audit_append`` is the only way in."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.db import connection, transaction
+from django.utils import timezone
+
+from amiportal.audit import chain
+from amiportal.audit.context import current_request_id
+from amiportal.audit.models import AuditCheckpoint, AuditEntry
+
+# Payload keys that smell of secrets are refused outright: the trail is read by
+# operators and exported, so it must never carry key material or credentials.
+_SECRET_KEY_NAMES = re.compile(r"(password|passwd|secret|token|private|link_key|network_key|otp_code|pan|cvv)", re.I)
+# A fixed advisory-lock id: appends take it so the chain stays a line, not a tree.
+_CHAIN_LOCK_ID = 0x41_4D_49_41_55_44  # "AMIAUD"
+
+
+class AuditPayloadError(ValueError):
+    pass
+
+
+def _check_payload(payload: Any, path: str = "") -> None:
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if _SECRET_KEY_NAMES.search(str(key)):
+                raise AuditPayloadError(f"audit payload key {path}{key!r} looks like a secret; log its id, not its value")
+            _check_payload(value, f"{path}{key}.")
+    elif isinstance(payload, list):
+        for item in payload:
+            _check_payload(item, path)
+
+
+def _lock_chain() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
+    # SQLite: the IMMEDIATE transaction mode already holds the database write lock.
+
+
+def hash_fields(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "occurred_at": chain.timestamp_text(entry.occurred_at),
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "target": entry.target,
+        "customer_account_id": entry.customer_account_id,
+        "request_id": entry.request_id,
+        "payload": entry.payload,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+@transaction.atomic
+def audit_append(
+    *,
+    action: str,
+    actor: Any = None,
+    actor_label: str | None = None,
+    target: str = "",
+    customer_account_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry. ``actor`` is a user or None (then ``actor_label`` names the system part)."""
+    payload = payload or {}
+    _check_payload(payload)
+    _lock_chain()
+    head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
+    entry = AuditEntry(
+        seq=(head.seq + 1) if head else 1,
+        occurred_at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor_label=actor_label or (actor.get_username() if actor is not None else "system"),
+        action=action,
+        target=target[:200],
+        customer_account_id=customer_account_id,
+        request_id=current_request_id.get(),
+        payload=chain.canonical_json(payload),
+        prev_hash=head.entry_hash if head else chain.GENESIS_HASH,
+    )
+    entry.entry_hash = chain.entry_hash(hash_fields(entry))
+    entry.mac = chain.entry_mac(entry.entry_hash)
+    entry.save(force_insert=True)
+    return entry
+
+
+@transaction.atomic
+def audit_checkpoint_create(*, now: datetime | None = None) -> AuditCheckpoint | None:
+    """Sign the current head. Returns None when the trail is empty or unchanged."""
+    _lock_chain()
+    head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
+    if head is None:
+        return None
+    last = AuditCheckpoint.objects.order_by("-seq").first()
+    if last is not None and last.seq == head.seq:
+        return None
+    created_at = now or timezone.now()
+    key = chain.signing_key()
+    signature = key.sign(chain.checkpoint_message(head.seq, head.entry_hash, created_at))
+    return AuditCheckpoint.objects.create(
+        seq=head.seq,
+        entry_hash=head.entry_hash,
+        created_at=created_at,
+        public_key=chain.public_key_hex(key),
+        signature=signature.hex(),
+    )
+
+
+def checkpoint_signature_valid(*, seq: int, entry_hash: str, created_at: datetime, public_key: str, signature: str) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
+        key.verify(bytes.fromhex(signature), chain.checkpoint_message(seq, entry_hash, created_at))
+    except (ValueError, InvalidSignature):
+        return False
+    return True

@@ -1,0 +1,121 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from amiportal.accounts.roles import Role, primary_role
+from amiportal.audit.selectors import audit_checkpoint_latest, audit_entries_all, audit_entries_by_actor, audit_entries_for_customer, audit_entries_recent
+from amiportal.portal.access import role_required
+from amiportal.portal.forms import CustomerSearchForm, StaffAccessReasonForm
+from amiportal.portal.selectors import operator_summary
+from amiportal.premises.models import CustomerAccount
+from amiportal.premises.selectors import (
+    customer_account_for_user,
+    customer_accounts_search,
+    customer_overview,
+    meters_for_premise,
+    occupancies_for,
+    premises_for_customer,
+)
+from amiportal.premises.services import staff_access_is_open, staff_access_open
+
+_HOME_FOR_ROLE = {
+    Role.ADMIN: "portal:operator_home",
+    Role.OPERATOR: "portal:operator_home",
+    Role.INSTALLER: "portal:installer_home",
+    Role.THIRD_PARTY_DEVELOPER: "portal:developer_home",
+    Role.CUSTOMER: "portal:customer_home",
+}
+
+
+@require_GET
+def health_view(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+def root_view(request):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    return redirect("portal:home")
+
+
+def home_view(request):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    role = primary_role(request.user)
+    if role is None:
+        return render(request, "portal/no_role.html", status=403)
+    return redirect(_HOME_FOR_ROLE[role])
+
+
+@role_required(Role.CUSTOMER)
+def customer_home_view(request):
+    account = customer_account_for_user(user=request.user)
+    premises = [
+        {"premise": p, "meters": list(meters_for_premise(premise=p)), "occupancies": occupancies_for(user=request.user, premise=p)}
+        for p in premises_for_customer(user=request.user)
+    ]
+    return render(request, "portal/customer_home.html", {"account": account, "premises": premises})
+
+
+@role_required(Role.CUSTOMER)
+def customer_activity_view(request):
+    account = customer_account_for_user(user=request.user)
+    entries = audit_entries_for_customer(customer_account_id=account.pk) if account else []
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/customer_activity.html", {"page": page})
+
+
+@role_required(Role.INSTALLER)
+def installer_home_view(request):
+    return render(request, "portal/installer_home.html", {"entries": audit_entries_by_actor(actor_id=request.user.pk)})
+
+
+@role_required(Role.THIRD_PARTY_DEVELOPER)
+def developer_home_view(request):
+    return render(request, "portal/developer_home.html", {"entries": audit_entries_by_actor(actor_id=request.user.pk)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_home_view(request):
+    return render(request, "portal/operator_home.html", {"summary": operator_summary(), "entries": audit_entries_recent(limit=15)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_customers_view(request):
+    form = CustomerSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    page = Paginator(customer_accounts_search(query=query), 25).get_page(request.GET.get("page"))
+    return render(request, "portal/operator_customers.html", {"form": form, "page": page})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_customer_detail_view(request, account_id: int):
+    account = get_object_or_404(CustomerAccount, pk=account_id)
+    if not staff_access_is_open(request=request, account_id=account.pk):
+        form = StaffAccessReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                staff_access_open(request=request, account=account, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                form.add_error("reason", exc)
+            else:
+                messages.info(request, "Access recorded in the audit trail; the customer can see it.")
+                return redirect("portal:operator_customer_detail", account_id=account.pk)
+        return render(request, "portal/operator_access_reason.html", {"account": account, "form": form})
+    return render(request, "portal/operator_customer_detail.html", {"account": account, "rows": customer_overview(account=account)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_audit_view(request):
+    page = Paginator(audit_entries_all(), 50).get_page(request.GET.get("page"))
+    return render(request, "portal/operator_audit.html", {"page": page, "checkpoint": audit_checkpoint_latest()})
+
+
+def robots_view(request):
+    return HttpResponse("User-agent: *\nDisallow: /\n", content_type="text/plain")

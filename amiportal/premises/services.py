@@ -1,0 +1,56 @@
+"""Occupancy changes and staff access to customer data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from amiportal.audit.services import audit_append
+from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
+
+STAFF_ACCESS_SESSION_KEY = "_ami_staff_access"
+STAFF_ACCESS_MINUTES = 15
+
+
+@transaction.atomic
+def agreement_move_in(*, account: CustomerAccount, premise: Premise, move_in: date, actor=None) -> ServiceAgreement:
+    Premise.objects.select_for_update().filter(pk=premise.pk).first()  # serialize occupancy changes per premise
+    clash = ServiceAgreement.objects.filter(premise=premise).filter(Q(move_out__isnull=True) | Q(move_out__gte=move_in))
+    if clash.exists():
+        raise ValidationError(f"{premise} is occupied on {move_in}: record the previous occupant's move-out first.")
+    agreement = ServiceAgreement.objects.create(account=account, premise=premise, move_in=move_in)
+    audit_append(action="premise.move_in", actor=actor, actor_label=None if actor else "system", target=f"premise:{premise.pk}", customer_account_id=account.pk, payload={"agreement_id": agreement.pk, "move_in": move_in.isoformat()})
+    return agreement
+
+
+@transaction.atomic
+def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=None) -> ServiceAgreement:
+    agreement = ServiceAgreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.move_out is not None:
+        raise ValidationError("This agreement already has a move-out date.")
+    if move_out < agreement.move_in:
+        raise ValidationError("Move-out cannot be before move-in.")
+    agreement.move_out = move_out
+    agreement.save(update_fields=["move_out"])
+    audit_append(action="premise.move_out", actor=actor, actor_label=None if actor else "system", target=f"premise:{agreement.premise_id}", customer_account_id=agreement.account_id, payload={"agreement_id": agreement.pk, "move_out": move_out.isoformat()})
+    return agreement
+
+
+def staff_access_open(*, request, account: CustomerAccount, reason: str) -> None:
+    """Record why a staff member opens a customer's data; the customer sees this entry."""
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ValidationError("Give the reason in a few words (at least 10 characters), e.g. the case or ticket number.")
+    audit_append(action="staff.customer_data_opened", actor=request.user, target=f"account:{account.pk}", customer_account_id=account.pk, payload={"reason": reason})
+    grants = request.session.get(STAFF_ACCESS_SESSION_KEY, {})
+    grants[str(account.pk)] = timezone.now().timestamp() + STAFF_ACCESS_MINUTES * 60
+    request.session[STAFF_ACCESS_SESSION_KEY] = grants
+
+
+def staff_access_is_open(*, request, account_id: int) -> bool:
+    expires = request.session.get(STAFF_ACCESS_SESSION_KEY, {}).get(str(account_id))
+    return expires is not None and expires > timezone.now().timestamp()

@@ -1,0 +1,270 @@
+"""AMI Portal settings: one module, every value from the environment.
+
+Profiles (AMI_PROFILE):
+- development (default): runs on one machine with nothing installed; SQLite and
+  a filesystem Celery broker unless DATABASE_URL / CELERY_BROKER_URL are set;
+  secrets are generated once under var/dev-secrets/.
+- test: like development, with a fast password hasher and a local-memory cache.
+- production: every secret must be provided; HTTPS-only cookies and HSTS.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from amiportal.env import env_bool, env_choice, env_int, env_list, env_str
+from amiportal.dev_secrets import dev_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
+
+PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
+IS_PRODUCTION = PROFILE == "production"
+
+
+def _secret(name: str, nbytes: int = 32) -> str:
+    value = env_str(name)
+    if value:
+        return value
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured(f"{name} (or {name}_FILE) must be set in the production profile.")
+    return dev_secret(VAR_DIR / "dev-secrets", name.lower(), nbytes)
+
+
+SECRET_KEY = _secret("SECRET_KEY", 50)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver"],
+)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "rest_framework",
+    "amiportal.audit",
+    "amiportal.accounts",
+    "amiportal.premises",
+    "amiportal.portal",
+    "han",
+    "billing",
+    "thirdparty",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "amiportal.audit.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "amiportal.accounts.middleware.SessionTimeoutMiddleware",
+    "amiportal.accounts.middleware.RequireTwoFactorMiddleware",
+    "amiportal.accounts.middleware.NoStoreForSignedInMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "amiportal.urls"
+WSGI_APPLICATION = "amiportal.wsgi.application"
+ASGI_APPLICATION = "amiportal.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "amiportal.portal.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+_default_sqlite = f"sqlite:///{VAR_DIR / 'amiportal.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", _default_sqlite)
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this project understands: {exc}") from exc
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE makes every write transaction take the write lock at BEGIN,
+    # so concurrent appenders (audit chain) queue instead of failing late.
+    _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    _db["CONN_MAX_AGE"] = 0
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    if PROFILE == "test":
+        # Lets the test runner TRUNCATE the append-only audit table between tests.
+        _db.setdefault("OPTIONS", {})["options"] = "-c ami.allow_truncate=on"
+else:
+    raise ImproperlyConfigured("DATABASE_URL must be sqlite:// or postgres://.")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith("redis://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL or empty (local memory).")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Accounts, passwords, two-factor ----------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if PROFILE == "test":
+    # Only the test profile trades hash cost for speed.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "AMI Portal")
+AMI_LOGIN_MAX_FAILURES = env_int("AMI_LOGIN_MAX_FAILURES", 5, minimum=1)
+AMI_LOGIN_LOCKOUT_BASE_SECONDS = env_int("AMI_LOGIN_LOCKOUT_BASE_SECONDS", 60, minimum=1)
+AMI_LOGIN_LOCKOUT_MAX_SECONDS = env_int("AMI_LOGIN_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
+AMI_OTP_MAX_FAILURES = env_int("AMI_OTP_MAX_FAILURES", 5, minimum=1)
+AMI_SESSION_IDLE_SECONDS = env_int("AMI_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+AMI_SESSION_ABSOLUTE_SECONDS = env_int("AMI_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
+AMI_STEP_UP_MINUTES = env_int("AMI_STEP_UP_MINUTES", 10, minimum=1, maximum=120)
+
+SESSION_COOKIE_AGE = AMI_SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Keys held outside the database ----------------------------------------
+# Key-encryption keys: "id:base64key,id:base64key"; the first is the active one,
+# the rest stay available for decryption until a rotation has rewrapped them.
+AMI_KEYRING = env_str("AMI_KEYRING") or (
+    None if IS_PRODUCTION else f"dev1:{_secret('AMI_DEV_KEK')}"
+)
+if AMI_KEYRING is None:
+    raise ImproperlyConfigured("AMI_KEYRING (or AMI_KEYRING_FILE) must be set in the production profile.")
+AMI_AUDIT_HMAC_KEY = _secret("AMI_AUDIT_HMAC_KEY")
+AMI_AUDIT_SIGNING_KEY = _secret("AMI_AUDIT_SIGNING_KEY")
+AMI_SECRET_HASH_KEY = _secret("AMI_SECRET_HASH_KEY")
+
+# --- Security headers -------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+_https = env_bool("AMI_HTTPS", IS_PRODUCTION)
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _https)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _https else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
+if env_bool("AMI_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Static files -------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if IS_PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+if not IS_PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Celery ---------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for sub in ("queue", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be redis://, amqp:// or unset (filesystem broker).")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "audit-checkpoint": {
+        "task": "amiportal.audit.tasks.audit_checkpoint_task",
+        "schedule": timedelta(minutes=env_int("AMI_AUDIT_CHECKPOINT_MINUTES", 60, minimum=1)),
+    },
+    "clear-expired-sessions": {
+        "task": "amiportal.accounts.tasks.sessions_clear_expired_task",
+        "schedule": timedelta(hours=6),
+    },
+}
+
+# --- REST framework ----------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Logging ------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

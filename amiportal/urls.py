@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+# The admin sits behind the same sign-in and two-factor as every other page.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "AMI Portal administration"
+admin.site.login = lambda request, extra_context=None: redirect(f"/accounts/login/?next={request.get_full_path()}")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("amiportal.accounts.urls")),
+    path("", include("amiportal.portal.urls")),
+]
