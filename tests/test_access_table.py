@@ -1,0 +1,93 @@
+"""Every route declares who may reach it, and each persona is checked against it (SO-C4, SO-C7)."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.access_table import ROUTES
+from tests.conftest import CsrfClient, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _walk(patterns, namespace=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}"
+        elif isinstance(pattern, URLPattern):
+            yield f"{namespace}<unnamed {pattern.pattern}>"
+
+
+def all_route_names():
+    return sorted(set(_walk(get_resolver().url_patterns)))
+
+
+def _table_entry(name):
+    if name in ROUTES:
+        return ROUTES[name]
+    namespace = name.split(":")[0]
+    return ROUTES.get(f"{namespace}:*")
+
+
+def test_every_route_is_in_the_access_table():
+    missing = [name for name in all_route_names() if _table_entry(name) is None]
+    assert not missing, f"routes with no entry in tests/access_table.py: {missing}"
+
+
+def test_the_access_table_names_only_real_routes():
+    names = set(all_route_names())
+    stale = [name for name in ROUTES if not name.endswith(":*") and name not in names]
+    assert not stale, f"access table entries for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def people(alice, bob, ivan, olga, trent):
+    return {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent}
+
+
+REFUSED = {301, 302, 401, 403, 404, 405}
+
+
+@pytest.mark.objective("SO-C4")
+@pytest.mark.parametrize("persona", ["anonymous", "alice", "bob", "ivan", "olga", "trent"])
+def test_each_persona_reaches_exactly_its_routes(people, persona):
+    client = CsrfClient() if persona == "anonymous" else signed_in(people[persona])
+    problems = []
+    for name in all_route_names():
+        entry = _table_entry(name)
+        if name.endswith(":*") or "<unnamed" in name or name.startswith("admin:"):
+            continue
+        url = reverse(name, kwargs=entry.kwargs(people))
+        response = client.get(url)
+        if entry.get_not_allowed:
+            if response.status_code not in REFUSED:
+                problems.append(f"{name}: GET answered {response.status_code}")
+            continue
+        allowed = persona in entry.allowed
+        if allowed and response.status_code >= 400:
+            problems.append(f"{name}: {persona} should reach it, got {response.status_code}")
+        if not allowed:
+            if response.status_code not in REFUSED:
+                problems.append(f"{name}: {persona} should be refused, got {response.status_code}")
+            if response.status_code == 302 and persona != "anonymous" and "/accounts/" not in response.url:
+                problems.append(f"{name}: {persona} redirected to {response.url}, not refused")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.objective("SO-C4")
+def test_admin_is_closed_to_everyone_but_verified_staff(people):
+    from amiportal.accounts.roles import Role, role_assign
+    from tests.conftest import add_totp
+    from tests.factories import UserFactory
+
+    for persona in ["olga", "ivan", "alice"]:
+        response = signed_in(people[persona]).get("/admin/")
+        assert response.status_code == 302, persona
+    ada = UserFactory(email="ada@example.test", is_staff=True, is_superuser=True)
+    role_assign(user=ada, role=Role.ADMIN)
+    assert signed_in(ada, verified=False).get("/admin/").url == "/accounts/two-factor/setup/"
+    add_totp(ada)
+    assert signed_in(ada, verified=False).get("/admin/").url == "/accounts/two-factor/verify/"
+    assert signed_in(ada).get("/admin/").status_code == 200
