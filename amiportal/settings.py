@@ -173,6 +173,22 @@ AMI_AUDIT_HMAC_KEY = _secret("AMI_AUDIT_HMAC_KEY")
 AMI_AUDIT_SIGNING_KEY = _secret("AMI_AUDIT_SIGNING_KEY")
 AMI_SECRET_HASH_KEY = _secret("AMI_SECRET_HASH_KEY")
 
+# --- Email -------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AMI Portal <no-reply@amiportal.invalid>")
+_email_host = env_str("EMAIL_HOST", "")
+if _email_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": _email_host, "port": env_int("EMAIL_PORT", 587, minimum=1, maximum=65535), "use_tls": env_bool("EMAIL_USE_TLS", True)},
+        }
+    }
+elif IS_PRODUCTION:
+    raise ImproperlyConfigured("EMAIL_HOST must be set in the production profile (password-reset mail).")
+else:
+    # Development: mail (password-reset links) is printed on the web process's console.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
 # --- Security headers -------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -98,10 +98,18 @@ def totp_device_remove(*, request, device_id: int) -> bool:
 
 
 def step_up_verify(*, request, secret: str) -> bool:
-    """Re-verify a signed-in user: a one-time code if they have a device, else their password."""
+    """Re-verify a signed-in user: a one-time code if they have a device, else their password.
+
+    Failures share the lockout of sign-in: a hijacked session cannot be used to
+    guess the password or code behind the step-up.
+    """
     user = request.user
     from amiportal.accounts.selectors import user_has_confirmed_device
 
+    keys = [throttle_key("step-up-user", str(user.pk))]
+    if throttle_wait_seconds(keys=keys):
+        logout_current(request=request, reason="step_up_locked")
+        return False
     if user_has_confirmed_device(user=user):
         ok = any(device.verify_token(secret) for device in devices_for_user(user, confirmed=True))
         method = "otp"
@@ -110,7 +118,10 @@ def step_up_verify(*, request, secret: str) -> bool:
         method = "password"
     audit_append(action="auth.step_up_succeeded" if ok else "auth.step_up_failed", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"method": method})
     if ok:
+        throttle_reset(keys=keys)
         request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+    else:
+        throttle_fail(keys=keys, max_failures=settings.AMI_OTP_MAX_FAILURES)
     return ok
 
 
