@@ -10,6 +10,8 @@ Profiles (AMI_PROFILE):
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from amiportal.env import env_bool, env_choice, env_int, env_list, env_str
+from amiportal.crypto.envelope import Keyring
 from amiportal.dev_secrets import dev_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,9 +172,25 @@ AMI_KEYRING = env_str("AMI_KEYRING") or (
 )
 if AMI_KEYRING is None:
     raise ImproperlyConfigured("AMI_KEYRING (or AMI_KEYRING_FILE) must be set in the production profile.")
-AMI_AUDIT_HMAC_KEY = _secret("AMI_AUDIT_HMAC_KEY")
-AMI_AUDIT_SIGNING_KEY = _secret("AMI_AUDIT_SIGNING_KEY")
-AMI_SECRET_HASH_KEY = _secret("AMI_SECRET_HASH_KEY")
+
+def _key_32(name: str) -> str:
+    """A base64 secret of exactly 32 bytes, checked now rather than at first use."""
+    value = _secret(name)
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ImproperlyConfigured(f"{name} must be base64.") from None
+    if len(raw) != 32:
+        raise ImproperlyConfigured(f"{name} must decode to 32 bytes, not {len(raw)}.")
+    return value
+
+
+Keyring.parse(AMI_KEYRING)  # fail at start on a malformed keyring
+AMI_AUDIT_HMAC_KEY = _key_32("AMI_AUDIT_HMAC_KEY")
+AMI_AUDIT_SIGNING_KEY = _key_32("AMI_AUDIT_SIGNING_KEY")
+AMI_SECRET_HASH_KEY = _key_32("AMI_SECRET_HASH_KEY")
+# The head-end's Ed25519 seed: it signs every command sent to a HAN coordinator.
+AMI_HAN_SIGNING_KEY = _key_32("AMI_HAN_SIGNING_KEY")
 
 # --- Email -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AMI Portal <no-reply@amiportal.invalid>")
