@@ -120,6 +120,8 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     if PROFILE == "test":
         # Lets the test runner TRUNCATE the append-only audit table between tests.
         _db.setdefault("OPTIONS", {})["options"] = "-c ami.allow_truncate=on"
+        # Live-server threads must not keep connections open past a test.
+        _db["CONN_MAX_AGE"] = 0
 else:
     raise ImproperlyConfigured("DATABASE_URL must be sqlite:// or postgres://.")
 DATABASES = {"default": _db}
@@ -260,13 +262,14 @@ USE_TZ = True
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be redis://, amqp:// or unset (filesystem broker).")
