@@ -91,3 +91,26 @@ def test_admin_is_closed_to_everyone_but_verified_staff(people):
     add_totp(ada)
     assert signed_in(ada, verified=False).get("/admin/").url == "/accounts/two-factor/verify/"
     assert signed_in(ada).get("/admin/").status_code == 200
+
+
+@pytest.mark.objective("SO-C13")
+def test_admin_changes_are_audited(alice):
+    from amiportal.accounts.roles import Role, role_assign
+    from amiportal.audit.models import AuditEntry
+    from tests.conftest import add_totp
+    from tests.factories import UserFactory
+
+    ada = UserFactory(email="ada@example.test", is_staff=True, is_superuser=True)
+    role_assign(user=ada, role=Role.ADMIN)
+    add_totp(ada)
+    meter = alice.customer_account.agreements.get().premise.meters.get()
+    client = signed_in(ada)
+    page = client.get(f"/admin/premises/meter/{meter.pk}/change/")
+    assert page.status_code == 200
+    response = client.post(
+        f"/admin/premises/meter/{meter.pk}/change/",
+        {"premise": meter.premise_id, "serial_number": meter.serial_number, "kind": "electric", "status": "limited", "installed_on": "2022-01-01"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="admin.changed")
+    assert entry.target == f"premises.meter:{meter.pk}" and "status" in entry.payload and entry.actor_id == ada.pk

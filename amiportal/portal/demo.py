@@ -110,7 +110,8 @@ def demo_seed() -> None:
     if settings.IS_PRODUCTION:
         raise ImproperlyConfigured("Demo data is never loaded in the production profile.")
     for email, name, role in STAFF:
-        user = _user(email, name, staff=role == Role.ADMIN, superuser=role == Role.ADMIN)
+        # Operators use the Django admin (view permissions from their role); admins have all.
+        user = _user(email, name, staff=role in (Role.ADMIN, Role.OPERATOR), superuser=role == Role.ADMIN)
         role_assign(user=user, role=role)
         if role in (Role.ADMIN, Role.OPERATOR, Role.INSTALLER):
             _demo_totp(user)
