@@ -13,7 +13,7 @@ from django.db import connection
 from amiportal.audit.models import AuditCheckpoint, AuditEntry
 from amiportal.audit.selectors import audit_verify
 from amiportal.audit.services import AuditPayloadError, audit_append, audit_checkpoint_create
-from tests.conftest import database_url_for_subprocess, signed_in
+from tests.conftest import database_url_for_subprocess
 
 pytestmark = pytest.mark.django_db
 
@@ -94,8 +94,10 @@ def test_inserting_an_entry_is_detected():
         for seq in (5, 4, 3):
             cursor.execute("UPDATE audit_auditentry SET seq = seq + 1 WHERE seq = %s", [seq])
         cursor.execute(
-            "INSERT INTO audit_auditentry (seq, occurred_at, actor_id, actor_label, action, target, customer_account_id, request_id, payload, prev_hash, entry_hash, mac) "
-            "SELECT 3, occurred_at, actor_id, actor_label, 'test.inserted', target, customer_account_id, request_id, payload, prev_hash, entry_hash, mac FROM audit_auditentry WHERE seq = 1"
+            "INSERT INTO audit_auditentry (seq, occurred_at, actor_id, actor_label, action, target, customer_account_id, "
+            "request_id, payload, prev_hash, entry_hash, mac) "
+            "SELECT 3, occurred_at, actor_id, actor_label, 'test.inserted', target, customer_account_id, "
+            "request_id, payload, prev_hash, entry_hash, mac FROM audit_auditentry WHERE seq = 1"
         )
     result = audit_verify()
     assert not result.ok and result.first_bad_seq == 3
@@ -174,7 +176,12 @@ def test_concurrent_writers_in_separate_processes_keep_one_linear_chain(transact
         "from amiportal.audit.services import audit_append\n"
         "for n in range(40): audit_append(action='test.concurrent', actor_label='proc' + sys.argv[1], payload={'n': n})\n"
     )
-    env = {**__import__("os").environ, "DATABASE_URL": database_url_for_subprocess(), "DJANGO_SETTINGS_MODULE": "amiportal.settings", "AMI_PROFILE": "test"}
+    env = {
+        **__import__("os").environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "DJANGO_SETTINGS_MODULE": "amiportal.settings",
+        "AMI_PROFILE": "test",
+    }
     processes = [subprocess.Popen([sys.executable, "-c", script, str(i)], env=env) for i in range(4)]
     assert [p.wait(timeout=120) for p in processes] == [0, 0, 0, 0]
     assert AuditEntry.objects.count() == 160
@@ -188,7 +195,9 @@ def test_each_request_id_reaches_the_audit_entry(alice, password):
     from tests.conftest import CsrfClient
 
     client = CsrfClient()
-    response = client.post("/accounts/login/", {"email": "alice@example.test", "password": password}, headers={"X-Request-ID": "req-12345678"})
+    response = client.post(
+        "/accounts/login/", {"email": "alice@example.test", "password": password}, headers={"X-Request-ID": "req-12345678"}
+    )
     entry = AuditEntry.objects.get(action="auth.login_succeeded")
     assert entry.request_id == "req-12345678" == response["X-Request-ID"]
 

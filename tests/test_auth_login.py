@@ -138,12 +138,17 @@ def test_logout_needs_post(alice):
 
 def test_passwords_shorter_than_12_characters_are_rejected(alice, password):
     client = signed_in(alice)
-    response = client.post("/accounts/password/change/", {"old_password": password, "new_password1": "Sh0rt-pass", "new_password2": "Sh0rt-pass"})
+    response = client.post(
+        "/accounts/password/change/", {"old_password": password, "new_password1": "Sh0rt-pass", "new_password2": "Sh0rt-pass"}
+    )
     assert response.status_code == 200
     assert "at least 12 characters" in response.content.decode()
 
 
 def test_open_redirect_after_login_is_refused(alice, password):
     client = CsrfClient()
-    response = client.post("/accounts/login/?next=https://evil.example/", {"email": "alice@example.test", "password": password, "next": "https://evil.example/"})
+    response = client.post(
+        "/accounts/login/?next=https://evil.example/",
+        {"email": "alice@example.test", "password": password, "next": "https://evil.example/"},
+    )
     assert response.status_code == 302 and "evil" not in response.url

@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def counts():
-    return (get_user_model().objects.count(), Premise.objects.count(), Meter.objects.count(), CustomerAccount.objects.count(), ServiceAgreement.objects.count())
+    return (
+        get_user_model().objects.count(),
+        Premise.objects.count(),
+        Meter.objects.count(),
+        CustomerAccount.objects.count(),
+        ServiceAgreement.objects.count(),
+    )
 
 
 def test_seed_demo_is_idempotent_and_documents_logins(settings):

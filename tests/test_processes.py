@@ -39,7 +39,20 @@ def test_a_real_worker_on_redis_signs_an_audit_checkpoint(transactional_db):
         audit_append(action="test.event", actor_label="tester", payload={"n": n})
     env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "CELERY_BROKER_URL": broker, "AMI_PROFILE": "test"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "amiportal", "worker", "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "amiportal",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -63,6 +76,7 @@ def test_make_run_starts_web_worker_and_beat_and_ctrl_c_stops_them(tmp_path):
     with log.open("w") as out:
         process = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+
         def web_answers():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:

@@ -116,6 +116,10 @@ def test_account_pages_are_never_cached(alice):
 def test_no_page_loads_anything_from_another_origin(alice, olga):
     import re
 
-    for client, path in [(signed_in(alice), "/customer/"), (signed_in(olga), "/operator/"), (signed_in(alice), "/accounts/two-factor/setup/")]:
+    for client, path in [
+        (signed_in(alice), "/customer/"),
+        (signed_in(olga), "/operator/"),
+        (signed_in(alice), "/accounts/two-factor/setup/"),
+    ]:
         html = client.get(path).content.decode()
         assert not re.search(r'(src|href)="(https?:)?//', html), path

@@ -97,7 +97,7 @@ def test_backup_code_works_exactly_once(olga, password):
 @pytest.mark.objective("SO-C4")
 def test_customer_may_opt_in_and_is_then_asked_for_a_code(alice, password):
     client, response = password_login("alice@example.test", password)
-    assert response.url == "/"  or response.url.endswith("/home/") or response.status_code == 302
+    assert response.url == "/" or response.url.endswith("/home/") or response.status_code == 302
     assert client.get("/customer/").status_code == 200, "customers are not forced to enrol"
     add_totp(alice)
     client, response = password_login("alice@example.test", password)

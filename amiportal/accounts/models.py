@@ -171,6 +171,9 @@ class BackupCode(models.Model):
     digest = models.CharField(max_length=64)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"backup code {self.pk} ({'used' if self.used_at else 'unused'})"
+
 
 class AuthThrottle(models.Model):
     """Failure counters for login and one-time codes, per account key and per client address.
@@ -182,3 +185,6 @@ class AuthThrottle(models.Model):
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True)
     locked_until = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} failures"

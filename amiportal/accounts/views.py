@@ -46,10 +46,17 @@ def login_view(request):
         outcome = login_attempt(request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
         if outcome.user is not None:
             if two_factor_required(outcome.user):
-                return redirect("accounts:two_factor_verify" if user_has_confirmed_device(user=outcome.user) else "accounts:two_factor_setup")
+                return redirect(
+                    "accounts:two_factor_verify" if user_has_confirmed_device(user=outcome.user) else "accounts:two_factor_setup"
+                )
             return redirect(_safe_next(request))
         minutes = max(1, round(outcome.locked_seconds / 60))
-        form.add_error(None, f"Too many attempts. Sign-in is paused; try again in about {minutes} minute(s)." if outcome.locked_seconds else GENERIC_LOGIN_ERROR)
+        form.add_error(
+            None,
+            f"Too many attempts. Sign-in is paused; try again in about {minutes} minute(s)."
+            if outcome.locked_seconds
+            else GENERIC_LOGIN_ERROR,
+        )
         status = 429 if outcome.locked_seconds else 200
     return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
 
@@ -162,7 +169,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         from amiportal.audit.services import audit_append
 
         response = super().form_valid(form)
-        audit_append(action="auth.password_changed", actor=self.request.user, target=f"user:{self.request.user.pk}", customer_account_id=customer_account_id_for(self.request.user))
+        audit_append(
+            action="auth.password_changed",
+            actor=self.request.user,
+            target=f"user:{self.request.user.pk}",
+            customer_account_id=customer_account_id_for(self.request.user),
+        )
         messages.info(self.request, "Password changed. Other sessions have been signed out.")
         return response
 
@@ -179,5 +191,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         from amiportal.audit.services import audit_append
 
         response = super().form_valid(form)
-        audit_append(action="auth.password_reset", actor=form.user, target=f"user:{form.user.pk}", customer_account_id=customer_account_id_for(form.user))
+        audit_append(
+            action="auth.password_reset",
+            actor=form.user,
+            target=f"user:{form.user.pk}",
+            customer_account_id=customer_account_id_for(form.user),
+        )
         return response

@@ -57,10 +57,18 @@ def audit_verify(*, external_checkpoints: list[dict[str, Any]] | None = None) ->
     expected_key = chain.public_key_hex(chain.signing_key())
     for cp in checkpoints:
         seq = int(cp["seq"])
-        if cp["public_key"] != expected_key or not checkpoint_signature_valid(**{k: cp[k] for k in ("seq", "entry_hash", "created_at", "public_key", "signature")}):
+        if cp["public_key"] != expected_key or not checkpoint_signature_valid(
+            **{k: cp[k] for k in ("seq", "entry_hash", "created_at", "public_key", "signature")}
+        ):
             return VerificationResult(False, checked, seq, f"checkpoint at #{seq} has an invalid signature", len(checkpoints))
         if seq >= expected_seq:
-            return VerificationResult(False, checked, expected_seq, f"the chain ends at #{expected_seq - 1} but a signed checkpoint covers #{seq}: entries were removed from the end", len(checkpoints))
+            return VerificationResult(
+                False,
+                checked,
+                expected_seq,
+                f"the chain ends at #{expected_seq - 1} but a signed checkpoint covers #{seq}: entries were removed from the end",
+                len(checkpoints),
+            )
         if hashes_at.get(seq) != cp["entry_hash"]:
             return VerificationResult(False, checked, seq, f"entry #{seq} differs from the signed checkpoint", len(checkpoints))
     return VerificationResult(True, checked, checkpoints_checked=len(checkpoints))

@@ -143,6 +143,3 @@ def rewrap(sealed: str, *, context: str) -> str:
     wrap_nonce = os.urandom(_NONCE_BYTES)
     rewrapped = AESGCM(ring.keys[ring.active_id]).encrypt(wrap_nonce, dek, _wrap_aad(ring.active_id, context))
     return ".".join((FORMAT_PREFIX, ring.active_id, _b64(wrap_nonce + rewrapped), _b64(body)))
-
-
-

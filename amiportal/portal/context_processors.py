@@ -5,9 +5,18 @@ from amiportal.accounts.roles import ROLE_LABELS, Role, primary_role, user_roles
 _NAV = {
     Role.CUSTOMER: [("My home", "portal:customer_home"), ("Account activity", "portal:customer_activity")],
     Role.INSTALLER: [("Installer home", "portal:installer_home")],
-    Role.OPERATOR: [("Operations", "portal:operator_home"), ("Customers", "portal:operator_customers"), ("Audit trail", "portal:operator_audit")],
+    Role.OPERATOR: [
+        ("Operations", "portal:operator_home"),
+        ("Customers", "portal:operator_customers"),
+        ("Audit trail", "portal:operator_audit"),
+    ],
     Role.THIRD_PARTY_DEVELOPER: [("Developer home", "portal:developer_home")],
-    Role.ADMIN: [("Operations", "portal:operator_home"), ("Customers", "portal:operator_customers"), ("Audit trail", "portal:operator_audit"), ("Administration", "admin:index")],
+    Role.ADMIN: [
+        ("Operations", "portal:operator_home"),
+        ("Customers", "portal:operator_customers"),
+        ("Audit trail", "portal:operator_audit"),
+        ("Administration", "admin:index"),
+    ],
 }
 
 

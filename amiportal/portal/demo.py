@@ -7,9 +7,9 @@ running it again changes nothing. Later features add their demo data through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -50,7 +50,7 @@ class DemoPremise:
     status: str = MeterStatus.ACTIVE
 
 
-R, C, I, M = CustomerClass.RESIDENTIAL, CustomerClass.COMMERCIAL, CustomerClass.INDUSTRIAL, CustomerClass.MUNICIPAL
+R, C, IND, M = CustomerClass.RESIDENTIAL, CustomerClass.COMMERCIAL, CustomerClass.INDUSTRIAL, CustomerClass.MUNICIPAL
 PREMISES = [
     DemoPremise("SP-100001", "12 Maple Street", R, "alice@demo.ami", "Alice Anders", has_der=True, gas=True),
     DemoPremise("SP-100002", "14 Maple Street", R, "bob@demo.ami", "Bob Brennan", gas=True),
@@ -67,8 +67,8 @@ PREMISES = [
     DemoPremise("SP-200001", "100 Main Street", C, "corner-bakery@demo.ami", "Corner Bakery LLC", gas=True),
     DemoPremise("SP-200002", "150 Main Street", C, "brightmart@demo.ami", "BrightMart Grocery", has_der=True),
     DemoPremise("SP-200003", "2 Market Square", C, "harbor-offices@demo.ami", "Harbor Offices Inc."),
-    DemoPremise("SP-300001", "1 Foundry Road", I, "riverside-steel@demo.ami", "Riverside Steel Works", gas=True),
-    DemoPremise("SP-300002", "9 Foundry Road", I, "coldchain@demo.ami", "ColdChain Logistics", has_der=True),
+    DemoPremise("SP-300001", "1 Foundry Road", IND, "riverside-steel@demo.ami", "Riverside Steel Works", gas=True),
+    DemoPremise("SP-300002", "9 Foundry Road", IND, "coldchain@demo.ami", "ColdChain Logistics", has_der=True),
     DemoPremise("SP-400001", "1 City Hall Plaza", M, "cityhall@demo.ami", "City of Riverton", water=True),
     DemoPremise("SP-400002", "60 Reservoir Drive", M, "waterworks@demo.ami", "Riverton Water Works", water=True),
     DemoPremise("SP-400003", "14 Library Place", M, "library@demo.ami", "Riverton Public Library", has_der=True),
@@ -97,12 +97,16 @@ def _demo_totp(user) -> None:
 def _account(email: str, name: str, account_class: str, number: str) -> CustomerAccount:
     user = _user(email, name)
     role_assign(user=user, role=Role.CUSTOMER)
-    account, _ = CustomerAccount.objects.get_or_create(account_number=number, defaults={"name": name, "account_class": account_class, "user": user})
+    account, _ = CustomerAccount.objects.get_or_create(
+        account_number=number, defaults={"name": name, "account_class": account_class, "user": user}
+    )
     return account
 
 
 def _meter(premise: Premise, kind: str, serial: str, status: str = MeterStatus.ACTIVE) -> None:
-    Meter.objects.get_or_create(serial_number=serial, defaults={"premise": premise, "kind": kind, "status": status, "installed_on": date(2021, 6, 1)})
+    Meter.objects.get_or_create(
+        serial_number=serial, defaults={"premise": premise, "kind": kind, "status": status, "installed_on": date(2021, 6, 1)}
+    )
 
 
 @transaction.atomic
@@ -116,10 +120,17 @@ def demo_seed() -> None:
         if role in (Role.ADMIN, Role.OPERATOR, Role.INSTALLER):
             _demo_totp(user)
 
-    for index, spec in enumerate(PREMISES, 1):
+    for spec in PREMISES:
         premise, _ = Premise.objects.get_or_create(
             service_point_id=spec.service_point_id,
-            defaults={"address_line": spec.address, "city": CITY, "postal_code": POSTCODE, "customer_class": spec.customer_class, "timezone": TIMEZONE, "has_der": spec.has_der},
+            defaults={
+                "address_line": spec.address,
+                "city": CITY,
+                "postal_code": POSTCODE,
+                "customer_class": spec.customer_class,
+                "timezone": TIMEZONE,
+                "has_der": spec.has_der,
+            },
         )
         number = spec.service_point_id.replace("SP-", "AC-")
         _meter(premise, MeterKind.ELECTRIC, f"E{spec.service_point_id[3:]}", spec.status)

@@ -7,7 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from amiportal.accounts.roles import Role, primary_role
-from amiportal.audit.selectors import audit_checkpoint_latest, audit_entries_all, audit_entries_by_actor, audit_entries_for_customer, audit_entries_recent
+from amiportal.audit.selectors import (
+    audit_checkpoint_latest,
+    audit_entries_all,
+    audit_entries_by_actor,
+    audit_entries_for_customer,
+    audit_entries_recent,
+)
 from amiportal.portal.access import role_required
 from amiportal.portal.forms import CustomerSearchForm, StaffAccessReasonForm
 from amiportal.portal.selectors import operator_summary

@@ -97,7 +97,9 @@ class ServiceAgreement(models.Model):
         ordering = ["premise_id", "move_in"]
         constraints = [
             models.UniqueConstraint(fields=["premise"], condition=Q(move_out__isnull=True), name="one_open_agreement_per_premise"),
-            models.CheckConstraint(condition=Q(move_out__isnull=True) | Q(move_out__gte=models.F("move_in")), name="move_out_after_move_in"),
+            models.CheckConstraint(
+                condition=Q(move_out__isnull=True) | Q(move_out__gte=models.F("move_in")), name="move_out_after_move_in"
+            ),
         ]
 
     def __str__(self) -> str:

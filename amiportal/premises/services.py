@@ -23,7 +23,14 @@ def agreement_move_in(*, account: CustomerAccount, premise: Premise, move_in: da
     if clash.exists():
         raise ValidationError(f"{premise} is occupied on {move_in}: record the previous occupant's move-out first.")
     agreement = ServiceAgreement.objects.create(account=account, premise=premise, move_in=move_in)
-    audit_append(action="premise.move_in", actor=actor, actor_label=None if actor else "system", target=f"premise:{premise.pk}", customer_account_id=account.pk, payload={"agreement_id": agreement.pk, "move_in": move_in.isoformat()})
+    audit_append(
+        action="premise.move_in",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"premise:{premise.pk}",
+        customer_account_id=account.pk,
+        payload={"agreement_id": agreement.pk, "move_in": move_in.isoformat()},
+    )
     return agreement
 
 
@@ -36,7 +43,14 @@ def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=Non
         raise ValidationError("Move-out cannot be before move-in.")
     agreement.move_out = move_out
     agreement.save(update_fields=["move_out"])
-    audit_append(action="premise.move_out", actor=actor, actor_label=None if actor else "system", target=f"premise:{agreement.premise_id}", customer_account_id=agreement.account_id, payload={"agreement_id": agreement.pk, "move_out": move_out.isoformat()})
+    audit_append(
+        action="premise.move_out",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"premise:{agreement.premise_id}",
+        customer_account_id=agreement.account_id,
+        payload={"agreement_id": agreement.pk, "move_out": move_out.isoformat()},
+    )
     return agreement
 
 
@@ -45,7 +59,13 @@ def staff_access_open(*, request, account: CustomerAccount, reason: str) -> None
     reason = reason.strip()
     if len(reason) < 10:
         raise ValidationError("Give the reason in a few words (at least 10 characters), e.g. the case or ticket number.")
-    audit_append(action="staff.customer_data_opened", actor=request.user, target=f"account:{account.pk}", customer_account_id=account.pk, payload={"reason": reason})
+    audit_append(
+        action="staff.customer_data_opened",
+        actor=request.user,
+        target=f"account:{account.pk}",
+        customer_account_id=account.pk,
+        payload={"reason": reason},
+    )
     grants = request.session.get(STAFF_ACCESS_SESSION_KEY, {})
     grants[str(account.pk)] = timezone.now().timestamp() + STAFF_ACCESS_MINUTES * 60
     request.session[STAFF_ACCESS_SESSION_KEY] = grants

@@ -67,7 +67,13 @@ def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
 def logout_current(*, request, reason: str = "user") -> None:
     user = request.user if request.user.is_authenticated else None
     if user is not None:
-        audit_append(action="auth.logout", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload={"reason": reason})
+        audit_append(
+            action="auth.logout",
+            actor=user,
+            target=f"user:{user.pk}",
+            customer_account_id=customer_account_id_for(user),
+            payload={"reason": reason},
+        )
     logout(request)
 
 

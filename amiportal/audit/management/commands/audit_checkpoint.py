@@ -21,7 +21,15 @@ class Command(BaseCommand):
             self.stderr.write("no new entries since the last checkpoint")
         if options["export"]:
             lines = [
-                json.dumps({"seq": cp.seq, "entry_hash": cp.entry_hash, "created_at": timestamp_text(cp.created_at), "public_key": cp.public_key, "signature": cp.signature})
+                json.dumps(
+                    {
+                        "seq": cp.seq,
+                        "entry_hash": cp.entry_hash,
+                        "created_at": timestamp_text(cp.created_at),
+                        "public_key": cp.public_key,
+                        "signature": cp.signature,
+                    }
+                )
                 for cp in AuditCheckpoint.objects.order_by("seq")
             ]
             text = "\n".join(lines) + "\n"

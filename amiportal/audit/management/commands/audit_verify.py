@@ -17,7 +17,7 @@ class Command(BaseCommand):
         if options["checkpoints"]:
             try:
                 with open(options["checkpoints"], encoding="utf-8") as handle:
-                    for number, line in enumerate(handle, 1):
+                    for line in handle:
                         if line.strip():
                             item = json.loads(line)
                             item["created_at"] = datetime.fromisoformat(item["created_at"])
@@ -26,5 +26,7 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read checkpoints file: {exc}") from exc
         result = audit_verify(external_checkpoints=external)
         if not result.ok:
-            raise CommandError(f"AUDIT CHAIN BROKEN at entry #{result.first_bad_seq}: {result.reason} ({result.checked} entries verified before it)")
+            raise CommandError(
+                f"AUDIT CHAIN BROKEN at entry #{result.first_bad_seq}: {result.reason} ({result.checked} entries verified before it)"
+            )
         self.stdout.write(f"audit chain OK: {result.checked} entries, {result.checkpoints_checked} signed checkpoints verified")
