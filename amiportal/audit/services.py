@@ -44,6 +44,17 @@ def _lock_chain() -> None:
     # SQLite: the IMMEDIATE transaction mode already holds the database write lock.
 
 
+def _lock_chain_and_read_head() -> tuple[int, str] | None:
+    """Take the chain lock, then read the head.
+
+    Two statements on purpose: under READ COMMITTED a statement's snapshot is
+    taken when it starts, so a head read in the same statement as the lock
+    would see the chain as it was before the previous holder committed.
+    """
+    _lock_chain()
+    return AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+
+
 def hash_fields(entry: AuditEntry) -> dict[str, Any]:
     return {
         "seq": entry.seq,
@@ -72,10 +83,9 @@ def audit_append(
     """Append one entry. ``actor`` is a user or None (then ``actor_label`` names the system part)."""
     payload = payload or {}
     _check_payload(payload)
-    _lock_chain()
-    head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
+    head = _lock_chain_and_read_head()
     entry = AuditEntry(
-        seq=(head.seq + 1) if head else 1,
+        seq=(head[0] + 1) if head else 1,
         occurred_at=timezone.now(),
         actor_id=getattr(actor, "pk", None),
         actor_label=actor_label or (actor.get_username() if actor is not None else "system"),
@@ -84,7 +94,7 @@ def audit_append(
         customer_account_id=customer_account_id,
         request_id=current_request_id.get(),
         payload=chain.canonical_json(payload),
-        prev_hash=head.entry_hash if head else chain.GENESIS_HASH,
+        prev_hash=head[1] if head else chain.GENESIS_HASH,
     )
     entry.entry_hash = chain.entry_hash(hash_fields(entry))
     entry.mac = chain.entry_mac(entry.entry_hash)
