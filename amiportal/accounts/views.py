@@ -16,7 +16,7 @@ from amiportal.accounts.forms import LoginForm, OneTimeCodeForm, StepUpForm, Tot
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import two_factor_mandatory, two_factor_required
 from amiportal.accounts.selectors import backup_codes_remaining, totp_devices_for_user, user_has_confirmed_device
-from amiportal.accounts.services.authentication import login_attempt, logout_current, sessions_logout_everywhere
+from amiportal.accounts.services.authentication import audit_user_event, login_attempt, logout_current, sessions_logout_everywhere
 from amiportal.accounts.services.two_factor import (
     backup_codes_generate,
     step_up_verify,
@@ -165,16 +165,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:security")
 
     def form_valid(self, form):
-        from amiportal.accounts.services.authentication import customer_account_id_for
-        from amiportal.audit.services import audit_append
-
         response = super().form_valid(form)
-        audit_append(
-            action="auth.password_changed",
-            actor=self.request.user,
-            target=f"user:{self.request.user.pk}",
-            customer_account_id=customer_account_id_for(self.request.user),
-        )
+        audit_user_event(user=self.request.user, action="auth.password_changed")
         messages.info(self.request, "Password changed. Other sessions have been signed out.")
         return response
 
@@ -187,14 +179,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):
-        from amiportal.accounts.services.authentication import customer_account_id_for
-        from amiportal.audit.services import audit_append
-
         response = super().form_valid(form)
-        audit_append(
-            action="auth.password_reset",
-            actor=form.user,
-            target=f"user:{form.user.pk}",
-            customer_account_id=customer_account_id_for(form.user),
-        )
+        audit_user_event(user=form.user, action="auth.password_reset")
         return response

@@ -26,7 +26,6 @@ def agreement_move_in(*, account: CustomerAccount, premise: Premise, move_in: da
     audit_append(
         action="premise.move_in",
         actor=actor,
-        actor_label=None if actor else "system",
         target=f"premise:{premise.pk}",
         customer_account_id=account.pk,
         payload={"agreement_id": agreement.pk, "move_in": move_in.isoformat()},
@@ -46,7 +45,6 @@ def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=Non
     audit_append(
         action="premise.move_out",
         actor=actor,
-        actor_label=None if actor else "system",
         target=f"premise:{agreement.premise_id}",
         customer_account_id=agreement.account_id,
         payload={"agreement_id": agreement.pk, "move_out": move_out.isoformat()},

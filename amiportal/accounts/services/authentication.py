@@ -31,6 +31,11 @@ def customer_account_id_for(user) -> int | None:
     return account.pk if account is not None else None
 
 
+def audit_user_event(*, user, action: str, payload: dict | None = None) -> None:
+    """An audit entry about a user's own account, visible to them if they are a customer."""
+    audit_append(action=action, actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload=payload)
+
+
 def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
     email = email.strip().lower()
     keys = [throttle_key("login-email", email), throttle_key("login-ip", client_address(request))]
@@ -54,33 +59,21 @@ def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
     now = timezone.now().timestamp()
     request.session[SESSION_LOGIN_AT] = now
     request.session[SESSION_SEEN_AT] = now
-    audit_append(
-        action="auth.login_succeeded",
-        actor=user,
-        target=f"user:{user.pk}",
-        customer_account_id=customer_account_id_for(user),
-        payload={"ip": client_address(request), "second_factor_pending": True},
-    )
+    audit_user_event(user=user, action="auth.login_succeeded", payload={"ip": client_address(request), "second_factor_pending": True})
     return LoginOutcome(user=user)
 
 
 def logout_current(*, request, reason: str = "user") -> None:
     user = request.user if request.user.is_authenticated else None
     if user is not None:
-        audit_append(
-            action="auth.logout",
-            actor=user,
-            target=f"user:{user.pk}",
-            customer_account_id=customer_account_id_for(user),
-            payload={"reason": reason},
-        )
+        audit_user_event(user=user, action="auth.logout", payload={"reason": reason})
     logout(request)
 
 
 def sessions_logout_everywhere(*, request) -> None:
     user = request.user
     get_user_model().objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
-    audit_append(action="auth.logout_everywhere", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user))
+    audit_user_event(user=user, action="auth.logout_everywhere")
     logout(request)
 
 

@@ -11,9 +11,8 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 
 from amiportal.accounts.models import BackupCode, BackupCodeDevice, SealedTOTPDevice
-from amiportal.accounts.services.authentication import customer_account_id_for, logout_current
+from amiportal.accounts.services.authentication import audit_user_event, logout_current
 from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
-from amiportal.audit.services import audit_append
 from amiportal.crypto.secret_hash import secret_digest
 
 SESSION_STEP_UP_AT = "_ami_step_up_at"
@@ -44,13 +43,7 @@ def totp_enrolment_confirm(*, request, device: SealedTOTPDevice, token: str) -> 
     device.save(update_fields=["confirmed"])
     request.session.pop(SESSION_PENDING_TOTP, None)
     SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
-    audit_append(
-        action="two_factor.enrolled",
-        actor=request.user,
-        target=f"user:{request.user.pk}",
-        customer_account_id=customer_account_id_for(request.user),
-        payload={"device": "totp", "device_id": device.pk},
-    )
+    audit_user_event(user=request.user, action="two_factor.enrolled", payload={"device": "totp", "device_id": device.pk})
     otp_login(request, device)
     request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
     codes = backup_codes_generate(user=request.user)
@@ -64,13 +57,7 @@ def backup_codes_generate(*, user) -> list[str]:
     device.codes.all().delete()
     codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(BACKUP_CODE_COUNT)]
     BackupCode.objects.bulk_create(BackupCode(device=device, digest=secret_digest(code, purpose="backup-code")) for code in codes)
-    audit_append(
-        action="two_factor.backup_codes_generated",
-        actor=user,
-        target=f"user:{user.pk}",
-        customer_account_id=customer_account_id_for(user),
-        payload={"count": len(codes)},
-    )
+    audit_user_event(user=user, action="two_factor.backup_codes_generated", payload={"count": len(codes)})
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
@@ -91,16 +78,10 @@ def two_factor_verify(*, request, token: str) -> tuple[bool, bool]:
             otp_login(request, device)
             request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
             kind = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
-            audit_append(
-                action="two_factor.verified",
-                actor=user,
-                target=f"user:{user.pk}",
-                customer_account_id=customer_account_id_for(user),
-                payload={"device": kind},
-            )
+            audit_user_event(user=user, action="two_factor.verified", payload={"device": kind})
             return True, False
     throttle_fail(keys=keys, max_failures=settings.AMI_OTP_MAX_FAILURES)
-    audit_append(action="two_factor.failed", actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user))
+    audit_user_event(user=user, action="two_factor.failed")
     if throttle_wait_seconds(keys=keys):
         logout_current(request=request, reason="two_factor_locked")
         return False, True
@@ -111,13 +92,7 @@ def two_factor_verify(*, request, token: str) -> tuple[bool, bool]:
 def totp_device_remove(*, request, device_id: int) -> bool:
     deleted, _ = SealedTOTPDevice.objects.filter(user=request.user, pk=device_id).delete()
     if deleted:
-        audit_append(
-            action="two_factor.removed",
-            actor=request.user,
-            target=f"user:{request.user.pk}",
-            customer_account_id=customer_account_id_for(request.user),
-            payload={"device_id": device_id},
-        )
+        audit_user_event(user=request.user, action="two_factor.removed", payload={"device_id": device_id})
     return bool(deleted)
 
 
@@ -140,13 +115,7 @@ def step_up_verify(*, request, secret: str) -> bool:
     else:
         ok = user.check_password(secret)
         method = "password"
-    audit_append(
-        action="auth.step_up_succeeded" if ok else "auth.step_up_failed",
-        actor=user,
-        target=f"user:{user.pk}",
-        customer_account_id=customer_account_id_for(user),
-        payload={"method": method},
-    )
+    audit_user_event(user=user, action="auth.step_up_succeeded" if ok else "auth.step_up_failed", payload={"method": method})
     if ok:
         throttle_reset(keys=keys)
         request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
