@@ -1,0 +1,96 @@
+"""The per-coordinator command queues on the Celery broker.
+
+The head-end's relay task puts signed envelopes on ``han.coordinator.<name>``;
+the coordinator process takes them off and acknowledges each only after it has
+acted on it, so a coordinator that is down finds its commands waiting when it
+comes back. The envelopes are already signed and their key material sealed:
+the broker only ever sees ciphertext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+from kombu.simple import SimpleQueue
+
+from amiportal.celery import app as celery_app
+
+REPORT_TASK = "han.tasks.han_report_record_task"
+
+
+def queue_name_for(coordinator_name: str) -> str:
+    return f"han.coordinator.{coordinator_name}"
+
+
+def _queue(connection: Connection, name: str) -> SimpleQueue:
+    return connection.SimpleQueue(name, serializer="json", accept=["json"], queue_opts={"durable": True})
+
+
+def _queue_entity(name: str) -> Queue:
+    # The same queue, exchange and binding that ``SimpleQueue(name, queue_opts={"durable": True})`` declares.
+    return Queue(name, Exchange(name, type="direct"), name, durable=True)
+
+
+def command_publish(*, coordinator_name: str, envelope: dict[str, Any]) -> None:
+    """Put one envelope on the coordinator's queue, persistent.
+
+    Through the app's producer pool, so a relay does not open a broker
+    connection and re-declare the queue every time (that cost ~20 ms a command).
+    """
+    queue = _queue_entity(queue_name_for(coordinator_name))
+    with celery_app.producer_or_acquire() as producer:
+        producer.publish(
+            envelope,
+            exchange=queue.exchange,
+            routing_key=queue.routing_key,
+            serializer="json",
+            delivery_mode=2,
+            declare=[queue],
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 2},
+        )
+
+
+@contextmanager
+def command_queue(*, coordinator_name: str) -> Iterator[SimpleQueue]:
+    """The coordinator's own queue, for ``get(block=True, timeout=...)`` then ``message.ack()``."""
+    with celery_app.connection_for_read() as connection:
+        queue = _queue(connection, queue_name_for(coordinator_name))
+        try:
+            yield queue
+        finally:
+            queue.close()
+
+
+def report_send(report: dict[str, Any]) -> None:
+    """A coordinator's signed report goes back to the head-end's workers as an ordinary task."""
+    celery_app.send_task(REPORT_TASK, args=[report])
+
+
+class CommandQueueConsumer:
+    """Blocking reads from one coordinator's queue. Call every method from one thread."""
+
+    def __init__(self, coordinator_name: str) -> None:
+        self.coordinator_name = coordinator_name
+        self._connection: Connection | None = None
+        self._queue: SimpleQueue | None = None
+
+    def get(self, timeout: float) -> Any | None:
+        """The next message (``.payload``, ``.ack()``), or None when the queue stayed empty."""
+        if self._queue is None:
+            self._connection = celery_app.connection_for_read()
+            self._queue = _queue(self._connection, queue_name_for(self.coordinator_name))
+        try:
+            return self._queue.get(block=True, timeout=timeout)
+        except self._queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.close()
+        if self._connection is not None:
+            self._connection.release()
+        self._queue = self._connection = None

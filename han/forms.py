@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django import forms
+
+from han.install_codes import InstallCodeError, install_code_parse
+from han.models import Coordinator, DeviceType
+
+
+class CommissionForm(forms.Form):
+    install_code = forms.CharField(
+        label="Install code or QR payload",
+        max_length=512,
+        help_text="Type the install code from the device label (spaces and dashes are fine), or scan its QR code into this box.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+    eui64 = forms.CharField(
+        label="Device EUI-64",
+        max_length=40,
+        required=False,
+        help_text="16 hexadecimal digits from the label, like 00:0D:6F:00:0A:BC:12:34. Not needed when you scanned a QR code.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    device_type = forms.ChoiceField(label="Device type", choices=DeviceType.choices)
+    label = forms.CharField(label="Name (optional)", max_length=80, required=False, help_text="For example 'Kitchen display'.")
+
+    def clean(self):
+        cleaned = super().clean()
+        code = cleaned.get("install_code")
+        if code:
+            try:
+                cleaned["parsed"] = install_code_parse(code=code, eui64=cleaned.get("eui64", ""))
+            except InstallCodeError as exc:
+                self.add_error("eui64" if "EUI-64" in str(exc) and "QR" not in str(exc) else "install_code", str(exc))
+        return cleaned
+
+
+class CustomerAddDeviceForm(CommissionForm):
+    network = forms.ModelChoiceField(label="Home", queryset=None, empty_label=None)
+
+    field_order = ["network", "install_code", "eui64", "device_type", "label"]
+
+    def __init__(self, *args, networks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].queryset = networks
+        self.fields["network"].label_from_instance = lambda network: f"{network.premise.address_line}, {network.premise.city}"
+
+
+class CoordinatorReplaceForm(forms.Form):
+    coordinator = forms.ModelChoiceField(label="Replacement coordinator", queryset=Coordinator.objects.none(), empty_label=None)
+
+    def __init__(self, *args, coordinators, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coordinator"].queryset = coordinators

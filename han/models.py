@@ -1,0 +1,206 @@
+"""Home area networks: coordinators, each premise's network, its devices, and the work done on them.
+
+Key material lives only in sealed fields (``amiportal.crypto.envelope``), each
+bound to its model, field and row by the context string, so a sealed value
+copied to another row or field does not open.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from amiportal.premises.models import Premise
+
+
+class Coordinator(models.Model):
+    """A premise gateway's Zigbee coordinator, known to the head-end by its public keys.
+
+    Its private keys live in the coordinator process's key file, never here.
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    box_public_key = models.CharField(max_length=64, help_text="X25519 public key (hex): key material is sealed to it.")
+    verify_public_key = models.CharField(max_length=64, help_text="Ed25519 public key (hex): the coordinator signs its reports with it.")
+    radio_type = models.CharField(max_length=20, default="simulated")
+    is_active = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue_name(self) -> str:
+        return f"han.coordinator.{self.name}"
+
+
+class HanNetwork(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    premise = models.OneToOneField(Premise, on_delete=models.PROTECT, related_name="han_network")
+    coordinator = models.OneToOneField(Coordinator, on_delete=models.PROTECT, related_name="network")
+    pan_id = models.PositiveIntegerField()
+    extended_pan_id = models.CharField(max_length=23)
+    channel = models.PositiveSmallIntegerField()
+    network_key_sealed = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["premise__service_point_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(channel__gte=11, channel__lte=26), name="han_channel_in_2_4ghz_band"),
+            models.CheckConstraint(condition=Q(pan_id__gte=1, pan_id__lte=0xFFFE), name="han_pan_id_in_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"HAN {self.pan_id:04X} at {self.premise}"
+
+    @property
+    def network_key_context(self) -> str:
+        return f"han.hannetwork.network_key:{self.uid}"
+
+
+class DeviceType(models.TextChoices):
+    """Zigbee Smart Energy device types."""
+
+    IN_HOME_DISPLAY = "ihd", "In-home display"
+    THERMOSTAT = "pct", "Programmable thermostat"
+    LOAD_CONTROL = "load_control", "Load control device"
+    SMART_APPLIANCE = "smart_appliance", "Smart appliance"
+    EVSE = "evse", "EV charger"
+    RANGE_EXTENDER = "range_extender", "Range extender"
+    METERING = "metering", "Metering device"
+
+
+class DeviceState(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    KEY_RELAYED = "key_relayed", "Key sent to the gateway"
+    PERMITTED = "permitted", "Gateway waiting for the device"
+    JOINED = "joined", "Joined"
+    INTERVIEWED = "interviewed", "Interviewed"
+    VERIFIED = "verified", "Verified on this home's network"
+    DECOMMISSIONED = "decommissioned", "Removed"
+    FAILED = "failed", "Failed"
+
+
+# The forward path; a report may only move a device forward along it.
+STATE_PATH = [
+    DeviceState.REGISTERED,
+    DeviceState.KEY_RELAYED,
+    DeviceState.PERMITTED,
+    DeviceState.JOINED,
+    DeviceState.INTERVIEWED,
+    DeviceState.VERIFIED,
+]
+
+
+class Device(models.Model):
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    network = models.ForeignKey(HanNetwork, on_delete=models.PROTECT, related_name="devices")
+    eui64 = models.CharField(max_length=23, help_text="IEEE address as 00:0d:6f:...")
+    device_type = models.CharField(max_length=20, choices=DeviceType.choices)
+    label = models.CharField(max_length=80, blank=True)
+    state = models.CharField(max_length=20, choices=DeviceState.choices, default=DeviceState.REGISTERED)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    # Empty once the device is removed: its data key is gone with it (crypto-shredding).
+    link_key_sealed = models.TextField(blank=True)
+    manufacturer = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    interview = models.JSONField(default=dict, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["network_id", "created_at"]
+        constraints = [
+            # One live registration per radio, across every premise.
+            models.UniqueConstraint(fields=["eui64"], condition=~Q(state="decommissioned"), name="han_device_eui64_live_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_device_type_display()} {self.eui64}"
+
+    @property
+    def link_key_context(self) -> str:
+        return f"han.device.link_key:{self.uid}"
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.state in (
+            DeviceState.REGISTERED,
+            DeviceState.KEY_RELAYED,
+            DeviceState.PERMITTED,
+            DeviceState.JOINED,
+            DeviceState.INTERVIEWED,
+        )
+
+
+class WorkOrderStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class WorkOrder(models.Model):
+    premise = models.ForeignKey(Premise, on_delete=models.PROTECT, related_name="han_work_orders")
+    installer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="han_work_orders")
+    summary = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=WorkOrderStatus.choices, default=WorkOrderStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Work order {self.pk}: {self.summary}"
+
+
+class JobKind(models.TextChoices):
+    NETWORK_CONFIGURE = "network_configure", "Configure network"
+    COMMISSION = "commission", "Commission"
+    RESTORE = "restore", "Restore key"
+    REMOVE = "remove", "Remove"
+    LOAD_CONTROL = "load_control", "Load control event"
+    STATUS_READ = "status_read", "Device status read"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Waiting for the relay"
+    RELAYING = "relaying", "Relaying"
+    RELAYED = "relayed", "Sent to the gateway"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class CommissioningJob(models.Model):
+    """One command to one coordinator. Its command id is what the coordinator's replay guard sees."""
+
+    command_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.PENDING)
+    network = models.ForeignKey(HanNetwork, on_delete=models.PROTECT, related_name="jobs")
+    coordinator = models.ForeignKey(Coordinator, on_delete=models.PROTECT, related_name="jobs")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="jobs", null=True, blank=True)
+    work_order = models.ForeignKey(WorkOrder, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+    # What a device command asks for (never key material: that rides sealed in the envelope), and what came back.
+    parameters = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.command_id}"

@@ -1,0 +1,275 @@
+"""The signed command path between the head-end and premise coordinators (SO-C13, SO-C14, SO-U4, SO-U5).
+
+One envelope for every command. Its ``type`` says what the coordinator should
+do (``network_configure``, ``permit_join``, ``remove``; later ``price``,
+``drlc``, ``message``), so a new kind of command is a new type and a new
+handler, never a new pipeline.
+
+- The head-end signs each command with its Ed25519 key; the coordinator checks
+  the signature before it acts.
+- Key material rides in ``sealed``: encrypted to the destination coordinator's
+  X25519 key (ephemeral X25519, HKDF-SHA256, AES-256-GCM), with the command's
+  header as associated data. Nothing else on the way (broker, worker logs,
+  task arguments) ever holds it in the clear.
+- Each command names its coordinator, has an id and an expiry; a coordinator
+  refuses a command for someone else, a stale one, and one it has seen.
+
+Coordinators sign their reports the same way with their own Ed25519 key, so a
+report cannot be forged by whoever can write to the broker.
+
+This module is plain Python on purpose: the coordinator process imports it
+without touching the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+ENVELOPE_VERSION = 1
+REPORT_VERSION = 1
+_HKDF_INFO = b"ami-han-seal-v1"
+
+
+class CommandRejected(Exception):
+    """A command or report failed verification; the coordinator (or head-end) does nothing with it."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def public_hex(key: Ed25519PrivateKey | X25519PrivateKey) -> str:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def _private_raw(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+# --- Coordinator identity -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoordinatorIdentity:
+    """A coordinator's own key pairs; they live in its key file, outside the head-end database."""
+
+    name: str
+    box_key: X25519PrivateKey = field(repr=False)
+    sign_key: Ed25519PrivateKey = field(repr=False)
+
+    @classmethod
+    def generate(cls, name: str) -> CoordinatorIdentity:
+        return cls(name=name, box_key=X25519PrivateKey.generate(), sign_key=Ed25519PrivateKey.generate())
+
+    @property
+    def box_public_hex(self) -> str:
+        return public_hex(self.box_key)
+
+    @property
+    def verify_public_hex(self) -> str:
+        return public_hex(self.sign_key)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"name": self.name, "box_private": _b64(_private_raw(self.box_key)), "sign_private": _b64(_private_raw(self.sign_key))}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            json.dump(data, handle)
+
+    @classmethod
+    def load(cls, path: Path) -> CoordinatorIdentity:
+        data = json.loads(path.read_text(encoding="ascii"))
+        return cls(
+            name=data["name"],
+            box_key=X25519PrivateKey.from_private_bytes(_unb64(data["box_private"])),
+            sign_key=Ed25519PrivateKey.from_private_bytes(_unb64(data["sign_private"])),
+        )
+
+    @classmethod
+    def load_or_create(cls, path: Path, name: str) -> CoordinatorIdentity:
+        if path.exists():
+            identity = cls.load(path)
+            if identity.name != name:
+                raise ValueError(f"{path} holds the keys of coordinator {identity.name!r}, not {name!r}.")
+            return identity
+        identity = cls.generate(name)
+        try:
+            identity.save(path)
+        except FileExistsError:  # another process got there first: use its keys
+            return cls.load(path)
+        return identity
+
+
+# --- Sealing key material to one coordinator ------------------------------------------
+
+
+def _seal_key(shared: bytes, salt: bytes, coordinator: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_HKDF_INFO + b"|" + coordinator.encode()).derive(shared)
+
+
+def seal_to(*, plaintext: bytes, recipient_public_hex: str, coordinator: str, aad: bytes) -> dict[str, str]:
+    recipient = X25519PublicKey.from_public_bytes(bytes.fromhex(recipient_public_hex))
+    ephemeral = X25519PrivateKey.generate()
+    epk = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key = _seal_key(ephemeral.exchange(recipient), epk + bytes.fromhex(recipient_public_hex), coordinator)
+    nonce = os.urandom(12)
+    return {"epk": _b64(epk), "nonce": _b64(nonce), "ct": _b64(AESGCM(key).encrypt(nonce, plaintext, aad))}
+
+
+def open_from(*, sealed: dict[str, str], identity: CoordinatorIdentity, aad: bytes) -> bytes:
+    try:
+        epk = _unb64(sealed["epk"])
+        shared = identity.box_key.exchange(X25519PublicKey.from_public_bytes(epk))
+        key = _seal_key(shared, epk + bytes.fromhex(identity.box_public_hex), identity.name)
+        return AESGCM(key).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ct"]), aad)
+    except (KeyError, ValueError, TypeError, InvalidTag):
+        raise CommandRejected("sealed key material does not open for this coordinator") from None
+
+
+# --- Commands ---------------------------------------------------------------------------
+
+
+def _header(envelope: dict[str, Any]) -> dict[str, Any]:
+    return {k: envelope[k] for k in ("v", "type", "command_id", "coordinator", "issued_at", "expires_at")}
+
+
+def command_build(
+    *,
+    signing_key: Ed25519PrivateKey,
+    command_type: str,
+    command_id: str,
+    coordinator: str,
+    recipient_public_hex: str,
+    body: dict[str, Any],
+    secret: bytes | None = None,
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+) -> dict[str, Any]:
+    issued = int(now if now is not None else time.time())
+    envelope: dict[str, Any] = {
+        "v": ENVELOPE_VERSION,
+        "type": command_type,
+        "command_id": command_id,
+        "coordinator": coordinator,
+        "issued_at": issued,
+        "expires_at": issued + ttl_seconds,
+        "body": body,
+        "sealed": None,
+    }
+    if secret is not None:
+        envelope["sealed"] = seal_to(
+            plaintext=secret, recipient_public_hex=recipient_public_hex, coordinator=coordinator, aad=canonical(_header(envelope))
+        )
+    envelope["sig"] = _b64(signing_key.sign(canonical(envelope)))
+    return envelope
+
+
+@dataclass(frozen=True)
+class Command:
+    type: str
+    command_id: str
+    body: dict[str, Any]
+    secret: bytes | None = field(default=None, repr=False)
+
+
+class ReplayGuard:
+    """Remembers command ids until they expire; optionally on disk so a restart remembers too."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        if path is not None and path.exists():
+            self._seen = {k: int(v) for k, v in json.loads(path.read_text() or "{}").items()}
+
+    def check_and_remember(self, command_id: str, expires_at: int, now: float) -> None:
+        with self._lock:
+            self._seen = {k: v for k, v in self._seen.items() if v >= now}
+            if command_id in self._seen:
+                raise CommandRejected(f"command {command_id} was already received (replay)")
+            self._seen[command_id] = expires_at
+            if self._path is not None:
+                tmp = self._path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(self._seen))
+                tmp.replace(self._path)
+
+
+def command_open(
+    *,
+    envelope: Any,
+    head_end_public_hex: str,
+    identity: CoordinatorIdentity,
+    replay_guard: ReplayGuard,
+    now: float | None = None,
+) -> Command:
+    """Verify and open a command addressed to ``identity``. Any doubt is a ``CommandRejected``."""
+    now = now if now is not None else time.time()
+    if not isinstance(envelope, dict) or envelope.get("v") != ENVELOPE_VERSION:
+        raise CommandRejected("not a command envelope this coordinator understands")
+    try:
+        unsigned = {k: v for k, v in envelope.items() if k != "sig"}
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(head_end_public_hex)).verify(_unb64(envelope["sig"]), canonical(unsigned))
+        header = _header(envelope)
+    except (KeyError, ValueError, TypeError, InvalidSignature):
+        raise CommandRejected("signature does not verify against the head-end key") from None
+    if header["coordinator"] != identity.name:
+        raise CommandRejected(f"command is addressed to {header['coordinator']!r}, not to this coordinator")
+    if not isinstance(header["expires_at"], int) or header["expires_at"] < now:
+        raise CommandRejected("command has expired")
+    replay_guard.check_and_remember(str(header["command_id"]), header["expires_at"], now)
+    secret = None
+    if envelope.get("sealed") is not None:
+        secret = open_from(sealed=envelope["sealed"], identity=identity, aad=canonical(header))
+    return Command(type=str(header["type"]), command_id=str(header["command_id"]), body=dict(envelope.get("body") or {}), secret=secret)
+
+
+# --- Reports from coordinators ----------------------------------------------------------
+
+
+def report_build(
+    *, identity: CoordinatorIdentity, event: str, command_id: str | None, detail: dict[str, Any], now: float | None = None
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "v": REPORT_VERSION,
+        "coordinator": identity.name,
+        "event": event,
+        "command_id": command_id,
+        "at": int(now if now is not None else time.time()),
+        "detail": detail,
+    }
+    report["sig"] = _b64(identity.sign_key.sign(canonical(report)))
+    return report
+
+
+def report_verify(*, report: Any, verify_public_hex: str) -> dict[str, Any]:
+    if not isinstance(report, dict) or report.get("v") != REPORT_VERSION:
+        raise CommandRejected("not a coordinator report")
+    try:
+        unsigned = {k: v for k, v in report.items() if k != "sig"}
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(verify_public_hex)).verify(_unb64(report["sig"]), canonical(unsigned))
+    except (KeyError, ValueError, TypeError, InvalidSignature):
+        raise CommandRejected("report signature does not verify against the coordinator's key") from None
+    return report

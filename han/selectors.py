@@ -1,0 +1,131 @@
+"""Who may see which HAN network and device. The access rules for HAN objects live here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from amiportal.premises.models import Premise
+from han.models import STATE_PATH, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
+
+COORDINATOR_ONLINE_SECONDS = 90
+
+
+# --- installers: only premises with an open work order assigned to them -------------------
+
+
+def work_orders_for_installer(*, user) -> QuerySet[WorkOrder]:
+    return WorkOrder.objects.filter(installer=user, status=WorkOrderStatus.OPEN).select_related("premise").order_by("-created_at")
+
+
+def work_order_get_for_installer(*, user, work_order_id: int) -> WorkOrder:
+    work_order = work_orders_for_installer(user=user).filter(pk=work_order_id).first()
+    if work_order is None:
+        raise Http404("No such open work order of yours.")
+    return work_order
+
+
+def device_get_for_installer(*, user, device_uid) -> Device:
+    device = (
+        Device.objects.select_related("network__coordinator", "network__premise")
+        .filter(
+            uid=device_uid,
+            network__premise__han_work_orders__installer=user,
+            network__premise__han_work_orders__status=WorkOrderStatus.OPEN,
+        )
+        .exclude(state=DeviceState.DECOMMISSIONED)
+        .first()
+    )
+    if device is None:
+        raise Http404("No such device on a premise you have an open work order for.")
+    return device
+
+
+# --- customers: only premises they occupy today ---------------------------------------------
+
+
+def current_premises_for_customer(*, user) -> QuerySet[Premise]:
+    today = timezone.localdate()
+    return (
+        Premise.objects.filter(agreements__account__user=user, agreements__move_in__lte=today)
+        .filter(Q(agreements__move_out__isnull=True) | Q(agreements__move_out__gte=today))
+        .distinct()
+        .order_by("service_point_id")
+    )
+
+
+def customer_networks(*, user) -> QuerySet[HanNetwork]:
+    return HanNetwork.objects.filter(premise__in=current_premises_for_customer(user=user)).select_related("premise", "coordinator")
+
+
+def devices_for_customer(*, user) -> QuerySet[Device]:
+    return (
+        Device.objects.filter(network__in=customer_networks(user=user))
+        .exclude(state=DeviceState.DECOMMISSIONED)
+        .select_related("network__premise", "network__coordinator")
+        .order_by("network__premise__service_point_id", "created_at")
+    )
+
+
+def device_get_for_customer(*, user, device_uid) -> Device:
+    device = devices_for_customer(user=user).filter(uid=device_uid).first()
+    if device is None:
+        raise Http404("No such device in your home.")
+    return device
+
+
+# --- shared ----------------------------------------------------------------------------------------
+
+
+def coordinator_is_online(coordinator: Coordinator) -> bool:
+    seen = coordinator.last_seen_at
+    return seen is not None and timezone.now() - seen <= timedelta(seconds=COORDINATOR_ONLINE_SECONDS)
+
+
+def network_for_premise(*, premise: Premise) -> HanNetwork | None:
+    return HanNetwork.objects.filter(premise=premise).select_related("coordinator").first()
+
+
+def devices_for_network(*, network: HanNetwork) -> QuerySet[Device]:
+    return network.devices.exclude(state=DeviceState.DECOMMISSIONED).order_by("created_at")
+
+
+def device_progress(device: Device) -> dict[str, Any]:
+    """What the live progress display shows: where the device is on its way to 'verified'."""
+    online = coordinator_is_online(device.network.coordinator)
+    reached = STATE_PATH.index(DeviceState(device.state)) if device.state in STATE_PATH else -1
+    steps = [{"state": state.value, "label": state.label, "done": index <= reached} for index, state in enumerate(STATE_PATH)]
+    waiting = device.is_in_progress and not online
+    return {
+        "state": device.state,
+        "state_label": device.get_state_display(),
+        "failure_reason": device.failure_reason,
+        "finished": not device.is_in_progress,
+        "coordinator_online": online,
+        "notice": "The home's gateway is offline: the job waits and continues when the gateway is back." if waiting else "",
+        "steps": steps,
+    }
+
+
+# --- operators ---------------------------------------------------------------------------------------
+
+
+def han_networks_overview() -> QuerySet[HanNetwork]:
+    return (
+        HanNetwork.objects.select_related("premise", "coordinator")
+        .annotate(
+            device_count=Count("devices", filter=~Q(devices__state=DeviceState.DECOMMISSIONED)),
+            verified_count=Count("devices", filter=Q(devices__state=DeviceState.VERIFIED)),
+            failed_count=Count("devices", filter=Q(devices__state=DeviceState.FAILED)),
+        )
+        .order_by("premise__service_point_id")
+    )
+
+
+def spare_coordinators() -> QuerySet[Coordinator]:
+    """Registered, active coordinators that serve no premise yet: candidates for a replacement."""
+    return Coordinator.objects.filter(is_active=True, network__isnull=True).order_by("name")

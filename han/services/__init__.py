@@ -1,0 +1,1 @@
+"""Writes for the HAN app, one module per concern: keys, networks, commissioning, relay."""

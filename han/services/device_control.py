@@ -1,0 +1,99 @@
+"""Commands to joined devices: Smart Energy load-control events and status reads (SO-C13, SO-U4, SO-U7).
+
+They ride the same signed command path as commissioning: a ``CommissioningJob`` of
+a new kind, relayed by ``han_job_relay_task`` to the premise's coordinator, which
+answers with a signed report (``han.services.relay.report_record``). Whoever asks
+(the customer, an operator, a third party under a control consent) is named in the
+audit trail; the caller has already decided that they may.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from amiportal.audit.services import audit_append
+from han.drlc import CLUSTER_ID as DRLC_CLUSTER
+from han.drlc import FrameError, LoadControlEvent
+from han.models import CommissioningJob, Device, DeviceState, JobKind
+from han.services.relay import _account_id, job_enqueue
+
+
+def device_takes_load_control(device: Device) -> bool:
+    """From the coordinator's interview: a DRLC client cluster on one of the device's endpoints."""
+    return any(DRLC_CLUSTER in (endpoint.get("out_clusters") or []) for endpoint in (device.interview or {}).get("endpoints", []))
+
+
+def _locked_verified(device: Device) -> Device:
+    device = Device.objects.select_for_update().select_related("network__coordinator", "network__premise").get(pk=device.pk)
+    if device.state != DeviceState.VERIFIED:
+        raise ValidationError("The device is not on this home's network yet, so it cannot be reached.")
+    return device
+
+
+def _create(*, device: Device, kind: JobKind, actor, parameters: dict[str, Any]) -> CommissioningJob:
+    return CommissioningJob.objects.create(
+        kind=kind,
+        network=device.network,
+        coordinator=device.network.coordinator,
+        device=device,
+        requested_by=actor,
+        parameters=parameters,
+    )
+
+
+@transaction.atomic
+def device_load_control_request(
+    *,
+    device: Device,
+    event: dict[str, Any],
+    actor=None,
+    actor_label: str | None = None,
+    origin: dict[str, Any] | None = None,
+) -> CommissioningJob:
+    """Queue a Load Control Event for one verified device; the head-end assigns the issuer event id.
+
+    ``event`` holds ``LoadControlEvent`` fields except ``issuer_event_id``; a bad one is a ``ValidationError``.
+    """
+    device = _locked_verified(device)
+    if not device_takes_load_control(device):
+        raise ValidationError("This device does not take load control events.")
+    job = _create(device=device, kind=JobKind.LOAD_CONTROL, actor=actor, parameters={})
+    # Unique per head-end, and 32 bits as the field wants.
+    try:
+        checked = LoadControlEvent.from_dict({**event, "issuer_event_id": job.pk & 0xFFFFFFFF})
+    except FrameError as exc:
+        raise ValidationError(f"Not a valid load control event: {exc}.") from None
+    job.parameters = {"event": checked.as_dict()}
+    job.save(update_fields=["parameters"])
+    audit_append(
+        action="han.load_control_requested",
+        actor=actor,
+        actor_label=actor_label,
+        target=f"device:{device.uid}",
+        customer_account_id=_account_id(job),
+        payload={"command_id": str(job.command_id), "eui64": device.eui64, "event": checked.as_dict(), "origin": origin or {}},
+    )
+    job_enqueue(job=job)
+    return job
+
+
+@transaction.atomic
+def device_status_request(
+    *, device: Device, actor=None, actor_label: str | None = None, origin: dict[str, Any] | None = None
+) -> CommissioningJob:
+    """Queue a status read (Basic attributes over the air, plus the last load-control status) for one verified device."""
+    device = _locked_verified(device)
+    job = _create(device=device, kind=JobKind.STATUS_READ, actor=actor, parameters={})
+    audit_append(
+        action="han.device_status_requested",
+        actor=actor,
+        actor_label=actor_label,
+        target=f"device:{device.uid}",
+        customer_account_id=_account_id(job),
+        payload={"command_id": str(job.command_id), "eui64": device.eui64, "origin": origin or {}},
+    )
+    job_enqueue(job=job)
+    return job

@@ -1,0 +1,190 @@
+"""HAN pages for installers, customers and operators. Views validate, call one service or selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from amiportal.accounts.roles import Role
+from amiportal.accounts.stepup import step_up_required
+from amiportal.portal.access import role_required
+from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm
+from han.models import HanNetwork
+from han.selectors import (
+    coordinator_is_online,
+    customer_networks,
+    device_get_for_customer,
+    device_get_for_installer,
+    device_progress,
+    devices_for_customer,
+    devices_for_network,
+    han_networks_overview,
+    network_for_premise,
+    spare_coordinators,
+    work_order_get_for_installer,
+    work_orders_for_installer,
+)
+from han.services.commissioning import DeviceAlreadyCommissioned, device_commission, device_commission_retry, device_remove
+from han.services.networks import coordinator_replace
+
+
+def _rows(devices):
+    return [{"device": device, "progress": device_progress(device)} for device in devices]
+
+
+# --- installers --------------------------------------------------------------------------------
+
+
+@role_required(Role.INSTALLER)
+def installer_work_orders_view(request):
+    return render(request, "han/installer_work_orders.html", {"work_orders": work_orders_for_installer(user=request.user)})
+
+
+@role_required(Role.INSTALLER)
+def installer_work_order_view(request, work_order_id: int):
+    work_order = work_order_get_for_installer(user=request.user, work_order_id=work_order_id)
+    network = network_for_premise(premise=work_order.premise)
+    form = CommissionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if network is None:
+            form.add_error(None, "This premise has no HAN gateway registered yet; ask operations to register one.")
+        else:
+            try:
+                device_commission(
+                    network=network,
+                    parsed=form.cleaned_data["parsed"],
+                    device_type=form.cleaned_data["device_type"],
+                    label=form.cleaned_data["label"],
+                    actor=request.user,
+                    work_order=work_order,
+                )
+            except DeviceAlreadyCommissioned as exc:
+                messages.info(request, exc.messages[0])
+                return redirect("han:installer_work_order", work_order_id=work_order.pk)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, "Key escrowed and sent to the gateway. Progress shows below as the device joins.")
+                return redirect("han:installer_work_order", work_order_id=work_order.pk)
+    context = {
+        "work_order": work_order,
+        "network": network,
+        "coordinator_online": coordinator_is_online(network.coordinator) if network else False,
+        "rows": _rows(devices_for_network(network=network)) if network else [],
+        "form": form,
+    }
+    return render(request, "han/installer_work_order.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.INSTALLER)
+@require_GET
+def installer_device_status_view(request, device_uid):
+    return JsonResponse(device_progress(device_get_for_installer(user=request.user, device_uid=device_uid)))
+
+
+@role_required(Role.INSTALLER)
+@require_POST
+def installer_device_retry_view(request, work_order_id: int, device_uid):
+    work_order = work_order_get_for_installer(user=request.user, work_order_id=work_order_id)
+    device = device_get_for_installer(user=request.user, device_uid=device_uid)
+    if device.network.premise_id != work_order.premise_id:
+        return redirect("han:installer_work_order", work_order_id=work_order.pk)
+    try:
+        device_commission_retry(device=device, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"Retrying {device.eui64.upper()}: the key was sent to the gateway again.")
+    return redirect("han:installer_work_order", work_order_id=work_order.pk)
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+
+@role_required(Role.CUSTOMER)
+def customer_devices_view(request):
+    return render(
+        request,
+        "han/customer_devices.html",
+        {"rows": _rows(devices_for_customer(user=request.user)), "has_network": customer_networks(user=request.user).exists()},
+    )
+
+
+@role_required(Role.CUSTOMER)
+@step_up_required()
+def customer_device_add_view(request):
+    networks = customer_networks(user=request.user)
+    form = CustomerAddDeviceForm(request.POST or None, networks=networks)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = device_commission(
+                network=form.cleaned_data["network"],
+                parsed=form.cleaned_data["parsed"],
+                device_type=form.cleaned_data["device_type"],
+                label=form.cleaned_data["label"],
+                actor=request.user,
+            )
+        except DeviceAlreadyCommissioned as exc:
+            messages.info(request, exc.messages[0])
+            return redirect("han:customer_devices")
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{device.label or device.get_device_type_display()} is being connected to your home's network.")
+            return redirect("han:customer_devices")
+    return render(
+        request, "han/customer_device_add.html", {"form": form, "has_network": networks.exists()}, status=400 if form.errors else 200
+    )
+
+
+@role_required(Role.CUSTOMER)
+@require_POST
+def customer_device_remove_view(request, device_uid):
+    device = device_get_for_customer(user=request.user, device_uid=device_uid)
+    try:
+        device_remove(device=device, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, f"{device.label or device.get_device_type_display()} was removed and its key destroyed.")
+    return redirect("han:customer_devices")
+
+
+@role_required(Role.CUSTOMER)
+@require_GET
+def customer_device_status_view(request, device_uid):
+    return JsonResponse(device_progress(device_get_for_customer(user=request.user, device_uid=device_uid)))
+
+
+# --- operators ---------------------------------------------------------------------------------------
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_networks_view(request):
+    networks = [{"network": network, "online": coordinator_is_online(network.coordinator)} for network in han_networks_overview()]
+    return render(request, "han/operator_networks.html", {"networks": networks})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_network_view(request, network_id: int):
+    network = get_object_or_404(HanNetwork.objects.select_related("premise", "coordinator"), pk=network_id)
+    form = CoordinatorReplaceForm(request.POST or None, coordinators=spare_coordinators())
+    if request.method == "POST" and form.is_valid():
+        try:
+            jobs = coordinator_replace(network=network, coordinator=form.cleaned_data["coordinator"], actor=request.user)
+        except ValueError as exc:
+            form.add_error("coordinator", str(exc))
+        else:
+            messages.success(request, f"Coordinator replaced; {len(jobs) - 1} escrowed device keys are being restored to it.")
+            return redirect("han:operator_network", network_id=network.pk)
+    context = {
+        "network": network,
+        "online": coordinator_is_online(network.coordinator),
+        "rows": _rows(devices_for_network(network=network)),
+        "jobs": network.jobs.select_related("device", "coordinator").order_by("-created_at")[:25],
+        "form": form,
+    }
+    return render(request, "han/operator_network.html", context)

@@ -1,0 +1,118 @@
+"""The signed, sealed command path to coordinators (SO-C13, SO-C14, SO-U4, SO-U5)."""
+
+import time
+
+import pytest
+
+from han.protocol import CommandRejected, CoordinatorIdentity, ReplayGuard, command_build, command_open, report_build, report_verify
+from han.services.relay import head_end_public_key_hex, head_end_signing_key
+
+LINK_KEY = bytes.fromhex("66b6900981e1ee3ca4206b6b861c02bb")
+
+
+@pytest.fixture
+def gateway():
+    return CoordinatorIdentity.generate("gw-one")
+
+
+def _command(gateway, **overrides):
+    arguments = {
+        "signing_key": head_end_signing_key(),
+        "command_type": "permit_join",
+        "command_id": "c0ffee00-0000-4000-8000-000000000001",
+        "coordinator": gateway.name,
+        "recipient_public_hex": gateway.box_public_hex,
+        "body": {"eui64": "00:0d:6f:00:0a:bc:12:34"},
+        "secret": LINK_KEY,
+    } | overrides
+    return command_build(**arguments)
+
+
+def _open(envelope, gateway, guard=None, now=None):
+    return command_open(
+        envelope=envelope, head_end_public_hex=head_end_public_key_hex(), identity=gateway, replay_guard=guard or ReplayGuard(), now=now
+    )
+
+
+@pytest.mark.objective("SO-U5")
+@pytest.mark.objective("SO-C14")
+def test_the_key_is_sealed_to_the_coordinator_and_opens_only_there(gateway):
+    envelope = _command(gateway)
+    assert LINK_KEY.hex() not in str(envelope) and LINK_KEY not in str(envelope).encode()
+    assert _open(envelope, gateway).secret == LINK_KEY
+    stranger = CoordinatorIdentity(name=gateway.name, box_key=CoordinatorIdentity.generate("x").box_key, sign_key=gateway.sign_key)
+    with pytest.raises(CommandRejected, match="does not open"):
+        _open(envelope, stranger)
+
+
+@pytest.mark.objective("SO-U4")
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda e: e["body"].update(eui64="00:0d:6f:00:0a:bc:12:35"),
+        lambda e: e.update(type="remove"),
+        lambda e: e.update(expires_at=e["expires_at"] + 3600),
+        lambda e: e["sealed"].update(ct=e["sealed"]["ct"][:-4] + "AAA="),
+        lambda e: e.pop("sig"),
+    ],
+)
+def test_a_manipulated_command_is_refused(gateway, tamper):
+    envelope = _command(gateway)
+    tamper(envelope)
+    with pytest.raises(CommandRejected):
+        _open(envelope, gateway)
+
+
+@pytest.mark.objective("SO-U4")
+def test_a_command_signed_by_anyone_but_the_head_end_is_refused(gateway):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    with pytest.raises(CommandRejected, match="signature"):
+        _open(_command(gateway, signing_key=Ed25519PrivateKey.generate()), gateway)
+
+
+@pytest.mark.objective("SO-U4")
+def test_a_command_for_another_coordinator_is_refused(gateway):
+    other = CoordinatorIdentity.generate("gw-two")
+    with pytest.raises(CommandRejected, match="addressed to 'gw-two'"):
+        _open(_command(gateway, coordinator="gw-two", recipient_public_hex=other.box_public_hex), gateway)
+
+
+@pytest.mark.objective("SO-C13")
+def test_replays_and_expired_commands_are_refused(gateway, tmp_path):
+    envelope = _command(gateway)
+    guard = ReplayGuard(tmp_path / "seen.json")
+    _open(envelope, gateway, guard)
+    with pytest.raises(CommandRejected, match="replay"):
+        _open(envelope, gateway, guard)
+    # The guard survives a restart of the coordinator.
+    with pytest.raises(CommandRejected, match="replay"):
+        _open(envelope, gateway, ReplayGuard(tmp_path / "seen.json"))
+    stale = _command(gateway, command_id="c0ffee00-0000-4000-8000-000000000002", ttl_seconds=10, now=time.time() - 60)
+    with pytest.raises(CommandRejected, match="expired"):
+        _open(stale, gateway, guard)
+
+
+def test_commands_without_key_material_carry_no_sealed_part(gateway):
+    envelope = _command(gateway, command_type="remove", secret=None)
+    assert envelope["sealed"] is None
+    assert _open(envelope, gateway).secret is None
+
+
+@pytest.mark.objective("SO-C13")
+def test_coordinator_reports_are_signed_and_verified(gateway):
+    report = report_build(identity=gateway, event="joined", command_id="x", detail={"eui64": "00:0d:6f:00:0a:bc:12:34"})
+    assert report_verify(report=report, verify_public_hex=gateway.verify_public_hex) is report
+    report["detail"]["eui64"] = "00:0d:6f:00:0a:bc:12:35"
+    with pytest.raises(CommandRejected):
+        report_verify(report=report, verify_public_hex=gateway.verify_public_hex)
+
+
+def test_key_files_are_private_and_reload_to_the_same_identity(gateway, tmp_path):
+    path = tmp_path / "gw.key"
+    gateway.save(path)
+    assert path.stat().st_mode & 0o077 == 0
+    again = CoordinatorIdentity.load_or_create(path, "gw-one")
+    assert again.box_public_hex == gateway.box_public_hex and again.verify_public_hex == gateway.verify_public_hex
+    with pytest.raises(ValueError, match="not 'gw-two'"):
+        CoordinatorIdentity.load_or_create(path, "gw-two")

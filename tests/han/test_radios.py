@@ -1,0 +1,27 @@
+"""Radios are chosen by name from an explicit mapping; real ones are optional extras (SO-U19)."""
+
+import importlib.util
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from han.coordinator.radios import RADIO_TYPES, RadioUnavailable, controller_class_for
+from han.coordinator.simulated import SimulatedControllerApplication
+
+
+def test_the_simulated_radio_is_the_default_and_always_available():
+    assert controller_class_for("simulated") is SimulatedControllerApplication
+
+
+@pytest.mark.parametrize("radio", ["ezsp", "znp", "deconz"])
+def test_a_real_radio_whose_library_is_missing_says_which_package_to_install(radio):
+    module, _, package = RADIO_TYPES[radio]
+    if importlib.util.find_spec(module.split(".")[0]) is not None:
+        pytest.skip(f"{package} is installed here")
+    with pytest.raises(RadioUnavailable, match=f"pip install {package}"):
+        controller_class_for(radio)
+
+
+def test_an_unknown_radio_is_refused_by_the_coordinator_command():
+    with pytest.raises(CommandError, match="Unknown radio type 'zwave'"):
+        call_command("han_coordinator", "--name", "gw-x", "--radio", "zwave")
