@@ -1,0 +1,266 @@
+"""Billing benchmarks on PostgreSQL: ingest, dashboard, interval data, Green Button export.
+
+    make bench BENCH=billing                              # 200 meters, a year each (about 7 million readings)
+    .venv/bin/python bench/billing_bench.py --meters 20   # a quicker run
+
+It (re)creates its own database (AMI_BENCH_DATABASE_URL, default amiportal_bench on 127.0.0.1) and prints
+one table. Every figure has a baseline measured in the same run on the same rows:
+  ingest     readings_ingest (validation, versioning, COPY + INSERT .. ON CONFLICT, rollups)
+             against a raw COPY of the same row tuples into an identical table with the same indexes;
+  dashboard  the customer dashboard page (server time through Django's test client, signed in)
+             against the bare SQL that fetches the numbers it shows;
+  intervals  a year of 15-minute chart data (intervals.json) against the bare SQL for those rows;
+  export     Green Button XML for a year (time and peak Python memory, written to /dev/null)
+             against the bare SQL for those rows.
+Timings are medians of repeated runs (ingest: one pass).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _prepare_database(url: str) -> str:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def _median_ms(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meters", type=int, default=200)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--database", default=os.environ.get("AMI_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amiportal_bench")
+    )
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = _prepare_database(args.database)
+    os.environ.setdefault("AMI_PROFILE", "test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from django.db import connection, transaction
+
+    from amiportal.accounts.roles import Role, role_assign
+    from amiportal.premises.models import CustomerAccount, CustomerClass, Meter, MeterKind, Premise, ServiceAgreement
+    from billing.formats.espi_write import greenbutton_feed
+    from billing.models import Channel, IntervalReading, PricingKind, Source, Tariff
+    from billing.selectors import window_for_dates
+    from billing.services.ingest import RawReading, readings_ingest
+    from billing.services.tariffs import premise_tariff_assign, tariff_version_create
+    from tests.billing.tariffs import TOU
+    from tests.conftest import signed_in
+    from tests.factories import UserFactory
+
+    zone_name = "America/Chicago"
+    today = datetime.now(UTC).date()
+    first_day = today - timedelta(days=args.days)
+    start = datetime(first_day.year, first_day.month, first_day.day, 6, tzinfo=UTC)
+    intervals = args.days * 96
+
+    tariff = Tariff.objects.create(code="BENCH-TOU", name="Bench TOU")
+    tariff_version_create(tariff=tariff, effective_from=date(2020, 1, 1), pricing=PricingKind.TOU, definition=TOU)
+    meters = []
+    for index in range(args.meters):
+        premise = Premise.objects.create(
+            service_point_id=f"SP-B{index:05d}",
+            address_line=f"{index} Bench Road",
+            city="Bench",
+            postal_code="0",
+            customer_class=CustomerClass.RESIDENTIAL,
+            timezone=zone_name,
+        )
+        premise_tariff_assign(premise=premise, tariff=tariff, start=date(2020, 1, 1))
+        meters.append(
+            Meter.objects.create(premise=premise, serial_number=f"B{index:07d}", kind=MeterKind.ELECTRIC, installed_on=date(2020, 1, 1))
+        )
+
+    def rows_for(meter: Meter, begin: datetime, count: int) -> list[RawReading]:
+        step = timedelta(minutes=15)
+        seed = meter.pk * 7919
+        return [
+            RawReading("", meter.serial_number, Channel.DELIVERED, begin + step * i, 900, 80 + (seed + i * 37) % 400, "Wh")
+            for i in range(count)
+        ]
+
+    # --- Ingest -------------------------------------------------------------------------------
+    ingest_seconds = 0.0
+    total = 0
+    raw_tuples_seconds = 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_raw_copy (LIKE billing_intervalreading INCLUDING ALL)")
+    for meter in meters:
+        batch = rows_for(meter, start, intervals)
+        began = time.perf_counter()
+        report = readings_ingest(readings=batch, source=Source.HEAD_END)
+        ingest_seconds += time.perf_counter() - began
+        assert report.accepted == len(batch), report.as_dict()
+        total += len(batch)
+        # Raw COPY of the same rows, as final tuples, into an identical table.
+        tuples = [(meter.pk, 1, row.start, 900, row.value, 0, Source.HEAD_END, 1, True) for row in batch]
+        began = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                "COPY bench_raw_copy (meter_id, channel, start, seconds, value, quality, source, version, is_current) FROM STDIN"
+            ) as copy:
+                for item in tuples:
+                    copy.write_row(item)
+        raw_tuples_seconds += time.perf_counter() - began
+    ingest_rate = total / ingest_seconds
+    copy_rate = total / raw_tuples_seconds
+
+    # A second year before the first for meter 0: the dashboard premise holds two years.
+    dashboard_meter = meters[0]
+    older_start = start - timedelta(days=args.days)
+    readings_ingest(readings=rows_for(dashboard_meter, older_start, intervals), source=Source.HEAD_END)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE billing_intervalreading")
+        cursor.execute("ANALYZE billing_usagerollup")
+        cursor.execute("SELECT count(*) FROM billing_intervalreading")
+        table_rows = cursor.fetchone()[0]
+
+    premise = dashboard_meter.premise
+    user = UserFactory(email="bench@example.test")
+    role_assign(user=user, role=Role.CUSTOMER)
+    account = CustomerAccount.objects.create(account_number="AC-BENCH", name="Bench", account_class=CustomerClass.RESIDENTIAL, user=user)
+    ServiceAgreement.objects.create(account=account, premise=premise, move_in=older_start.date())
+    client = signed_in(user)
+
+    # --- Dashboard ------------------------------------------------------------------------------
+    url = f"/customer/premises/{premise.pk}/usage/"
+    assert client.get(url).status_code == 200
+    dashboard_ms = _median_ms(lambda: client.get(url), args.repeat)
+    cycle_start = today.replace(day=1)
+    year_window = window_for_dates(premise, (today.replace(day=1) - timedelta(days=334)).replace(day=1), today)
+    cycle_window = window_for_dates(premise, cycle_start, today)
+    day_window = window_for_dates(premise, today - timedelta(days=1), today - timedelta(days=1))
+    week_window = window_for_dates(premise, today - timedelta(days=6), today)
+    last_year_window = window_for_dates(premise, cycle_start.replace(year=cycle_start.year - 1), today.replace(year=today.year - 1))
+
+    def bare_dashboard_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT start, channel, value FROM billing_intervalreading WHERE meter_id=%s AND is_current AND start >= %s AND start < %s",
+                [dashboard_meter.pk, day_window.start, day_window.end],
+            )
+            cursor.fetchall()
+            for window in (week_window, cycle_window, last_year_window):
+                cursor.execute(
+                    "SELECT period_start, channel, value FROM billing_usagerollup "
+                    "WHERE meter_id=%s AND granularity=1 AND period_start >= %s AND period_start < %s",
+                    [dashboard_meter.pk, window.start, window.end],
+                )
+                cursor.fetchall()
+            cursor.execute(
+                "SELECT period_start, channel, value FROM billing_usagerollup "
+                "WHERE meter_id=%s AND granularity=2 AND period_start >= %s AND period_start < %s",
+                [dashboard_meter.pk, year_window.start, year_window.end],
+            )
+            cursor.fetchall()
+
+    bare_dashboard_ms = _median_ms(bare_dashboard_sql, args.repeat)
+
+    # --- A year of 15-minute chart data --------------------------------------------------------
+    chart_first = today - timedelta(days=365)
+    chart_url = f"/customer/premises/{premise.pk}/usage/intervals.json?start={chart_first}&end={today}"
+    chart_window = window_for_dates(premise, chart_first, today)
+    payload = client.get(chart_url).json()
+    intervals_ms = _median_ms(lambda: client.get(chart_url), max(5, args.repeat // 3))
+
+    def bare_intervals_sql():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT start, channel, seconds, value FROM billing_intervalreading "
+                "WHERE meter_id=%s AND is_current AND start >= %s AND start < %s ORDER BY start, channel",
+                [dashboard_meter.pk, chart_window.start, chart_window.end],
+            )
+            return cursor.fetchall()
+
+    bare_intervals_ms = _median_ms(bare_intervals_sql, max(5, args.repeat // 3))
+
+    # --- Green Button export of a year -----------------------------------------------------------
+    def export():
+        with open(os.devnull, "w") as sink:
+            for chunk in greenbutton_feed(premise=premise, windows=[chart_window], base_url="https://bench.example/"):
+                sink.write(chunk)
+
+    export()
+    export_ms = _median_ms(export, 3)
+    tracemalloc.start()
+    export()
+    _, export_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    exported = IntervalReading.objects.filter(
+        meter=dashboard_meter, is_current=True, start__gte=chart_window.start, start__lt=chart_window.end
+    ).count()
+
+    rows = [
+        (
+            "ingest",
+            f"{ingest_rate:,.0f} readings/s ({total:,} readings, {args.meters} meters)",
+            f"raw COPY {copy_rate:,.0f} readings/s",
+            ingest_rate / copy_rate,
+            ">= 0.5 of raw COPY",
+        ),
+        (
+            "dashboard page",
+            f"{dashboard_ms:.1f} ms median",
+            f"bare SQL {bare_dashboard_ms:.1f} ms",
+            dashboard_ms / bare_dashboard_ms,
+            "< 50 ms",
+        ),
+        (
+            "year of 15-min chart data",
+            f"{intervals_ms:.1f} ms median ({len(payload['start']):,} intervals)",
+            f"bare SQL {bare_intervals_ms:.1f} ms",
+            intervals_ms / bare_intervals_ms,
+            "< 100 ms",
+        ),
+        (
+            "Green Button export, 1 year",
+            f"{export_ms:.0f} ms, peak {export_peak / 2**20:.1f} MiB ({exported:,} readings)",
+            f"bare SQL {bare_intervals_ms:.1f} ms",
+            export_ms / bare_intervals_ms,
+            "< 2000 ms, bounded memory",
+        ),
+    ]
+    print(f"\nbilling benchmark · {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · PostgreSQL · table holds {table_rows:,} readings\n")
+    print(f"| {'measure':<28} | {'result':<58} | {'baseline (same run)':<32} | {'ratio':>7} | goal")
+    print(f"|{'-' * 30}|{'-' * 60}|{'-' * 34}|{'-' * 9}|------")
+    for name, value, baseline, ratio, goal in rows:
+        print(f"| {name:<28} | {value:<58} | {baseline:<32} | {ratio:>7.2f} | {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

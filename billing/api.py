@@ -1,0 +1,64 @@
+"""Operator API: head-end bulk ingest (CSV or ESPI XML). Operators and admins only, session + two-factor."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from amiportal.accounts.roles import Role, user_roles
+from billing.formats.csv_readings import CsvFormatError, parse_readings_csv, text_lines
+from billing.formats.espi_read import MAX_FILE_BYTES, EspiFormatError, readings_from_espi
+from billing.models import Source
+from billing.services.ingest import readings_ingest
+
+
+class IsOperator(BasePermission):
+    message = "Only operators may ingest meter data."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(user_roles(request.user) & {Role.OPERATOR, Role.ADMIN})
+
+
+class IngestInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    format = serializers.ChoiceField(choices=["csv", "espi"], default="csv")
+    meter = serializers.CharField(required=False, max_length=40, help_text="For ESPI files: the meter serial number.")
+    accept_valid = serializers.BooleanField(default=False)
+
+    def validate(self, data):
+        if data["format"] == "espi" and not data.get("meter"):
+            raise serializers.ValidationError({"meter": "ESPI files need the meter serial number."})
+        if data["file"].size > MAX_FILE_BYTES:
+            raise serializers.ValidationError({"file": f"The file is larger than {MAX_FILE_BYTES} bytes."})
+        return data
+
+
+class ReadingsIngestApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+    parser_classes = [MultiPartParser]
+
+    def post(self, request):
+        serializer = IngestInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        try:
+            if data["format"] == "espi":
+                rows, rejected = readings_from_espi(upload.read(), data["meter"])
+            else:
+                rows, rejected = parse_readings_csv(text_lines(upload.read()))
+        except (CsvFormatError, EspiFormatError, UnicodeDecodeError) as error:
+            return Response({"status": "rejected", "error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+        report = readings_ingest(
+            readings=rows,
+            pre_rejected=rejected,
+            source=Source.HEAD_END,
+            accept_valid=data["accept_valid"],
+            filename=upload.name,
+            actor=request.user,
+        )
+        code = status.HTTP_422_UNPROCESSABLE_ENTITY if report.status == "rejected" else status.HTTP_201_CREATED
+        return Response(report.as_dict(), status=code)

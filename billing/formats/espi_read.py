@@ -1,0 +1,237 @@
+"""A tolerant, safe reader for Green Button (ESPI Atom) files.
+
+Safe: bounded size, no DOCTYPE (so no entity declarations, no entity-expansion
+bombs, no external entities), no network, libxml2's huge-tree limits kept.
+Tolerant of what real exports get wrong, where the meaning stays clear:
+element names in the wrong case or namespace, links without ``type``, bare
+dates in ``atom:updated``, missing LocalTimeParameters (ESPI times are UTC
+seconds, so the time zone is not needed to read them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from amiportal.premises.models import MeterKind
+from billing.models import UNIT_FOR_KIND, Channel, Quality
+from billing.services.ingest import RawReading
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+SERVICE_KINDS = {0: MeterKind.ELECTRIC, 1: MeterKind.GAS, 2: MeterKind.WATER}
+# ESPI uom code -> (meter kind, factor to the kind's stored unit)
+UNITS = {
+    72: (MeterKind.ELECTRIC, 1),  # Wh -> Wh
+    169: (MeterKind.GAS, 1000),  # therm -> mtherm
+    42: (MeterKind.WATER, 1000),  # m3 -> L
+    128: (MeterKind.WATER, 3.785411784),  # US gallon -> L
+}
+FLOW = {1: Channel.DELIVERED, 19: Channel.RECEIVED}
+QUALITY = {
+    0: Quality.VALIDATED,
+    7: Quality.VALIDATED,
+    17: Quality.VALIDATED,
+    8: Quality.ESTIMATED,
+    9: Quality.ESTIMATED,
+    11: Quality.ESTIMATED,
+    12: Quality.ESTIMATED,
+}
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class EspiFormatError(ValueError):
+    """The file as a whole cannot be read as Green Button XML."""
+
+
+@dataclass
+class EspiReading:
+    ref: str
+    channel: int
+    start: datetime
+    seconds: int
+    value: int
+    unit: str
+    quality: int
+
+
+@dataclass
+class EspiUsagePoint:
+    ref: str
+    kind: str | None
+    readings: list[EspiReading] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _name(element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _child(element, name: str):
+    for child in element:
+        if _name(child) == name:
+            return child
+    return None
+
+
+def _children(element, name: str):
+    return [child for child in element if _name(child) == name]
+
+
+def _int(element, name: str) -> int | None:
+    found = _child(element, name) if element is not None else None
+    if found is None or found.text is None:
+        return None
+    return int(found.text.strip())
+
+
+def _links(entry) -> dict[str, list[str]]:
+    links: dict[str, list[str]] = {}
+    for link in _children(entry, "link"):
+        rel = (link.get("rel") or link.get("REL") or "").strip().lower()
+        href = (link.get("href") or link.get("HREF") or "").strip().rstrip("/")
+        if href:
+            links.setdefault(rel, []).append(href)
+    return links
+
+
+def _parent(href: str) -> str:
+    return href.rsplit("/", 1)[0] if "/" in href else href
+
+
+def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsagePoint]:
+    """The usage points in a file, each with its readings in stored units and its per-element rejections."""
+    if len(data) > max_bytes:
+        raise EspiFormatError(f"the file is {len(data)} bytes; the limit is {max_bytes}")
+    if _DOCTYPE.search(data[:65536]) or _DOCTYPE.search(data):
+        raise EspiFormatError("the file declares a DOCTYPE or entities, which Green Button files never need; refused for safety")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False, remove_pis=True, collect_ids=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise EspiFormatError(f"not well-formed XML: {error}") from None
+    entries = [root] if _name(root) == "entry" else [e for e in root.iter() if _name(e) == "entry"]
+    if _name(root) not in ("feed", "entry"):
+        raise EspiFormatError(f"the document is a <{_name(root)}>, not an Atom feed or entry")
+
+    usage_points: dict[str, EspiUsagePoint] = {}
+    reading_types: dict[str, tuple[int | None, int, int, int | None]] = {}  # href -> (uom, power, flow, interval)
+    meter_readings: dict[str, tuple[str | None, str | None]] = {}  # href -> (usage point href, reading type href)
+    related: dict[str, list[str]] = {}  # MeterReading href -> its related links (ReadingTypes may come later)
+    blocks: list[tuple[str, object, dict]] = []
+    last_usage_point = last_reading_type = last_meter_reading = None
+
+    for index, entry in enumerate(entries, 1):
+        content = _child(entry, "content")
+        resource = next((child for child in content if isinstance(child.tag, str)), None) if content is not None else None
+        if resource is None:
+            continue
+        links = _links(entry)
+        self_href = (links.get("self") or [f"#entry{index}"])[0]
+        kind = _name(resource)
+        try:
+            if kind == "usagepoint":
+                category = _child(resource, "servicecategory")
+                service = _int(category, "kind") if category is not None else None
+                usage_points[self_href] = EspiUsagePoint(self_href, SERVICE_KINDS.get(service) if service is not None else None)
+                last_usage_point = self_href
+            elif kind == "readingtype":
+                flow = _int(resource, "flowdirection")
+                reading_types[self_href] = (
+                    _int(resource, "uom"),
+                    _int(resource, "poweroftenmultiplier") or 0,
+                    flow if flow is not None else 1,
+                    _int(resource, "intervallength"),
+                )
+                last_reading_type = self_href
+            elif kind == "meterreading":
+                up = (links.get("up") or [None])[0]
+                point = _parent(up) if up else None
+                meter_readings[self_href] = (point if point in usage_points else last_usage_point, None)
+                related[self_href] = links.get("related", [])
+                last_meter_reading = self_href
+            elif kind == "intervalblock":
+                up = (links.get("up") or [None])[0]
+                blocks.append(
+                    (
+                        (_parent(up) if up else None) or last_meter_reading or "",
+                        resource,
+                        {"entry": index, "last_mr": last_meter_reading, "last_rt": last_reading_type},
+                    )
+                )
+        except ValueError as error:
+            raise EspiFormatError(f"entry {index} ({kind}): {error}") from None
+
+    for href, (point, _) in meter_readings.items():
+        linked = [target for target in related[href] if target in reading_types]
+        meter_readings[href] = (point, linked[0] if linked else None)
+
+    for meter_reading_href, resource, where in blocks:
+        if meter_reading_href not in meter_readings:
+            meter_reading_href = where["last_mr"] or ""
+        point_href, type_href = meter_readings.get(meter_reading_href, (last_usage_point, None))
+        type_href = type_href or where["last_rt"]
+        point = usage_points.get(point_href or "") or (usage_points.get(last_usage_point) if last_usage_point else None)
+        if point is None:
+            point = usage_points.setdefault("#unknown", EspiUsagePoint("#unknown", None))
+        _read_block(point, resource, reading_types.get(type_href or ""), where["entry"])
+    return list(usage_points.values())
+
+
+def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) -> None:
+    if reading_type is None:
+        point.rejected.append((f"entry {entry_index}", "IntervalBlock has no ReadingType (no related link and none before it)"))
+        return
+    uom, power, flow, _ = reading_type
+    unit = UNITS.get(uom or 72)
+    channel = FLOW.get(flow)
+    for position, reading in enumerate(_children(block, "intervalreading"), 1):
+        ref = f"entry {entry_index} reading {position}"
+        if unit is None:
+            point.rejected.append((ref, f"unit code {uom} is not energy or volume this portal stores"))
+            continue
+        kind, factor = unit
+        if point.kind is None:
+            point.kind = kind
+        if kind != point.kind:
+            point.rejected.append((ref, f"unit code {uom} does not fit a {point.kind} usage point"))
+            continue
+        if channel is None:
+            point.rejected.append((ref, f"flow direction {flow} is neither forward (1) nor reverse (19)"))
+            continue
+        period = _child(reading, "timeperiod")
+        try:
+            start = _int(period, "start")
+            seconds = _int(period, "duration")
+            raw = _int(reading, "value")
+        except ValueError:
+            point.rejected.append((ref, "start, duration and value must be whole numbers"))
+            continue
+        if start is None or seconds is None or raw is None:
+            point.rejected.append((ref, "reading lacks timePeriod start, duration or value"))
+            continue
+        try:
+            moment = datetime.fromtimestamp(start, UTC)
+        except (OverflowError, OSError, ValueError):
+            point.rejected.append((ref, f"start {start} is not a plausible time"))
+            continue
+        quality_element = _child(reading, "readingquality")
+        code = _int(quality_element, "quality") if quality_element is not None else None
+        value = round(raw * factor * 10**power)
+        point.readings.append(EspiReading(ref, channel, moment, seconds, value, UNIT_FOR_KIND[kind], QUALITY.get(code, Quality.ACTUAL)))
+
+
+def readings_from_espi(data: bytes, meter_serial: str) -> tuple[list[RawReading], list[tuple[str, str]]]:
+    """Every reading in the file, attributed to one meter (head-end files carry one meter each)."""
+    rows, rejected = [], []
+    for point in parse_espi(data):
+        rejected += point.rejected
+        rows += [RawReading(r.ref, meter_serial, r.channel, r.start, r.seconds, r.value, r.unit, r.quality) for r in point.readings]
+    return rows, rejected

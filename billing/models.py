@@ -1,0 +1,223 @@
+"""Interval readings, their rollups, ingest batches, tariffs and prices.
+
+Readings are never deleted or edited in place: a correction inserts a new
+version and marks the old one superseded (SO-U2). Only current versions take
+part in rollups, costs and exports.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from amiportal.premises.models import Meter, MeterKind, Premise
+
+
+class Channel(models.IntegerChoices):
+    DELIVERED = 1, "Delivered (import from the grid)"
+    RECEIVED = 2, "Received (export to the grid)"
+
+
+class Quality(models.IntegerChoices):
+    ACTUAL = 0, "Actual"
+    ESTIMATED = 1, "Estimated"
+    VALIDATED = 2, "Validated"
+
+
+class Source(models.IntegerChoices):
+    HEAD_END = 1, "Head-end"
+    GREEN_BUTTON = 2, "Green Button import"
+    DEMO = 3, "Demo generator"
+
+
+# The one unit each meter kind's readings are stored in, as whole numbers.
+UNIT_FOR_KIND = {MeterKind.ELECTRIC: "Wh", MeterKind.GAS: "mtherm", MeterKind.WATER: "L"}
+
+
+class IngestBatch(models.Model):
+    """One delivery of readings (a head-end file, an API call, a Green Button file) and its report."""
+
+    class Status(models.TextChoices):
+        COMMITTED = "committed", "Committed"
+        PARTIAL = "partial", "Committed the valid rows"
+        REJECTED = "rejected", "Rejected, nothing committed"
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    source = models.PositiveSmallIntegerField(choices=Source.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    accepted = models.PositiveIntegerField(default=0)
+    corrected = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    # The first rejections with their reasons (bounded, so a garbage file cannot bloat the row).
+    errors = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"Ingest {self.pk} ({self.status}, {self.accepted} accepted, {self.rejected} rejected)"
+
+
+class IntervalReading(models.Model):
+    # No database-level foreign keys on this table: per-row FK triggers cost about 40% of bulk
+    # ingest time (docs/billing-storage.md). The ingest service resolves and locks each meter
+    # before writing, and PROTECT still stops the ORM from deleting a meter or batch in use.
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    channel = models.PositiveSmallIntegerField(choices=Channel.choices)
+    start = models.DateTimeField()
+    seconds = models.PositiveIntegerField(help_text="Interval length in seconds (300, 900, 3600, 86400, or a billing period).")
+    value = models.BigIntegerField(help_text="In the meter kind's unit: Wh, mtherm or L.")
+    quality = models.PositiveSmallIntegerField(choices=Quality.choices, default=Quality.ACTUAL)
+    source = models.PositiveSmallIntegerField(choices=Source.choices)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="+", null=True, db_index=False, db_constraint=False)
+
+    class Meta:
+        constraints = [
+            # Idempotent re-ingest: one current version per meter, channel and interval start.
+            # On PostgreSQL migration 0002 rebuilds it as a covering index (INCLUDE seconds, value),
+            # so a customer's range is an index-only scan.
+            models.UniqueConstraint(fields=["meter", "channel", "start"], condition=Q(is_current=True), name="reading_current_unique"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="reading_value_not_negative"),
+            models.CheckConstraint(condition=Q(seconds__gt=0), name="reading_seconds_positive"),
+        ]
+        indexes = [
+            # History lookups (what a correction replaced) stay cheap without bloating the hot index.
+            models.Index(fields=["meter", "channel", "start", "version"], condition=Q(is_current=False), name="reading_history"),
+        ]
+        # On PostgreSQL a BRIN index on start is added by migration 0002 (docs/billing-storage.md).
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} channel {self.channel} at {self.start:%Y-%m-%d %H:%M} v{self.version}"
+
+
+class Granularity(models.IntegerChoices):
+    HOUR = 1, "Hour"
+    DAY = 2, "Day"
+    MONTH = 3, "Month"
+
+
+class UsageRollup(models.Model):
+    """Sums of current readings per local hour, day and month, kept up to date on ingest."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+", db_index=False)
+    channel = models.PositiveSmallIntegerField(choices=Channel.choices)
+    granularity = models.PositiveSmallIntegerField(choices=Granularity.choices)
+    period_start = models.DateTimeField(help_text="The instant the premise-local hour, day or month begins.")
+    value = models.BigIntegerField()
+    readings = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meter", "channel", "granularity", "period_start"], name="rollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} {self.get_granularity_display().lower()} from {self.period_start:%Y-%m-%d %H:%M}"
+
+
+# --- Tariffs ---------------------------------------------------------------------
+
+
+class Tariff(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class PricingKind(models.TextChoices):
+    FLAT = "flat", "Flat rate"
+    TIERED = "tiered", "Tiered monthly blocks"
+    TOU = "tou", "Time of use"
+    REAL_TIME = "rtp", "Real-time price"
+
+
+class ExportCredit(models.TextChoices):
+    NONE = "none", "No credit for export"
+    RETAIL = "retail", "Credited at the retail price"
+    EXPORT_RATE = "export_rate", "Credited at the export rate"
+
+
+class TariffVersion(models.Model):
+    """The tariff's terms from ``effective_from`` until the next version's date.
+
+    Prices are in cents per kWh; ``definition`` holds the kind-specific terms
+    (tiers, or TOU seasons and periods), validated by ``tariff_version_create``.
+    """
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="versions")
+    effective_from = models.DateField()
+    pricing = models.CharField(max_length=10, choices=PricingKind.choices)
+    flat_rate = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    definition = models.JSONField(default=dict, blank=True)
+    fixed_daily = models.DecimalField(max_digits=8, decimal_places=4, default=0, help_text="Cents per day.")
+    fixed_monthly = models.DecimalField(max_digits=10, decimal_places=4, default=0, help_text="Cents per billing month.")
+    export_credit = models.CharField(max_length=12, choices=ExportCredit.choices, default=ExportCredit.NONE)
+    export_rate = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    critical_peak_multiplier = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    critical_peak_adder = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tariff_id", "effective_from"]
+        constraints = [models.UniqueConstraint(fields=["tariff", "effective_from"], name="one_version_per_tariff_day")]
+
+    def __str__(self) -> str:
+        return f"{self.tariff} from {self.effective_from}"
+
+
+class CriticalPeakEvent(models.Model):
+    """An event day an operator declared: prices in the window are raised by the version's multiplier or adder."""
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="events")
+    day = models.DateField()
+    start_hour = models.PositiveSmallIntegerField()
+    end_hour = models.PositiveSmallIntegerField()
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    declared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["tariff", "day"], name="one_event_per_tariff_day")]
+
+    def __str__(self) -> str:
+        return f"Critical peak {self.day} {self.start_hour}:00-{self.end_hour}:00"
+
+
+class RealTimePrice(models.Model):
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="prices")
+    start = models.DateTimeField(help_text="The hour this price applies to.")
+    cents_per_kwh = models.DecimalField(max_digits=8, decimal_places=4)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tariff", "start"], name="one_price_per_tariff_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.cents_per_kwh}¢ at {self.start:%Y-%m-%d %H:%M}"
+
+
+class PremiseTariff(models.Model):
+    """Which tariff a premise was on, from ``start`` to ``end`` (inclusive; None = still on it)."""
+
+    premise = models.ForeignKey(Premise, on_delete=models.PROTECT, related_name="tariffs")
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="+")
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["premise_id", "start"]
+        constraints = [models.UniqueConstraint(fields=["premise"], condition=Q(end__isnull=True), name="one_open_tariff_per_premise")]
+
+    def __str__(self) -> str:
+        return f"premise {self.premise_id} on tariff {self.tariff_id} from {self.start}"

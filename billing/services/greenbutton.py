@@ -1,0 +1,103 @@
+"""Green Button import into a premise's meters (creating a meter for a service kind it lacks)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from amiportal.premises.models import Meter, Premise
+from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, parse_espi
+from billing.models import Source
+from billing.services.ingest import IngestReport, RawReading, readings_ingest
+
+
+@dataclass
+class GreenButtonResult:
+    imported: int
+    skipped: int
+    rejected: int
+    reports: list[IngestReport]
+
+
+def _meter_for(premise: Premise, kind: str, first_day) -> Meter:
+    meter = premise.meters.filter(kind=kind, removed_on__isnull=True).order_by("serial_number").first()
+    if meter is None:
+        serial = f"GB-{premise.service_point_id}-{kind}"[:40]
+        meter, _ = Meter.objects.get_or_create(serial_number=serial, defaults={"premise": premise, "kind": kind, "installed_on": first_day})
+    return meter
+
+
+@transaction.atomic
+def greenbutton_import(
+    *, premise: Premise, data: bytes, filename: str = "", accept_valid: bool = True, actor=None, max_bytes: int = MAX_FILE_BYTES
+) -> GreenButtonResult:
+    """Import one file; raises EspiFormatError when the file as a whole is unreadable or unsafe."""
+    usage_points = parse_espi(data, max_bytes=max_bytes)
+    reports = []
+    skipped_covered = 0
+    for point in usage_points:
+        if point.kind is None:
+            reports.append(
+                _rejected_only(point.rejected or [(point.ref, "usage point has no service kind and no readings")], filename, actor)
+            )
+            continue
+        first_day = min((r.start for r in point.readings), default=timezone.now()).date()
+        meter = _meter_for(premise, point.kind, first_day)
+        kept, covered = _finest_readings(point.readings)
+        skipped_covered += covered
+        rows = [RawReading(r.ref, meter.serial_number, r.channel, r.start, r.seconds, r.value, r.unit, r.quality) for r in kept]
+        reports.append(
+            readings_ingest(
+                readings=rows,
+                pre_rejected=point.rejected,
+                source=Source.GREEN_BUTTON,
+                accept_valid=accept_valid,
+                filename=filename,
+                actor=actor,
+                only_meters=[meter.pk],
+            )
+        )
+    return GreenButtonResult(
+        imported=sum(r.accepted + r.corrected for r in reports),
+        skipped=sum(r.duplicates for r in reports) + skipped_covered,
+        rejected=sum(r.rejected for r in reports),
+        reports=reports,
+    )
+
+
+def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], int]:
+    """Drop coarser readings (daily, billing-period) that cover times the file also has finer readings for.
+
+    Utility exports often carry the same usage twice: 15-minute or hourly intervals and a
+    daily or billing-period total. Only the finest is stored; a coarse reading for a period
+    with no finer data is kept.
+    """
+    kept: list[EspiReading] = []
+    covered = 0
+    for channel in {r.channel for r in readings}:
+        series = [r for r in readings if r.channel == channel]
+        finest = min(r.seconds for r in series)
+        fine = sorted((r.start.timestamp(), r.start.timestamp() + r.seconds) for r in series if r.seconds == finest)
+        fine_starts = [start for start, _ in fine]
+        for reading in series:
+            if reading.seconds == finest:
+                kept.append(reading)
+                continue
+            begin = reading.start.timestamp()
+            end = begin + reading.seconds
+            index = bisect_left(fine_starts, begin)
+            overlaps = (index < len(fine) and fine[index][0] < end) or (index > 0 and fine[index - 1][1] > begin)
+            if overlaps:
+                covered += 1
+            else:
+                kept.append(reading)
+    return kept, covered
+
+
+def _rejected_only(rejected, filename, actor) -> IngestReport:
+    return readings_ingest(
+        readings=[], pre_rejected=rejected, source=Source.GREEN_BUTTON, accept_valid=True, filename=filename, actor=actor
+    )

@@ -1,0 +1,103 @@
+"""Tariff versions, tariff history per premise, critical-peak event days and real-time prices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from amiportal.audit.services import audit_append
+from amiportal.premises.models import Premise
+from billing.models import CriticalPeakEvent, ExportCredit, PremiseTariff, RealTimePrice, Tariff, TariffVersion
+from billing.tariff_engine import validate_definition
+
+
+@transaction.atomic
+def tariff_version_create(
+    *,
+    tariff: Tariff,
+    effective_from: date,
+    pricing: str,
+    flat_rate: Decimal | None = None,
+    definition: dict | None = None,
+    fixed_daily: Decimal = Decimal(0),
+    fixed_monthly: Decimal = Decimal(0),
+    export_credit: str = ExportCredit.NONE,
+    export_rate: Decimal | None = None,
+    critical_peak_multiplier: Decimal | None = None,
+    critical_peak_adder: Decimal | None = None,
+    actor=None,
+) -> TariffVersion:
+    definition = definition or {}
+    problems = validate_definition(pricing, definition, flat_rate)
+    if export_credit == ExportCredit.EXPORT_RATE and export_rate is None:
+        problems.append("an export rate is needed to credit export at the export rate")
+    if problems:
+        raise ValidationError(problems)
+    version = TariffVersion.objects.create(
+        tariff=tariff,
+        effective_from=effective_from,
+        pricing=pricing,
+        flat_rate=flat_rate,
+        definition=definition,
+        fixed_daily=fixed_daily,
+        fixed_monthly=fixed_monthly,
+        export_credit=export_credit,
+        export_rate=export_rate,
+        critical_peak_multiplier=critical_peak_multiplier,
+        critical_peak_adder=critical_peak_adder,
+    )
+    audit_append(
+        action="billing.tariff_version_created",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"tariff:{tariff.pk}",
+        payload={"effective_from": effective_from.isoformat(), "pricing": pricing},
+    )
+    return version
+
+
+@transaction.atomic
+def premise_tariff_assign(*, premise: Premise, tariff: Tariff, start: date, actor=None) -> PremiseTariff:
+    """Put the premise on ``tariff`` from ``start``; the open assignment before it ends the day before."""
+    Premise.objects.select_for_update().filter(pk=premise.pk).first()
+    if PremiseTariff.objects.filter(premise=premise, start__gte=start).exists():
+        raise ValidationError("The premise already has a tariff starting on or after that day.")
+    PremiseTariff.objects.filter(premise=premise, end__isnull=True).update(end=start - timedelta(days=1))
+    assignment = PremiseTariff.objects.create(premise=premise, tariff=tariff, start=start)
+    audit_append(
+        action="billing.premise_tariff_assigned",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"premise:{premise.pk}",
+        payload={"tariff": tariff.code, "start": start.isoformat()},
+    )
+    return assignment
+
+
+@transaction.atomic
+def critical_peak_declare(*, tariff: Tariff, day: date, start_hour: int, end_hour: int, actor) -> CriticalPeakEvent:
+    if not 0 <= start_hour < end_hour <= 24:
+        raise ValidationError("An event runs on whole hours between 0 and 24, and ends after it starts.")
+    if CriticalPeakEvent.objects.filter(tariff=tariff, day=day).exists():
+        raise ValidationError(f"{tariff.name} already has an event on {day}.")
+    event = CriticalPeakEvent.objects.create(tariff=tariff, day=day, start_hour=start_hour, end_hour=end_hour, declared_by=actor)
+    audit_append(
+        action="billing.critical_peak_declared",
+        actor=actor,
+        target=f"tariff:{tariff.pk}",
+        payload={"day": day.isoformat(), "start_hour": start_hour, "end_hour": end_hour},
+    )
+    return event
+
+
+@transaction.atomic
+def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Decimal]]) -> int:
+    """Publish hourly prices; an hour published again takes the new price."""
+    for start, cents in prices:
+        if start.minute or start.second or start.tzinfo is None:
+            raise ValidationError(f"{start} is not the start of an hour with a time zone.")
+        RealTimePrice.objects.update_or_create(tariff=tariff, start=start, defaults={"cents_per_kwh": cents})
+    return len(prices)

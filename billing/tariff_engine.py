@@ -1,0 +1,239 @@
+"""The tariff engine: the price of each premise-local hour and the cost of hourly usage.
+
+Prices are per local hour: TOU windows, critical-peak windows and real-time
+prices all start and end on the hour (``tariff_version_create`` refuses
+anything else), so hourly rollups carry everything a bill needs, and a 23- or
+25-hour day simply has 23 or 25 priced hours. Money is Decimal cents.
+
+A ``PriceBook`` is built once per request for a premise and a span of dates:
+it preloads the premise's tariff history, the versions, the event days and the
+real-time prices, then answers ``price(local_hour)`` without queries.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from billing.models import CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
+
+KWH = Decimal(1000)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Price:
+    cents_per_kwh: Decimal
+    period: str  # machine name, also the CSS class suffix: off_peak, on_peak, cpp, standard, tier_2, ...
+    label: str  # what the customer reads: "Peak", "Critical peak event", "Tier 2"
+
+
+@dataclass
+class HourCost:
+    start: datetime  # UTC
+    local: datetime
+    delivered_wh: int
+    received_wh: int
+    price: Price | None
+    cost: Decimal  # cents for delivered energy
+    credit: Decimal  # cents credited for export
+
+
+class NoTariff(LookupError):
+    pass
+
+
+def _is_weekend(day: date, holidays: set[str]) -> bool:
+    return day.weekday() >= 5 or day.isoformat() in holidays
+
+
+class PriceBook:
+    def __init__(self, premise, first_day: date, last_day: date) -> None:
+        self.zone = zoneinfo.ZoneInfo(premise.timezone)
+        self.assignments = list(PremiseTariff.objects.filter(premise=premise, start__lte=last_day).order_by("start"))
+        tariff_ids = {a.tariff_id for a in self.assignments}
+        self.versions: dict[int, list[TariffVersion]] = {}
+        for version in TariffVersion.objects.filter(tariff_id__in=tariff_ids, effective_from__lte=last_day).order_by("effective_from"):
+            self.versions.setdefault(version.tariff_id, []).append(version)
+        self.events: dict[tuple[int, date], CriticalPeakEvent] = {
+            (e.tariff_id, e.day): e
+            for e in CriticalPeakEvent.objects.filter(tariff_id__in=tariff_ids, day__gte=first_day, day__lte=last_day)
+        }
+        self._version_cache: dict[date, TariffVersion | None] = {}
+        # A TOU price depends only on the version, month, weekend-or-holiday and hour.
+        self._tou_cache: dict[tuple[int, int, bool, int], Price] = {}
+        self._holidays: dict[int, set[str]] = {}
+        # Real-time prices are loaded a local month at a time, when an hour of that month is first priced.
+        self.real_time: dict[int, dict[datetime, Decimal]] = {}
+        self.real_time_months: set[tuple[int, int, int]] = set()
+
+    def _real_time_price(self, tariff_id: int, local_hour: datetime) -> Decimal | None:
+        month = (tariff_id, local_hour.year, local_hour.month)
+        if month not in self.real_time_months:
+            self.real_time_months.add(month)
+            begin = datetime(local_hour.year, local_hour.month, 1, tzinfo=self.zone)
+            end = (begin + timedelta(days=32)).replace(day=1)
+            prices = self.real_time.setdefault(tariff_id, {})
+            for start, cents in RealTimePrice.objects.filter(tariff_id=tariff_id, start__gte=begin, start__lt=end).values_list(
+                "start", "cents_per_kwh"
+            ):
+                prices[start.astimezone(UTC)] = cents
+        return self.real_time.get(tariff_id, {}).get(local_hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+
+    def version_on(self, day: date) -> TariffVersion | None:
+        if day in self._version_cache:
+            return self._version_cache[day]
+        self._version_cache[day] = found = self._version_on(day)
+        return found
+
+    def _version_on(self, day: date) -> TariffVersion | None:
+        assignment = None
+        for candidate in self.assignments:
+            if candidate.start <= day and (candidate.end is None or day <= candidate.end):
+                assignment = candidate
+        if assignment is None:
+            return None
+        versions = self.versions.get(assignment.tariff_id, [])
+        index = bisect_right([v.effective_from for v in versions], day) - 1
+        return versions[index] if index >= 0 else None
+
+    def price(self, local_hour: datetime, month_kwh_before: Decimal = ZERO) -> Price | None:
+        """The price of energy in this local hour; ``month_kwh_before`` places tiered usage in its block."""
+        day = local_hour.date()
+        version = self.version_on(day)
+        if version is None:
+            return None
+        base = self._base_price(version, local_hour, month_kwh_before)
+        event = self.events.get((version.tariff_id, day))
+        if event is not None and event.start_hour <= local_hour.hour < event.end_hour:
+            cents = base.cents_per_kwh
+            if version.critical_peak_multiplier:
+                cents *= version.critical_peak_multiplier
+            if version.critical_peak_adder:
+                cents += version.critical_peak_adder
+            return Price(cents, "cpp", "Critical peak event")
+        return base
+
+    def _base_price(self, version: TariffVersion, local_hour: datetime, month_kwh_before: Decimal) -> Price:
+        if version.pricing == PricingKind.FLAT:
+            return Price(version.flat_rate, "standard", "Standard")
+        if version.pricing == PricingKind.TIERED:
+            tiers = version.definition["tiers"]
+            for number, tier in enumerate(tiers, 1):
+                limit = tier.get("up_to_kwh")
+                if limit is None or month_kwh_before < Decimal(str(limit)):
+                    return Price(Decimal(str(tier["rate"])), f"tier_{number}", f"Tier {number}")
+            return Price(Decimal(str(tiers[-1]["rate"])), f"tier_{len(tiers)}", f"Tier {len(tiers)}")
+        if version.pricing == PricingKind.REAL_TIME:
+            cents = self._real_time_price(version.tariff_id, local_hour)
+            if cents is None:  # no published price for this hour: the version's fallback rate
+                return Price(version.flat_rate, "standard", "Standard (no real-time price published)")
+            return Price(cents, "real_time", "Real-time price")
+        definition = version.definition
+        holidays = self._holidays.get(version.pk)
+        if holidays is None:
+            self._holidays[version.pk] = holidays = set(definition.get("holidays", []))
+        weekend = _is_weekend(local_hour.date(), holidays)
+        key = (version.pk, local_hour.month, weekend, local_hour.hour)
+        price = self._tou_cache.get(key)
+        if price is None:
+            self._tou_cache[key] = price = _tou_price(definition, local_hour, weekend)
+        return price
+
+    def cost_hours(self, hours: list[tuple[datetime, int, int]], month_kwh_before: Decimal = ZERO) -> list[HourCost]:
+        """Cost each (UTC hour start, delivered Wh, received Wh), in time order.
+
+        Tiered blocks reset at the start of each local month; ``month_kwh_before``
+        is the delivered energy of the first hour's month before that hour.
+        """
+        out = []
+        month_total = month_kwh_before
+        current_month = None
+        for start, delivered, received in hours:
+            local = start.astimezone(self.zone)
+            if current_month is not None and (local.year, local.month) != current_month:
+                month_total = ZERO
+            current_month = (local.year, local.month)
+            price = self.price(local, month_total)
+            kwh_in, kwh_out = Decimal(delivered) / KWH, Decimal(received) / KWH
+            month_total += kwh_in
+            cost = credit = ZERO
+            if price is not None:
+                cost = kwh_in * price.cents_per_kwh
+                version = self.version_on(local.date())
+                if version.export_credit == ExportCredit.RETAIL:
+                    credit = kwh_out * price.cents_per_kwh
+                elif version.export_credit == ExportCredit.EXPORT_RATE:
+                    credit = kwh_out * (version.export_rate or ZERO)
+            out.append(HourCost(start, local, delivered, received, price, cost, credit))
+        return out
+
+    def fixed_charges(self, first_day: date, last_day: date) -> Decimal:
+        """Daily charges for every day, and the monthly charge for every month that starts in the span."""
+        total = ZERO
+        day = first_day
+        while day <= last_day:
+            version = self.version_on(day)
+            if version is not None:
+                total += version.fixed_daily
+                if day.day == 1:
+                    total += version.fixed_monthly
+            day += timedelta(days=1)
+        return total
+
+
+def _tou_price(definition: dict, local_hour: datetime, weekend: bool) -> Price:
+    day = local_hour.date()
+    labels = definition["periods"]
+    for season in definition["seasons"]:
+        if day.month not in season["months"]:
+            continue
+        period = season["default"]
+        for window in season.get("windows", []):
+            applies = window["days"] == "all" or (window["days"] == "weekend") == weekend
+            if applies and window["start"] <= local_hour.hour < window["end"]:
+                period = window["period"]
+                break
+        return Price(Decimal(str(season["rates"][period])), period, f"{labels[period]} ({season['name']})")
+    raise NoTariff(f"no TOU season covers month {day.month}")
+
+
+def validate_definition(pricing: str, definition: dict, flat_rate) -> list[str]:
+    """Problems with a tariff version's terms, in words an operator can act on."""
+    problems = []
+    if pricing in (PricingKind.FLAT, PricingKind.REAL_TIME) and flat_rate is None:
+        problems.append("a flat rate is needed (for real-time pricing it is the fallback for hours without a published price)")
+    if pricing == PricingKind.TIERED:
+        tiers = definition.get("tiers") or []
+        if not tiers or tiers[-1].get("up_to_kwh") is not None:
+            problems.append("tiers must end with an open tier (up_to_kwh null)")
+        limits = [t.get("up_to_kwh") for t in tiers[:-1]]
+        if any(limit is None for limit in limits) or limits != sorted(limits):
+            problems.append("tier limits must rise")
+    if pricing == PricingKind.TOU:
+        periods = definition.get("periods") or {}
+        months: list[int] = []
+        for season in definition.get("seasons") or []:
+            months += season.get("months", [])
+            if season.get("default") not in periods:
+                problems.append(f"season {season.get('name')!r}: default period is not a named period")
+            for name in periods:
+                if name not in season.get("rates", {}):
+                    problems.append(f"season {season.get('name')!r}: no rate for period {name!r}")
+            for window in season.get("windows", []):
+                if window.get("period") not in periods:
+                    problems.append(f"season {season.get('name')!r}: window names unknown period {window.get('period')!r}")
+                if not (
+                    isinstance(window.get("start"), int)
+                    and isinstance(window.get("end"), int)
+                    and 0 <= window["start"] < window["end"] <= 24
+                ):
+                    problems.append(f"season {season.get('name')!r}: windows start and end on whole hours, 0 to 24")
+                if window.get("days") not in ("weekday", "weekend", "all"):
+                    problems.append(f"season {season.get('name')!r}: window days must be weekday, weekend or all")
+        if sorted(months) != list(range(1, 13)):
+            problems.append("TOU seasons must cover each month exactly once")
+    return problems

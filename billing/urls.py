@@ -1,0 +1,15 @@
+from django.urls import path
+
+from billing import api, views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("customer/premises/<int:premise_id>/usage/", views.dashboard_view, name="dashboard"),
+    path("customer/premises/<int:premise_id>/usage/readings.csv", views.download_csv_view, name="download_csv"),
+    path("customer/premises/<int:premise_id>/usage/greenbutton.xml", views.download_greenbutton_view, name="download_greenbutton"),
+    path("customer/premises/<int:premise_id>/usage/intervals.json", views.interval_data_view, name="interval_data"),
+    path("operator/customers/<int:account_id>/premises/<int:premise_id>/usage/", views.operator_usage_view, name="operator_usage"),
+    path("operator/critical-peak/", views.operator_critical_peak_view, name="operator_critical_peak"),
+    path("api/billing/ingest/", api.ReadingsIngestApi.as_view(), name="api_ingest"),
+]

@@ -1,0 +1,153 @@
+"""Customer usage pages and downloads, and the operator's view of a customer's usage."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zoneinfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from amiportal.accounts.roles import Role
+from amiportal.audit.services import audit_append
+from amiportal.portal.access import role_required
+from amiportal.premises.models import CustomerAccount, ServiceAgreement
+from amiportal.premises.selectors import Occupancy, occupancies_for, premise_get_for_customer
+from amiportal.premises.services import staff_access_is_open
+from billing.dashboard import dashboard_build
+from billing.formats.espi_write import greenbutton_feed
+from billing.forms import CriticalPeakForm, DateRangeForm
+from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality
+from billing.selectors import electric_meter, interval_rows, interval_series, occupancy_windows
+from billing.services.tariffs import critical_peak_declare
+
+
+def _download_form(premise, occupancies):
+    today = timezone.localdate()
+    first = max(min((o.start for o in occupancies), default=today), today.replace(day=1))
+    return DateRangeForm(initial={"start": first, "end": today})
+
+
+@role_required(Role.CUSTOMER)
+def dashboard_view(request, premise_id: int):
+    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
+    occupancies = occupancies_for(user=request.user, premise=premise)
+    context = dashboard_build(premise=premise, occupancies=occupancies)
+    context["download_form"] = _download_form(premise, occupancies)
+    return render(request, "billing/dashboard.html", context)
+
+
+def _range_windows(request, premise_id):
+    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
+    occupancies = occupancies_for(user=request.user, premise=premise)
+    # With no range asked for, the current month (as the form on the dashboard suggests).
+    form = DateRangeForm(request.GET if ("start" in request.GET or "end" in request.GET) else _download_form(premise, occupancies).initial)
+    if not form.is_valid():
+        return premise, None, form
+    return premise, occupancy_windows(premise, occupancies, form.cleaned_data["start"], form.cleaned_data["end"]), form
+
+
+def _form_error(form) -> HttpResponseBadRequest:
+    return HttpResponseBadRequest("; ".join(message for errors in form.errors.values() for message in errors), content_type="text/plain")
+
+
+@role_required(Role.CUSTOMER)
+def download_csv_view(request, premise_id: int):
+    premise, windows, form = _range_windows(request, premise_id)
+    if windows is None:
+        return _form_error(form)
+    quality = {q.value: q.label.lower() for q in Quality}
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["meter", "channel", "start", "seconds", "value", "unit", "quality", "local_start"])
+        zone = zoneinfo.ZoneInfo(premise.timezone)
+        for meter in premise.meters.order_by("kind", "serial_number"):
+            unit = UNIT_FOR_KIND[meter.kind]
+            for start, channel, seconds, value, quality_code in interval_rows(meter=meter, windows=windows):
+                channel_name = "delivered" if channel == Channel.DELIVERED else "received"
+                writer.writerow(
+                    [
+                        meter.serial_number,
+                        channel_name,
+                        start.isoformat(),
+                        seconds,
+                        value,
+                        unit,
+                        quality[quality_code],
+                        start.astimezone(zone).isoformat(),
+                    ]
+                )
+                if buffer.tell() > 64 * 1024:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"usage-{premise.service_point_id}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(Role.CUSTOMER)
+def download_greenbutton_view(request, premise_id: int):
+    premise, windows, form = _range_windows(request, premise_id)
+    if windows is None:
+        return _form_error(form)
+    name = f"greenbutton-{premise.service_point_id}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.xml"
+    response = StreamingHttpResponse(
+        greenbutton_feed(premise=premise, windows=windows, base_url=request.build_absolute_uri("/")), content_type="application/atom+xml"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@role_required(Role.CUSTOMER)
+def interval_data_view(request, premise_id: int):
+    premise, windows, form = _range_windows(request, premise_id)
+    if windows is None:
+        return JsonResponse({"errors": form.errors}, status=400)
+    meter = electric_meter(premise)
+    if meter is None:
+        raise Http404("This premise has no electric meter.")
+    return JsonResponse({"meter": meter.serial_number, "unit": "Wh", **interval_series(meter=meter, windows=windows)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_usage_view(request, account_id: int, premise_id: int):
+    account = get_object_or_404(CustomerAccount, pk=account_id)
+    agreements = list(ServiceAgreement.objects.filter(account=account, premise_id=premise_id).select_related("premise").order_by("move_in"))
+    if not agreements:
+        raise Http404("That premise is not this account's.")
+    if not staff_access_is_open(request=request, account_id=account.pk):
+        messages.info(request, "Give the reason for opening this customer's data first.")
+        return redirect("portal:operator_customer_detail", account_id=account.pk)
+    premise = agreements[0].premise
+    audit_append(action="billing.staff_usage_viewed", actor=request.user, target=f"premise:{premise.pk}", customer_account_id=account.pk)
+    context = dashboard_build(premise=premise, occupancies=[Occupancy(a.move_in, a.move_out) for a in agreements])
+    context.update({"staff_view": True, "account": account})
+    return render(request, "billing/dashboard.html", context)
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_critical_peak_view(request):
+    form = CriticalPeakForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            critical_peak_declare(
+                tariff=data["tariff"], day=data["day"], start_hour=data["start_hour"], end_hour=data["end_hour"], actor=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Critical peak event declared for {data['tariff'].name} on {data['day']}.")
+            return redirect("billing:operator_critical_peak")
+    events = CriticalPeakEvent.objects.select_related("tariff", "declared_by").order_by("-day")[:50]
+    return render(request, "billing/operator_critical_peak.html", {"form": form, "events": events})
