@@ -1,0 +1,243 @@
+"""The Green Button Connect My Data API (ESPI 1.1 resource layout), for third parties with a live consent.
+
+Every view reads through the consent on ``request.auth``: ids outside it are 404, data
+kinds outside it are 403. Every request made under a consent is written to the
+customer's access log, refused ones included.
+"""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from django.utils.cache import add_never_cache_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from thirdparty.api import resources
+from thirdparty.api.auth import ClientRateThrottle, ConsentAllowsKind, ConsentCredentials, ConsentRateThrottle, ConsentTokenAuthentication
+from thirdparty.api.filters import LIMIT_MAX_RESULTS, espi_query
+from thirdparty.api.renderers import AtomRenderer, EspiXmlRenderer, feed_json_chunks, feed_xml_chunks
+from thirdparty.models import DataKind
+from thirdparty.selectors import consent_meters, meter_get_for_consent
+from thirdparty.services.consent import access_log_record
+
+FILTERS = [
+    OpenApiParameter("published-min", OpenApiTypes.DATETIME, description="Earliest interval start served."),
+    OpenApiParameter("published-max", OpenApiTypes.DATETIME, description="Latest interval start served (exclusive)."),
+    OpenApiParameter("updated-min", OpenApiTypes.DATETIME, description="Only readings the utility received at or after this time."),
+    OpenApiParameter("updated-max", OpenApiTypes.DATETIME, description="Only readings the utility received at or before this time."),
+    OpenApiParameter(
+        "max-results", {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX_RESULTS}, description="Entries per page (1000)."
+    ),
+    OpenApiParameter("start-index", {"type": "integer", "minimum": 1, "maximum": 10**9}, description="1-based index of the first entry."),
+]
+ERRORS = {
+    400: OpenApiResponse(description="Malformed query parameter."),
+    401: OpenApiResponse(description="Missing, invalid or expired token, or the authorization has ended (WWW-Authenticate: Bearer)."),
+    403: OpenApiResponse(description="The authorization does not include this kind of data."),
+    404: OpenApiResponse(description="Not found, or not part of this authorization."),
+    429: OpenApiResponse(description="Rate limit reached (Retry-After)."),
+}
+
+
+def _doc(operation_id: str, summary: str, *, filters: bool = False, many: bool = False):
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        parameters=FILTERS if filters else [],
+        responses={
+            200: OpenApiResponse(response=OpenApiTypes.OBJECT, description="An Atom feed of entries" if many else "One Atom entry"),
+            **ERRORS,
+        },
+    )
+
+
+class EspiView(APIView):
+    authentication_classes = [ConsentTokenAuthentication]
+    permission_classes = [IsAuthenticated, ConsentAllowsKind]
+    throttle_classes = [ClientRateThrottle, ConsentRateThrottle]
+    renderer_classes = [JSONRenderer, AtomRenderer, EspiXmlRenderer]
+    required_kind: str | None = None
+
+    def initial(self, request, *args, **kwargs):
+        # ?format= overrides content negotiation; an empty or unknown one is a client error, not JSON by default.
+        chosen = request.query_params.get("format")
+        if chosen is not None and chosen not in {renderer.format for renderer in self.renderer_classes}:
+            raise ValidationError({"format": "format must be json or xml (or leave it out and send Accept)."})
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def consent(self):
+        return self.request.auth.consent
+
+    def subscription(self, subscription_id: int):
+        if subscription_id != self.consent.pk:
+            raise NotFound("No such subscription.")
+        return self.consent
+
+    def meter(self, subscription_id: int, usage_point_id: int):
+        consent = self.subscription(subscription_id)
+        meter = meter_get_for_consent(consent=consent, meter_id=usage_point_id)
+        self.log_premise = meter.premise
+        return meter
+
+    def served(self, data, items: int) -> Response:
+        self.items_served = items
+        return Response(data)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Customer data: never kept by a proxy or the client's cache.
+        add_never_cache_headers(response)
+        if isinstance(getattr(request, "auth", None), ConsentCredentials):
+            self.log_entry = access_log_record(
+                consent=request.auth.consent,
+                resource=request.get_full_path(),
+                premise=getattr(self, "log_premise", None),
+                items=getattr(self, "items_served", 0) if response.status_code < 400 else 0,
+                status_code=response.status_code,
+            )
+        return response
+
+
+class ReadServiceStatusApi(EspiView):
+    @_doc("read_service_status", "Whether the data custodian is available")
+    def get(self, request):
+        return self.served(resources.service_status_entry(), 1)
+
+
+class AuthorizationListApi(EspiView):
+    @_doc("authorization_list", "The authorization this token was issued under", many=True)
+    def get(self, request):
+        path = f"{resources.ROOT}/Authorization"
+        return self.served(resources.feed(path, "Authorizations", [resources.authorization_entry(self.consent)], total=1), 1)
+
+
+class AuthorizationApi(EspiView):
+    @_doc("authorization_retrieve", "One authorization: status, scope, authorized and published periods")
+    def get(self, request, authorization_id: int):
+        return self.served(resources.authorization_entry(self.subscription(authorization_id)), 1)
+
+
+class UsagePointListApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("usage_point_list", "The usage points (meters) at the consented premises", filters=True, many=True)
+    def get(self, request, subscription_id: int):
+        consent = self.subscription(subscription_id)
+        query = espi_query(request.query_params)
+        meters = list(consent_meters(consent=consent))
+        summaries = DataKind.USAGE_SUMMARY in request.auth.kinds
+        entries = [resources.usage_point_entry(consent, m, with_summary=summaries) for m in query.page(meters)]
+        path = f"{resources.ROOT}/Subscription/{consent.pk}/UsagePoint"
+        return self.served(resources.feed(path, "Usage points", entries, total=len(meters), query=query), len(entries))
+
+
+class UsagePointApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("usage_point_retrieve", "One usage point")
+    def get(self, request, subscription_id: int, usage_point_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        return self.served(resources.usage_point_entry(self.consent, meter, with_summary=DataKind.USAGE_SUMMARY in request.auth.kinds), 1)
+
+
+class MeterReadingListApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("meter_reading_list", "The meter readings (delivered, received) of a usage point", many=True)
+    def get(self, request, subscription_id: int, usage_point_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        entries = [resources.meter_reading_entry(self.consent, meter, c) for c in resources.channels_for(meter)]
+        path = f"{resources.ROOT}/Subscription/{self.consent.pk}/UsagePoint/{meter.pk}/MeterReading"
+        return self.served(resources.feed(path, "Meter readings", entries, total=len(entries)), len(entries))
+
+
+class MeterReadingApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("meter_reading_retrieve", "One meter reading")
+    def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        channel = resources.channel_get(meter, meter_reading_id)
+        return self.served(resources.meter_reading_entry(self.consent, meter, channel), 1)
+
+
+class ReadingTypeApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("reading_type_retrieve", "The reading type of a meter reading (units, direction, interval)")
+    def get(self, request, reading_type_id: str):
+        meter_id, _, channel = reading_type_id.partition("-")
+        if not meter_id.isdigit() or not channel.isdigit():
+            raise NotFound("No such reading type.")
+        meter = meter_get_for_consent(consent=self.consent, meter_id=int(meter_id))
+        self.log_premise = meter.premise
+        return self.served(resources.reading_type_entry(meter, resources.channel_get(meter, int(channel))), 1)
+
+
+class IntervalBlockListApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("interval_block_list", "Interval blocks (one per premise-local day) of a meter reading", filters=True, many=True)
+    def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        channel = resources.channel_get(meter, meter_reading_id)
+        query = espi_query(request.query_params)
+        entries, total, readings = resources.interval_blocks(self.consent, meter, channel, query)
+        path = f"{resources.ROOT}/Subscription/{self.consent.pk}/UsagePoint/{meter.pk}/MeterReading/{channel}/IntervalBlock"
+        return self.served(resources.feed(path, "Interval blocks", entries, total=total, query=query), readings)
+
+
+class IntervalBlockApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("interval_block_retrieve", "One interval block: a premise-local day of readings (id YYYYMMDD)")
+    def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int, interval_block_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        channel = resources.channel_get(meter, meter_reading_id)
+        block, readings = resources.interval_block_get(self.consent, meter, channel, interval_block_id)
+        return self.served(block, readings)
+
+
+class UsageSummaryListApi(EspiView):
+    required_kind = DataKind.USAGE_SUMMARY
+
+    @_doc("usage_summary_list", "Monthly usage summaries with cost (cost in 1/100000 USD)", filters=True, many=True)
+    def get(self, request, subscription_id: int, usage_point_id: int):
+        meter = self.meter(subscription_id, usage_point_id)
+        query = espi_query(request.query_params)
+        entries, total = resources.usage_summaries(self.consent, meter, query)
+        path = f"{resources.ROOT}/Subscription/{self.consent.pk}/UsagePoint/{meter.pk}/UsageSummary"
+        return self.served(resources.feed(path, "Usage summaries", entries, total=total, query=query), len(entries))
+
+
+class BatchSubscriptionApi(EspiView):
+    required_kind = DataKind.INTERVAL_USAGE
+
+    @_doc("batch_subscription", "Everything in the subscription as one feed, streamed", filters=True, many=True)
+    def get(self, request, subscription_id: int):
+        consent = self.subscription(subscription_id)
+        query = espi_query(request.query_params)
+        meters = list(consent_meters(consent=consent))
+        path = f"{resources.ROOT}/Batch/Subscription/{consent.pk}"
+        head = resources.feed(path, "Batch subscription", [], total=0)
+        counter = [0]
+        entries = resources.batch_entries(consent, meters, query, counter)
+        if isinstance(request.accepted_renderer, AtomRenderer):
+            base = f"{request.scheme}://{request.get_host()}"
+            chunks, content_type = feed_xml_chunks(head, entries, base), request.accepted_renderer.media_type
+        else:
+            chunks, content_type = feed_json_chunks(head, entries), "application/json"
+        return StreamingHttpResponse(self._count_when_done(chunks, counter), content_type=f"{content_type}; charset=utf-8")
+
+    def _count_when_done(self, chunks, counter):
+        """The access log gets the number of readings once the stream has been sent."""
+        yield from chunks
+        entry = getattr(self, "log_entry", None)
+        if entry is not None:
+            type(entry).objects.filter(pk=entry.pk).update(items=counter[0])

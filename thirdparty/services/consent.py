@@ -1,0 +1,194 @@
+"""The customer's consent to one third party (SO-T1, SO-C15): granting, re-consenting, revoking, expiry."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from amiportal.audit.services import audit_append
+from amiportal.premises.models import Premise
+from amiportal.premises.selectors import customer_account_for_user, premises_for_customer
+from thirdparty.models import AccessLogEntry, Consent, ConsentStatus, DataKind, ThirdPartyApplication
+from thirdparty.scopes import MAX_HISTORY_MONTHS
+from thirdparty.selectors import agreement_current, application_may_obtain_consent
+from thirdparty.services.tokens import tokens_revoke_for_consent
+
+
+def consent_latest_end(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(days=settings.AMI_TP_CONSENT_MAX_DAYS)
+
+
+def _check_end(expires_at: datetime, now: datetime) -> None:
+    if expires_at <= now:
+        raise ValidationError("The end date must be in the future.")
+    if expires_at > consent_latest_end(now) + timedelta(days=1):
+        raise ValidationError(f"Access can be granted for at most {settings.AMI_TP_CONSENT_MAX_DAYS} days.")
+
+
+def _audit(consent: Consent, action: str, actor, **payload) -> None:
+    audit_append(
+        action=f"thirdparty.consent_{action}",
+        actor=actor,
+        target=f"consent:{consent.pk}",
+        customer_account_id=consent.account_id,
+        payload={"application_id": consent.application_id, **payload},
+    )
+
+
+@transaction.atomic
+def consent_grant(
+    *,
+    application: ThirdPartyApplication,
+    customer,
+    premises: list[Premise],
+    data_kinds: list[str],
+    history_months: int,
+    expires_at: datetime,
+) -> Consent:
+    now = timezone.now()
+    if not application_may_obtain_consent(application=application):
+        raise ValidationError("This application may not receive new authorizations now.")
+    account = customer_account_for_user(user=customer)
+    if account is None:
+        raise ValidationError("Only customers with an account can grant access.")
+    own = set(premises_for_customer(user=customer).values_list("pk", flat=True))
+    if not premises or any(p.pk not in own for p in premises):
+        raise ValidationError("Choose at least one of your own premises.")
+    kinds = set(data_kinds)
+    if not kinds or not kinds <= set(DataKind.values) or not kinds <= set(application.requested_scopes):
+        raise ValidationError("Choose at least one kind of data that the application asked for.")
+    if not 1 <= history_months <= MAX_HISTORY_MONTHS:
+        raise ValidationError(f"History is limited to {MAX_HISTORY_MONTHS} months.")
+    _check_end(expires_at, now)
+    consent = Consent.objects.create(
+        application=application,
+        customer=customer,
+        account=account,
+        data_kinds=sorted(kinds),
+        history_months=history_months,
+        agreement=agreement_current(),
+        granted_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+    consent.premises.set(premises)
+    _audit(
+        consent,
+        "granted",
+        customer,
+        data_kinds=consent.data_kinds,
+        premise_ids=sorted(p.pk for p in premises),
+        history_months=history_months,
+        expires_at=expires_at.isoformat(),
+    )
+    _emit(consent, "authorization.created")
+    return consent
+
+
+@transaction.atomic
+def consent_extend(*, consent: Consent, actor, expires_at: datetime) -> Consent:
+    """Re-consent: the customer keeps the same access for longer. Only a live consent can be extended."""
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    now = timezone.now()
+    if not consent.is_live(now):
+        raise ValidationError("This access has already ended; the third party must ask again.")
+    if not application_may_obtain_consent(application=consent.application):
+        raise ValidationError("This application may not receive new authorizations now.")
+    _check_end(expires_at, now)
+    consent.expires_at = expires_at
+    consent.updated_at = now
+    consent.reminder_sent_at = None
+    consent.save(update_fields=["expires_at", "updated_at", "reminder_sent_at"])
+    _audit(consent, "extended", actor, expires_at=expires_at.isoformat())
+    _emit(consent, "authorization.updated")
+    return consent
+
+
+@transaction.atomic
+def consent_revoke(*, consent: Consent, actor) -> Consent:
+    """One click: the consent ends now and every token bound to it dies with it."""
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.status != ConsentStatus.ACTIVE:
+        return consent
+    consent.status = ConsentStatus.REVOKED
+    consent.ended_at = timezone.now()
+    consent.save(update_fields=["status", "ended_at"])
+    killed = tokens_revoke_for_consent(consent=consent)
+    _audit(consent, "revoked", actor, access_ended=killed)
+    _emit(consent, "authorization.revoked")
+    return consent
+
+
+@transaction.atomic
+def consent_expire(*, consent_id: int, now: datetime | None = None) -> bool:
+    """Mark a consent past its end as expired and kill its tokens. False if it was not due (or already ended)."""
+    now = now or timezone.now()
+    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.ACTIVE, expires_at__lte=now).first()
+    if consent is None:
+        return False
+    consent.status = ConsentStatus.EXPIRED
+    consent.ended_at = now
+    consent.save(update_fields=["status", "ended_at"])
+    killed = tokens_revoke_for_consent(consent=consent)
+    _audit(consent, "expired", None, access_ended=killed)
+    _emit(consent, "authorization.expired")
+    return True
+
+
+def consents_expire_due(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    due = Consent.objects.filter(status=ConsentStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)
+    return sum(consent_expire(consent_id=pk, now=now) for pk in list(due))
+
+
+def access_log_record(*, consent: Consent, resource: str, premise: Premise | None, items: int, status_code: int) -> AccessLogEntry:
+    return AccessLogEntry.objects.create(
+        consent=consent,
+        application_id=consent.application_id,
+        resource=resource[:300],
+        premise=premise,
+        items=items,
+        status_code=status_code,
+    )
+
+
+def _emit(consent: Consent, event: str) -> None:
+    from thirdparty.services.webhooks import webhook_event_emit
+
+    webhook_event_emit(application=consent.application, event=event, consent=consent)
+
+
+def consent_reminders_send(*, now: datetime | None = None) -> int:
+    """Email each customer whose access ends within AMI_TP_REMINDER_DAYS, once per consent (and again after a re-consent)."""
+    from django.core.mail import send_mail
+    from django.urls import reverse
+
+    now = now or timezone.now()
+    due = Consent.objects.filter(
+        status=ConsentStatus.ACTIVE,
+        reminder_sent_at__isnull=True,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=settings.AMI_TP_REMINDER_DAYS),
+    ).select_related("application", "customer")
+    sent = 0
+    for consent in due:
+        # Claim first, so two beat runs never both send.
+        if not Consent.objects.filter(pk=consent.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now):
+            continue
+        send_mail(
+            subject=f"{consent.application.name}'s access to your energy data ends on {consent.expires_at:%B %-d, %Y}",
+            message=(
+                f"{consent.application.name} ({consent.application.organisation}) can read your energy data until "
+                f"{consent.expires_at:%B %-d, %Y}. To keep it going, choose a new end date in the portal under "
+                f"“Who can see my data” ({reverse('thirdparty:customer_consent_extend', args=[consent.pk])}). "
+                "To let it end, do nothing."
+            ),
+            from_email=None,
+            recipient_list=[consent.customer.email],
+        )
+        sent += 1
+    return sent

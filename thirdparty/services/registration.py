@@ -1,0 +1,162 @@
+"""Registering third parties: the agreement, the application, its credentials and its review status."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import Application
+
+from amiportal.audit.services import audit_append
+from amiportal.crypto.secret_hash import secret_digest
+from thirdparty import scopes
+from thirdparty.models import Agreement, AgreementAcceptance, ApplicationStatus, ThirdPartyApplication
+from thirdparty.oauth import SECRET_PREFIX, SECRET_PURPOSE
+from thirdparty.selectors import agreement_current
+from thirdparty.services.tokens import tokens_revoke_for_application
+
+
+def _new_secret() -> tuple[str, str]:
+    secret = secrets.token_urlsafe(32)
+    return secret, SECRET_PREFIX + secret_digest(secret, purpose=SECRET_PURPOSE)
+
+
+@transaction.atomic
+def agreement_accept(*, developer, agreement_version: int, organisation: str, signatory_name: str) -> AgreementAcceptance:
+    """Record the developer's signature on the *current* version; an outdated version cannot be signed."""
+    current = agreement_current()
+    if current is None or current.version != agreement_version:
+        raise ValidationError("The agreement has changed since the page was loaded: read the current version and accept it.")
+    acceptance, created = AgreementAcceptance.objects.get_or_create(
+        agreement=current, developer=developer, defaults={"organisation": organisation, "signatory_name": signatory_name}
+    )
+    if created:
+        audit_append(
+            action="thirdparty.agreement_accepted",
+            actor=developer,
+            target=f"agreement:{current.version}",
+            payload={"organisation": organisation, "signatory_name": signatory_name, "acceptance_id": acceptance.pk},
+        )
+    return acceptance
+
+
+@transaction.atomic
+def agreement_publish(*, version: int, title: str, body: str, actor=None) -> Agreement:
+    """A new version: every developer must accept it again before new consents are granted to their applications."""
+    agreement = Agreement.objects.create(version=version, title=title, body=body)
+    audit_append(action="thirdparty.agreement_published", actor=actor, target=f"agreement:{version}", payload={"title": title})
+    return agreement
+
+
+@transaction.atomic
+def application_register(
+    *,
+    developer,
+    organisation: str,
+    name: str,
+    stated_use: str,
+    requested_scopes: list[str],
+    redirect_uris: list[str],
+    public_key_pem: str,
+    agreement_version: int,
+    signatory_name: str,
+) -> tuple[ThirdPartyApplication, str]:
+    """Register an application in review. Returns it and its client secret, which is never stored in the clear."""
+    if not requested_scopes or not set(requested_scopes) <= scopes.OFFERED_KINDS:
+        raise ValidationError("Ask for at least one kind of data that the API serves.")
+    if set(requested_scopes) & scopes.DEVICE_KINDS and not public_key_pem.strip():
+        raise ValidationError("Device status and control requests are signed: register your Ed25519 public key to ask for them.")
+    acceptance = agreement_accept(
+        developer=developer, agreement_version=agreement_version, organisation=organisation, signatory_name=signatory_name
+    )
+    secret, digest = _new_secret()
+    oauth_application = Application.objects.create(
+        user=developer,
+        name=name,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=" ".join(redirect_uris),
+        hash_client_secret=False,  # we store our own keyed digest (amiportal.crypto.secret_hash)
+        client_secret=digest,
+        algorithm="",
+    )
+    application = ThirdPartyApplication.objects.create(
+        developer=developer,
+        oauth_application=oauth_application,
+        organisation=organisation,
+        name=name,
+        stated_use=stated_use,
+        requested_scopes=sorted(requested_scopes),
+        redirect_uris="\n".join(redirect_uris),
+        public_key_pem=public_key_pem,
+        agreement_acceptance=acceptance,
+    )
+    audit_append(
+        action="thirdparty.application_registered",
+        actor=developer,
+        target=f"thirdparty_application:{application.pk}",
+        payload={"client_id": oauth_application.client_id, "scopes": application.requested_scopes, "redirect_uris": redirect_uris},
+    )
+    return application, secret
+
+
+@transaction.atomic
+def application_update(
+    *, application: ThirdPartyApplication, actor, redirect_uris: list[str], public_key_pem: str, stated_use: str
+) -> ThirdPartyApplication:
+    application.redirect_uris = "\n".join(redirect_uris)
+    application.public_key_pem = public_key_pem
+    application.stated_use = stated_use
+    application.save(update_fields=["redirect_uris", "public_key_pem", "stated_use"])
+    Application.objects.filter(pk=application.oauth_application_id).update(redirect_uris=" ".join(redirect_uris))
+    audit_append(
+        action="thirdparty.application_updated",
+        actor=actor,
+        target=f"thirdparty_application:{application.pk}",
+        payload={"redirect_uris": redirect_uris, "public_key_set": bool(public_key_pem)},
+    )
+    return application
+
+
+@transaction.atomic
+def application_secret_rotate(*, application: ThirdPartyApplication, actor) -> str:
+    """A new client secret, shown once; the old one stops working at once."""
+    secret, digest = _new_secret()
+    Application.objects.filter(pk=application.oauth_application_id).update(client_secret=digest)
+    audit_append(action="thirdparty.client_secret_rotated", actor=actor, target=f"thirdparty_application:{application.pk}")
+    return secret
+
+
+_ALLOWED_TRANSITIONS = {
+    ApplicationStatus.REVIEW: {ApplicationStatus.PRODUCTION, ApplicationStatus.ON_HOLD, ApplicationStatus.REVOKED},
+    ApplicationStatus.PRODUCTION: {ApplicationStatus.ON_HOLD, ApplicationStatus.REVOKED},
+    ApplicationStatus.ON_HOLD: {ApplicationStatus.PRODUCTION, ApplicationStatus.REVOKED},
+    ApplicationStatus.REVOKED: set(),
+}
+
+
+@transaction.atomic
+def application_status_set(*, application: ThirdPartyApplication, status: str, reason: str, actor) -> ThirdPartyApplication:
+    """Operator review. Putting an application on hold or revoking it kills all its tokens at once."""
+    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    if status not in _ALLOWED_TRANSITIONS[ApplicationStatus(application.status)]:
+        raise ValidationError(
+            f"An application that is {application.get_status_display().lower()} cannot become {ApplicationStatus(status).label.lower()}."
+        )
+    previous = application.status
+    application.status = status
+    application.status_reason = reason
+    application.status_changed_at = timezone.now()
+    application.save(update_fields=["status", "status_reason", "status_changed_at"])
+    revoked = 0
+    if status in (ApplicationStatus.ON_HOLD, ApplicationStatus.REVOKED):
+        revoked = tokens_revoke_for_application(application=application)
+    audit_append(
+        action="thirdparty.application_status_changed",
+        actor=actor,
+        target=f"thirdparty_application:{application.pk}",
+        payload={"from": previous, "to": status, "reason": reason, "access_ended": revoked},
+    )
+    return application

@@ -1,0 +1,43 @@
+from celery import shared_task
+
+from thirdparty.services.consent import consent_reminders_send, consents_expire_due
+from thirdparty.services.device_control import signature_nonces_prune
+from thirdparty.services.webhooks import WebhookDeliveryError, data_available_notify, webhook_deliver
+
+WEBHOOK_MAX_ATTEMPTS = 8
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(WebhookDeliveryError,),
+    retry_backoff=5,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=WEBHOOK_MAX_ATTEMPTS,
+)
+def webhook_deliver_task(event_id: str) -> str:
+    return webhook_deliver(event_id=event_id, max_attempts=WEBHOOK_MAX_ATTEMPTS + 1)
+
+
+@shared_task(acks_late=True)
+def consents_expire_task() -> int:
+    """Beat: end consents past their date (tokens die, authorization.expired is sent)."""
+    return consents_expire_due()
+
+
+@shared_task(acks_late=True)
+def consent_reminders_task() -> int:
+    """Beat: remind customers before a third party's access ends (re-consent)."""
+    return consent_reminders_send()
+
+
+@shared_task(acks_late=True)
+def data_available_task() -> int:
+    """Beat: tell third parties with a webhook that new readings arrived for their customers."""
+    return data_available_notify()
+
+
+@shared_task(acks_late=True)
+def signature_nonces_prune_task() -> int:
+    """Beat: forget request-signature nonces older than the signature window (those requests are stale anyway)."""
+    return signature_nonces_prune()

@@ -1,0 +1,148 @@
+"""The developer's pages: register an application, accept the agreement, manage credentials."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from amiportal.accounts.roles import Role
+from amiportal.portal.access import role_required
+from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
+from thirdparty.selectors import acceptance_current_for, agreement_current, application_get_for_developer, applications_for_developer
+from thirdparty.services.registration import agreement_accept, application_register, application_secret_rotate, application_update
+from thirdparty.services.webhooks import webhook_configure
+
+developer_only = role_required(Role.THIRD_PARTY_DEVELOPER)
+
+
+@developer_only
+def applications_view(request):
+    return render(
+        request,
+        "thirdparty/developer_applications.html",
+        {
+            "applications": applications_for_developer(developer=request.user),
+            "agreement": agreement_current(),
+            "acceptance": acceptance_current_for(developer=request.user),
+        },
+    )
+
+
+def _no_agreement(request):
+    return render(
+        request,
+        "thirdparty/authorize_error.html",
+        {"message": "Registration is closed until the utility publishes its data agreement."},
+        status=503,
+    )
+
+
+@developer_only
+def register_view(request):
+    agreement = agreement_current()
+    if agreement is None:
+        return _no_agreement(request)
+    form = ApplicationRegisterForm(request.POST or None, initial={"agreement_version": agreement.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application, secret = application_register(
+                developer=request.user,
+                organisation=data["organisation"],
+                name=data["name"],
+                stated_use=data["stated_use"],
+                requested_scopes=data["requested_scopes"],
+                redirect_uris=data["redirect_uris"],
+                public_key_pem=data["public_key_pem"],
+                agreement_version=data["agreement_version"],
+                signatory_name=data["signatory_name"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            # The secret is in this response only: it is stored as a keyed hash.
+            return render(request, "thirdparty/developer_secret.html", {"application": application, "secret": secret, "first": True})
+    return render(request, "thirdparty/developer_register.html", {"form": form, "agreement": agreement})
+
+
+@developer_only
+def application_view(request, application_id: int):
+    application = application_get_for_developer(developer=request.user, application_id=application_id)
+    details = ApplicationDetailsForm(
+        request.POST or None,
+        initial={
+            "redirect_uris": application.redirect_uris,
+            "stated_use": application.stated_use,
+            "public_key_pem": application.public_key_pem,
+        },
+    )
+    if request.method == "POST" and details.is_valid():
+        data = details.cleaned_data
+        application_update(
+            application=application,
+            actor=request.user,
+            redirect_uris=data["redirect_uris"],
+            public_key_pem=data["public_key_pem"],
+            stated_use=data["stated_use"],
+        )
+        messages.success(request, "Saved.")
+        return redirect("thirdparty:developer_application", application.pk)
+    return render(
+        request,
+        "thirdparty/developer_application.html",
+        {
+            "application": application,
+            "form": details,
+            "webhook_form": WebhookForm(initial={"webhook_url": application.webhook_url}),
+            "current_acceptance": acceptance_current_for(developer=request.user),
+        },
+    )
+
+
+@developer_only
+@require_POST
+def secret_rotate_view(request, application_id: int):
+    application = application_get_for_developer(developer=request.user, application_id=application_id)
+    secret = application_secret_rotate(application=application, actor=request.user)
+    return render(request, "thirdparty/developer_secret.html", {"application": application, "secret": secret, "first": False})
+
+
+@developer_only
+@require_POST
+def webhook_view(request, application_id: int):
+    application = application_get_for_developer(developer=request.user, application_id=application_id)
+    form = WebhookForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("thirdparty:developer_application", application.pk)
+    secret = webhook_configure(application=application, url=form.cleaned_data["webhook_url"], actor=request.user)
+    if secret:
+        return render(request, "thirdparty/developer_webhook_secret.html", {"application": application, "secret": secret})
+    messages.success(request, "Webhook saved.")
+    return redirect("thirdparty:developer_application", application.pk)
+
+
+@developer_only
+def agreement_view(request):
+    agreement = agreement_current()
+    if agreement is None:
+        return _no_agreement(request)
+    acceptance = acceptance_current_for(developer=request.user)
+    form = AgreementAcceptForm(request.POST or None, initial={"agreement_version": agreement.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            agreement_accept(
+                developer=request.user,
+                agreement_version=data["agreement_version"],
+                organisation=data["organisation"],
+                signatory_name=data["signatory_name"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"You accepted version {agreement.version} of the agreement.")
+            return redirect("thirdparty:developer_applications")
+    return render(request, "thirdparty/developer_agreement.html", {"agreement": agreement, "acceptance": acceptance, "form": form})

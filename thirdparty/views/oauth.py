@@ -1,0 +1,135 @@
+"""The consent screen: the OAuth2 authorization endpoint, in plain language (SO-T1, SO-C15).
+
+Authorization code with PKCE (S256) only. The customer chooses premises, data,
+history and an end date; the consent is recorded first and the code is bound to it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.settings import oauth2_settings
+
+from amiportal.accounts.roles import Role
+from amiportal.accounts.services.two_factor import step_up_is_fresh
+from amiportal.portal.access import role_required
+from thirdparty import scopes as scope_rules
+from thirdparty.forms import ConsentForm
+from thirdparty.models import DataKind
+from thirdparty.scopes import ScopeError, parse_scopes
+from thirdparty.selectors import acceptance_current_for, application_for_client_id, customer_premises_for_consent
+from thirdparty.services.consent import consent_grant
+from thirdparty.views.customer import end_of_day
+
+
+def _error_page(request, message: str, status: int = 400):
+    """An error shown to the customer; nothing is sent back to an address we cannot trust."""
+    return render(request, "thirdparty/authorize_error.html", {"message": message}, status=status)
+
+
+def _redirect_error(request, error: OAuthToolkitError, application):
+    """Back to the client's registered redirect URI with the error, its state and our issuer (RFC 9207)."""
+    oauthlib_error = error.oauthlib_error
+    separator = "&" if "?" in (oauthlib_error.redirect_uri or "") else "?"
+    issuer = urlencode({"iss": oauth2_settings.oauth2_authorization_server_issuer(request)})
+    target = f"{oauthlib_error.redirect_uri}{separator}{oauthlib_error.urlencoded}&{issuer}"
+    return OAuth2ResponseRedirect(target, application.oauth_application.get_allowed_schemes())
+
+
+@role_required(Role.CUSTOMER)
+def authorize_view(request):
+    core = get_oauthlib_core()
+    registration = application_for_client_id(client_id=request.GET.get("client_id", ""))
+    try:
+        scopes, credentials = core.validate_authorization_request(request)
+    except FatalClientError:
+        # Unknown client, an application not in production, or a redirect URI it did not register: never redirect.
+        status = 404 if registration is None else 400
+        return _error_page(
+            request, "This application is not registered with us, is not approved, or sent you from an address it did not register.", status
+        )
+    except OAuthToolkitError as error:
+        if registration is None or not error.oauthlib_error.redirect_uri:
+            return _error_page(request, "The application's request is not valid.")
+        return _redirect_error(request, error, registration)
+    if credentials.get("response_type") != "code" or credentials.get("code_challenge_method") != "S256":
+        return _redirect_error(
+            request,
+            OAuthToolkitError(error=_invalid_request("PKCE with code_challenge_method=S256 is required.", credentials)),
+            registration,
+        )
+    try:
+        requested = parse_scopes(scopes)
+    except ScopeError as problem:
+        return _error_page(request, str(problem))
+    kinds = [k for k in DataKind.values if k in requested.kinds] or list(registration.requested_scopes)
+    form = ConsentForm(
+        request.POST or None,
+        premises=customer_premises_for_consent(customer=request.user),
+        kinds=kinds,
+        max_history=requested.history_months,
+    )
+    if request.method == "POST":
+        if "deny" in request.POST:
+            return _redirect_error(request, OAuthToolkitError(error=_access_denied(credentials)), registration)
+        if form.is_valid():
+            data = form.cleaned_data
+            if set(data["data_kinds"]) & scope_rules.STEP_UP_KINDS and not step_up_is_fresh(request=request):
+                # Control of equipment at home needs a fresh second check before it is granted.
+                return redirect(f"{reverse('accounts:step_up')}?{urlencode({'next': request.get_full_path()})}")
+            try:
+                # The consent and its code stand or fall together.
+                with transaction.atomic():
+                    consent = consent_grant(
+                        application=registration,
+                        customer=request.user,
+                        premises=list(data["premises"]),
+                        data_kinds=data["data_kinds"],
+                        history_months=data["history_months"],
+                        expires_at=end_of_day(data["end_date"]),
+                    )
+                    credentials["consent_id"] = consent.pk
+                    uri, _headers, _body, _status = core.create_authorization_response(
+                        request, scopes=consent.data_kinds, credentials=credentials, allow=True
+                    )
+            except ValidationError as error:
+                form.add_error(None, error)
+            except OAuthToolkitError as error:
+                return _redirect_error(request, error, registration)
+            else:
+                return OAuth2ResponseRedirect(uri, registration.oauth_application.get_allowed_schemes())
+    acceptance = acceptance_current_for(developer=registration.developer)
+    return render(
+        request,
+        "thirdparty/authorize.html",
+        {
+            "application": registration,
+            "form": form,
+            "agreement": acceptance.agreement,
+            "acceptance": acceptance,
+            "history_months": requested.history_months,
+        },
+    )
+
+
+def _invalid_request(description: str, credentials: dict):
+    from oauthlib.oauth2 import InvalidRequestError
+
+    error = InvalidRequestError(description=description, state=credentials.get("state"))
+    error.redirect_uri = credentials.get("redirect_uri")
+    return error
+
+
+def _access_denied(credentials: dict):
+    from oauthlib.oauth2 import AccessDeniedError
+
+    error = AccessDeniedError(state=credentials.get("state"))
+    error.redirect_uri = credentials.get("redirect_uri")
+    return error
