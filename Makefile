@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-12)
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test lint format migrate demo bench clean
+.PHONY: run test lint format migrate demo bench clean static-vendor
 
 $(STAMP): $(REQS)
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.12 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 12) else None'
@@ -18,17 +18,36 @@ $(STAMP): $(REQS)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Front-end libraries: installed from the npm lock file, served from static/vendor (no CDN).
+# Without npm the portal still runs: every chart has a data table, which is what shows then.
+VENDOR_JS := static/vendor/chart.umd.min.js
+$(VENDOR_JS): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && mkdir -p static/vendor && \
+		cp node_modules/chart.js/dist/chart.umd.min.js $@ && \
+		cp node_modules/chart.js/LICENSE.md static/vendor/chart.js.LICENSE.md; \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "CI=true but npm is missing: the chart library cannot be installed" >&2; exit 1; \
+	else \
+		echo "note: npm not found; charts will show as data tables (install Node.js and npm for charts)"; \
+	fi
+
+static-vendor: $(VENDOR_JS)
+
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
 	$(PY) manage.py seed_demo
 
-run: demo
+run: demo $(VENDOR_JS)
 	$(BIN)/honcho --procfile Procfile start
 
-test: $(STAMP)
+test: $(STAMP) $(VENDOR_JS)
 	$(PY) tools/test_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
     "amiportal.audit",
     "amiportal.accounts",
     "amiportal.premises",
@@ -273,6 +275,9 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be redis://, amqp:// or unset (filesystem broker).")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A task a dead worker had taken (acks_late) goes back on the queue after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("AMI_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=5)}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -290,12 +295,71 @@ CELERY_BEAT_SCHEDULE = {
         "task": "amiportal.accounts.tasks.sessions_clear_expired_task",
         "schedule": timedelta(hours=6),
     },
+    "thirdparty-consents-expire": {
+        "task": "thirdparty.tasks.consents_expire_task",
+        "schedule": timedelta(minutes=5),
+    },
+    "thirdparty-signature-nonces-prune": {
+        "task": "thirdparty.tasks.signature_nonces_prune_task",
+        "schedule": timedelta(hours=1),
+    },
+    "thirdparty-data-available": {
+        "task": "thirdparty.tasks.data_available_task",
+        "schedule": timedelta(minutes=15),
+    },
+    "thirdparty-consent-reminders": {
+        "task": "thirdparty.tasks.consent_reminders_task",
+        "schedule": timedelta(hours=12),
+    },
 }
 
 # --- REST framework ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# --- Third-party access (OAuth2, ESPI API) ---------------------------------------------
+# Authorization code + PKCE (S256) only; short-lived access tokens, rotating refresh tokens,
+# tokens stored hashed. Consents are checked live on every request (thirdparty/api/auth.py).
+AMI_TP_ACCESS_TOKEN_SECONDS = env_int("AMI_TP_ACCESS_TOKEN_SECONDS", 900, minimum=60, maximum=3600)
+AMI_TP_REFRESH_TOKEN_DAYS = env_int("AMI_TP_REFRESH_TOKEN_DAYS", 30, minimum=1, maximum=400)
+AMI_TP_CONSENT_DEFAULT_DAYS = env_int("AMI_TP_CONSENT_DEFAULT_DAYS", 365, minimum=1)
+AMI_TP_CONSENT_MAX_DAYS = env_int("AMI_TP_CONSENT_MAX_DAYS", 3 * 365, minimum=1)
+AMI_TP_REMINDER_DAYS = env_int("AMI_TP_REMINDER_DAYS", 30, minimum=1)
+AMI_TP_RATE_PER_CLIENT = env_str("AMI_TP_RATE_PER_CLIENT", "600/minute")
+AMI_TP_RATE_PER_CONSENT = env_str("AMI_TP_RATE_PER_CONSENT", "120/minute")
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "thirdparty.oauth.ConsentBoundValidator",
+    "SCOPES_BACKEND_CLASS": "thirdparty.oauth.DataKindScopes",
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": AMI_TP_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": AMI_TP_REFRESH_TOKEN_DAYS * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Plain http only for loopback redirects during development (thirdparty/forms.py); never in production.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if IS_PRODUCTION else ["https", "http"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+}
+# DOT's models are swappable; naming them lets migrations refer to them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AMI Portal Green Button Connect My Data API",
+    "DESCRIPTION": "ESPI 1.1 resources for third parties, bounded by each customer's consent.",
+    "VERSION": "1.1",
+    "PREPROCESSING_HOOKS": ["thirdparty.api.schema.only_espi_paths"],
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 # --- Logging ------------------------------------------------------------------------

@@ -11,5 +11,8 @@ admin.site.login = lambda request, extra_context=None: redirect(f"/accounts/logi
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("amiportal.accounts.urls")),
+    path("han/", include("han.urls")),
     path("", include("amiportal.portal.urls")),
+    path("", include("billing.urls")),
+    path("", include("thirdparty.urls")),
 ]

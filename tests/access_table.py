@@ -8,8 +8,8 @@ get 403 or 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 ANYONE = frozenset({"anonymous", "alice", "bob", "ivan", "olga", "trent"})
 SIGNED_IN = ANYONE - {"anonymous"}
@@ -30,6 +30,34 @@ class Route:
 
 def _alice_account(people):
     return {"account_id": people["alice"].customer_account.pk}
+
+
+def _han():
+    from tests.han import world
+
+    return world
+
+
+def _thirdparty():
+    from tests.thirdparty import world
+
+    return world
+
+
+def _tp_application(people):
+    return _thirdparty().application_kwargs(people)
+
+
+def _tp_consent(people):
+    return _thirdparty().consent_kwargs(people)
+
+
+def _alice_premise(people):
+    return {"premise_id": people["alice"].customer_account.agreements.get().premise_id}
+
+
+def _alice_premise_for_staff(people):
+    return {"account_id": people["alice"].customer_account.pk, **_alice_premise(people)}
 
 
 ROUTES: dict[str, Route] = {
@@ -59,6 +87,55 @@ ROUTES: dict[str, Route] = {
     "accounts:password_reset_done": Route(ANYONE),
     "accounts:password_reset_confirm": Route(ANYONE, kwargs=lambda p: {"uidb64": "MQ", "token": "set-password"}),
     "accounts:password_reset_complete": Route(ANYONE),
+    # HAN (issue 4): installers only at premises with their open work order; customers only their own devices.
+    "han:installer_work_orders": Route(frozenset({"ivan"})),
+    "han:installer_work_order": Route(frozenset({"ivan"}), kwargs=lambda p: _han().work_order_kwargs(p)),
+    "han:installer_device_retry": Route(frozenset({"ivan"}), kwargs=lambda p: _han().work_order_device_kwargs(p), get_not_allowed=True),
+    "han:installer_device_status": Route(frozenset({"ivan"}), kwargs=lambda p: _han().device_kwargs(p)),
+    "han:customer_devices": Route(CUSTOMERS),
+    "han:customer_device_add": Route(CUSTOMERS, note="behind step-up: redirects to re-verify first"),
+    "han:customer_device_remove": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), get_not_allowed=True),
+    "han:customer_device_status": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p)),
+    "han:operator_networks": Route(OPERATORS),
+    "han:operator_network": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p)),
+    # Usage and cost (billing): a customer's own premises only; others answer 404.
+    "billing:dashboard": Route(frozenset({"alice"}), kwargs=_alice_premise, note="bob gets 404: not his premise"),
+    "billing:download_csv": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
+    "billing:download_greenbutton": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
+    "billing:interval_data": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
+    "billing:operator_usage": Route(OPERATORS, kwargs=_alice_premise_for_staff, note="redirects to the reason form until access is opened"),
+    "billing:operator_critical_peak": Route(OPERATORS),
+    "billing:api_ingest": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
+    # Third-party access (issue 5): developers register, customers consent, operators review.
+    "thirdparty:developer_applications": Route(frozenset({"trent"})),
+    "thirdparty:developer_register": Route(frozenset({"trent"})),
+    "thirdparty:developer_application": Route(frozenset({"trent"}), kwargs=_tp_application, note="other developers get 404"),
+    "thirdparty:developer_secret_rotate": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
+    "thirdparty:developer_webhook": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
+    "thirdparty:developer_agreement": Route(frozenset({"trent"})),
+    "thirdparty:api_docs": Route(ANYONE, note="public API reference"),
+    "thirdparty:openapi": Route(ANYONE, note="public OpenAPI schema"),
+    "thirdparty:operator_registry": Route(OPERATORS),
+    "thirdparty:operator_application": Route(OPERATORS, kwargs=_tp_application),
+    "thirdparty:customer_access": Route(CUSTOMERS),
+    "thirdparty:customer_access_log": Route(CUSTOMERS),
+    "thirdparty:customer_consent_revoke": Route(frozenset({"alice"}), kwargs=_tp_consent, get_not_allowed=True),
+    "thirdparty:customer_consent_extend": Route(frozenset({"alice"}), kwargs=_tp_consent, note="bob gets 404"),
+    "thirdparty:authorize": Route(frozenset(), note="customers only, and only with a valid OAuth request: tests/thirdparty"),
+    "thirdparty:token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),
+    "thirdparty:revoke_token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),
     # The Django admin: staff with a verified second factor only (no persona is staff).
     "admin:*": Route(frozenset()),
 }
+
+# The ESPI API (issue 5) answers only bearer tokens under a live consent: 401 to every persona's session.
+ROUTES.update(
+    {
+        f"thirdparty:espi:{name}": Route(frozenset(), kwargs=lambda p, name=name: _thirdparty().espi_kwargs(p, name))
+        for name in (
+            *("read_service_status", "authorization_list", "authorization", "usage_point_list", "usage_point", "meter_reading_list"),
+            *("meter_reading", "interval_block_list", "interval_block", "usage_summary_list", "reading_type", "batch_subscription"),
+            *("device_list", "device_load_control", "device_status_read", "device_command"),
+        )
+    }
+)

@@ -3,18 +3,31 @@ from django.urls import reverse
 from amiportal.accounts.roles import ROLE_LABELS, Role, primary_role, user_roles
 
 _NAV = {
-    Role.CUSTOMER: [("My home", "portal:customer_home"), ("Account activity", "portal:customer_activity")],
-    Role.INSTALLER: [("Installer home", "portal:installer_home")],
+    Role.CUSTOMER: [
+        ("My home", "portal:customer_home"),
+        ("Home devices", "han:customer_devices"),
+        ("Account activity", "portal:customer_activity"),
+        ("Who can see my data", "thirdparty:customer_access"),
+    ],
+    Role.INSTALLER: [("Installer home", "portal:installer_home"), ("Work orders", "han:installer_work_orders")],
     Role.OPERATOR: [
         ("Operations", "portal:operator_home"),
         ("Customers", "portal:operator_customers"),
         ("Audit trail", "portal:operator_audit"),
+        ("HAN networks", "han:operator_networks"),
+        ("Third parties", "thirdparty:operator_registry"),
     ],
-    Role.THIRD_PARTY_DEVELOPER: [("Developer home", "portal:developer_home")],
+    Role.THIRD_PARTY_DEVELOPER: [
+        ("Developer home", "portal:developer_home"),
+        ("Applications", "thirdparty:developer_applications"),
+        ("API reference", "thirdparty:api_docs"),
+    ],
     Role.ADMIN: [
         ("Operations", "portal:operator_home"),
         ("Customers", "portal:operator_customers"),
         ("Audit trail", "portal:operator_audit"),
+        ("HAN networks", "han:operator_networks"),
+        ("Third parties", "thirdparty:operator_registry"),
         ("Administration", "admin:index"),
     ],
 }
