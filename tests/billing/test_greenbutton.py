@@ -13,7 +13,7 @@ from billing.formats.espi_read import EspiFormatError, parse_espi
 from billing.models import Channel, IntervalReading
 from billing.services.greenbutton import greenbutton_import
 from billing.services.ingest import local_day_bounds
-from tests.billing.espi_schema import validation_errors
+from tests.espi_validation import validation_errors
 from tests.billing.helpers import ingest, readings
 from tests.factories import MeterFactory, PremiseFactory
 

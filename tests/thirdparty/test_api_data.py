@@ -10,7 +10,7 @@ from django.utils import timezone
 from tests.conftest import signed_in
 from tests.thirdparty import world
 from tests.thirdparty.data import day_of_readings
-from tests.thirdparty.espi_validate import ATOM, links, parse, validation_errors
+from tests.espi_validation import ATOM, links, parse, validation_errors
 from thirdparty.models import AccessLogEntry, Consent
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Validate ESPI Atom XML offline against ../shared/espi, as its README describes."""
+"""Validate Green Button (ESPI 4.0 Atom) XML offline against the vendored schemas in schemas/espi/."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from pathlib import Path
 
 from lxml import etree
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "espi"
-WRAPPER = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-  <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{(SCHEMA_DIR / "atom.xsd").as_uri()}"/>
-  <xs:import namespace="http://naesb.org/espi" schemaLocation="{(SCHEMA_DIR / "espi.xsd").as_uri()}"/>
-  <xs:import namespace="http://naesb.org/espi/customer" schemaLocation="{(SCHEMA_DIR / "customer.xsd").as_uri()}"/>
-</xs:schema>"""
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "espi"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 class _LocalXmlXsd(etree.Resolver):
+    """atom.xsd imports xml.xsd from w3.org; serve the local copy instead (no network)."""
+
     def resolve(self, url, pubid, context):
         if url.endswith("xml.xsd"):
             return self.resolve_filename(str(SCHEMA_DIR / "xml.xsd"), context)
@@ -25,9 +22,17 @@ class _LocalXmlXsd(etree.Resolver):
 
 @lru_cache(maxsize=1)
 def espi_schema() -> etree.XMLSchema:
+    for name in ("atom.xsd", "espi.xsd", "customer.xsd", "xml.xsd"):
+        if not (SCHEMA_DIR / name).is_file():
+            raise FileNotFoundError(f"ESPI schema {SCHEMA_DIR / name} is missing: validation would prove nothing")
+    wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{(SCHEMA_DIR / "atom.xsd").as_uri()}"/>
+  <xs:import namespace="http://naesb.org/espi" schemaLocation="{(SCHEMA_DIR / "espi.xsd").as_uri()}"/>
+  <xs:import namespace="http://naesb.org/espi/customer" schemaLocation="{(SCHEMA_DIR / "customer.xsd").as_uri()}"/>
+</xs:schema>"""
     parser = etree.XMLParser(no_network=True)
     parser.resolvers.add(_LocalXmlXsd())
-    return etree.XMLSchema(etree.fromstring(WRAPPER.encode(), parser))
+    return etree.XMLSchema(etree.fromstring(wrapper.encode(), parser))
 
 
 def parse(xml: bytes):
