@@ -278,6 +278,9 @@ elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqp
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task a dead worker had taken (acks_late) goes back on the queue after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("AMI_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=5)}
+# Celery closes Django's database connection after every task unless this is set;
+# reopening costs more than most HAN relay tasks (measured in bench/han_bench.py).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100, minimum=0)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
