@@ -19,9 +19,9 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from amiportal.env import env_bool, env_choice, env_int, env_list, env_str
 from amiportal.crypto.envelope import Keyring
 from amiportal.dev_secrets import dev_secret
+from amiportal.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
@@ -203,7 +203,11 @@ if _email_host:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": _email_host, "port": env_int("EMAIL_PORT", 587, minimum=1, maximum=65535), "use_tls": env_bool("EMAIL_USE_TLS", True)},
+            "OPTIONS": {
+                "host": _email_host,
+                "port": env_int("EMAIL_PORT", 587, minimum=1, maximum=65535),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+            },
         }
     }
 elif IS_PRODUCTION:

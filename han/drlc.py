@@ -78,6 +78,8 @@ EVENT_STATUS = {
     0xFE: "rejected",
 }
 STATUS_CODE = {name: code for code, name in EVENT_STATUS.items()}
+# After these a device may still report on the event; after any other status it is over.
+ONGOING_STATUSES = frozenset({"received", "started", "opted_in", "opted_out", "partially_opted_in", "partially_opted_out"})
 
 _EVENT = struct.Struct("<IHBIHBBBhhbBB")  # 23 bytes
 _REPORT = struct.Struct("<IBIBhhbBBB42s")  # 60 bytes

@@ -56,10 +56,13 @@ class ApplicationDetailsForm(forms.Form):
     )
     stated_use = forms.CharField(label="What you do with the data", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
     public_key_pem = forms.CharField(
-        label="Public key for signed control requests (optional)",
+        label="Public key for signed device requests",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Ed25519, PEM (-----BEGIN PUBLIC KEY-----). Needed only for device control.",
+        help_text=(
+            "Ed25519, PEM (-----BEGIN PUBLIC KEY-----). Needed to ask for device status or control:"
+            " every request to a device is signed with the matching private key (RFC 9421; see the developer guide)."
+        ),
     )
 
     def clean_public_key_pem(self):

@@ -45,13 +45,13 @@ class ConsentBoundValidator(OAuth2Validator):
         together saves a round trip and changes nothing about what is checked.
         """
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        return (
-            AccessToken.objects.select_related(
-                "application", "user", "consent_binding__consent__application__developer", "consent_binding__consent__customer"
-            )
+        # The checksum is unique: no ORDER BY (``first()``) to compile or run.
+        found = list(
+            AccessToken.objects.select_related("application", "user", "consent_binding__consent__application")
             .filter(token_checksum=checksum)
-            .first()
+            .order_by()[:1]
         )
+        return found[0] if found else None
 
     def _check_secret(self, provided_secret, stored_secret):
         # Only keyed digests are ever stored (thirdparty.services.registration); anything else fails closed.

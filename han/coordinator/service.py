@@ -200,6 +200,7 @@ class CoordinatorService:
             )
             answer = await asyncio.wait_for(future, DEVICE_ANSWER_SECONDS)
         except (TimeoutError, zigpy.exceptions.DeliveryError):
+            self._drlc_commands.pop(key, None)
             self.report(
                 "failed", command.command_id, {"reason": "no_answer", "message": "The device did not answer the load control event."}
             )
@@ -215,10 +216,10 @@ class CoordinatorService:
         future = self._drlc_waiting.get(key)
         if future is not None and not future.done():
             future.set_result(report)
-            return
-        command_id = self._drlc_commands.get(key)
-        if command_id is not None:
+        elif (command_id := self._drlc_commands.get(key)) is not None:
             self.report("drlc_status", command_id, {"eui64": str(device.ieee), **report.as_dict()})
+        if report.status_name not in drlc.ONGOING_STATUSES:
+            self._drlc_commands.pop(key, None)  # nothing more will come for this event
 
     async def _device_status_read(self, command: Command) -> None:
         """Read the device's Basic attributes over the air, with the last load-control status it reported."""

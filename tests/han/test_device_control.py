@@ -188,3 +188,21 @@ def test_commands_need_a_verified_device_that_takes_load_control(alice_network, 
         device_load_control_request(device=device, event={**EVENT, "duration_minutes": 0}, actor=alice)
     assert not CommissioningJob.objects.filter(device=device).exists()
     assert [envelope["type"] for _, envelope in captured] == ["network_configure"]
+
+
+@pytest.mark.django_db
+def test_a_new_event_supersedes_the_one_the_device_was_following(
+    alice_network, thermostat, ivan, alice, captured, driver, django_capture_on_commit_callbacks
+):
+    device = _verified_thermostat(alice_network, thermostat, ivan, captured, driver, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = device_load_control_request(device=device, event=EVENT, actor=alice)
+        second = device_load_control_request(device=device, event={**EVENT, "criticality": 7}, actor=alice)
+    reports = driver.send([e for _, e in captured], until=lambda r: events(r).count("drlc_status") >= 3)
+    _apply(reports)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.result["event_status"] == "superseded"
+    assert second.result["event_status"] == "started"
+    assert thermostat.drlc_event.criticality == 7
+    assert (thermostat.ieee, first.parameters["event"]["issuer_event_id"]) not in driver.service._drlc_commands

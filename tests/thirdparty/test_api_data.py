@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import signed_in
+from tests.espi_validation import ATOM, links, parse, validation_errors
 from tests.thirdparty import world
 from tests.thirdparty.data import day_of_readings
-from tests.espi_validation import ATOM, links, parse, validation_errors
 from thirdparty.models import AccessLogEntry, Consent
 
 pytestmark = pytest.mark.django_db

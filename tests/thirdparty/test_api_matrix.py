@@ -58,7 +58,6 @@ def url(name: str, consent: Consent, day) -> str:
 
 def test_every_api_route_is_in_the_matrix():
     from tests.test_access_table import all_route_names
-
     from tests.thirdparty.test_device_api import DEVICE_ROUTES  # signed device routes: their own matrix there
 
     served = {name.removeprefix("thirdparty:espi:") for name in all_route_names() if name.startswith("thirdparty:espi:")}

@@ -98,6 +98,7 @@ def test_the_customer_sees_which_company_can_control_their_devices(alice, contro
     assert "Can control" in page and "Home-area-network device status" in page
 
 
+@pytest.mark.objective("SO-C12")
 def test_registering_for_device_access_needs_a_signing_key(trent):
     from django.core.exceptions import ValidationError
 

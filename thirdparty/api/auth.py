@@ -53,6 +53,8 @@ class ConsentTokenAuthentication(OAuth2Authentication):
         if binding is None:
             self._refuse(request, "The token is not bound to an authorization.")
         consent = binding.consent
+        if consent.customer_id == user.pk:
+            consent.customer = user  # the same row, already loaded with the token: no second read
         if consent.status == ConsentStatus.ACTIVE and consent.expires_at <= timezone.now():
             consent_expire(consent_id=consent.pk)
             self._refuse(request, "The customer's authorization has expired.")
