@@ -134,9 +134,16 @@ CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith("redis://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 elif CACHE_URL:
-    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL or empty (local memory).")
-else:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL or empty.")
+elif IS_PRODUCTION:
+    # API rate limits are counted in the cache: a per-process cache would give
+    # every gunicorn worker its own count, multiplying each limit.
+    raise ImproperlyConfigured("CACHE_URL (redis://...) must be set in the production profile: rate limits need one shared cache.")
+elif PROFILE == "test":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Development: a file cache in var/ is shared by every web worker without a server.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
 
 # --- Accounts, passwords, two-factor ----------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -25,6 +25,7 @@ PRODUCTION_ENV = {
     "EMAIL_HOST": "smtp.example-utility.com",
     "DATABASE_URL": "postgres://ami@db.internal:5432/ami",
     "CELERY_BROKER_URL": "redis://cache.internal:6379/0",
+    "CACHE_URL": "redis://cache.internal:6379/1",
 }
 
 
@@ -42,7 +43,7 @@ def test_production_profile_passes_check_deploy_at_warning_level():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "AMI_KEYRING", "AMI_AUDIT_HMAC_KEY", "EMAIL_HOST"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "AMI_KEYRING", "AMI_AUDIT_HMAC_KEY", "EMAIL_HOST", "CACHE_URL"])
 def test_production_refuses_to_start_without_a_secret(missing):
     result = manage("check", extra_env=PRODUCTION_ENV, drop=[missing])
     assert result.returncode != 0
