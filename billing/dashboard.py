@@ -25,6 +25,7 @@ from billing.selectors import (
     hourly_usage,
     occupancy_windows,
     period_cost,
+    rollup_sums,
     window_for_dates,
 )
 from billing.tariff_engine import Price, PriceBook
@@ -158,14 +159,8 @@ def _week_chart(premise, meter, today, windows) -> ChartSeries:
 def _daily(premise, meter, first, last, windows) -> dict[date, list[int]]:
     span = window_for_dates(premise, first, last)
     zone = zoneinfo.ZoneInfo(premise.timezone)
-    rows = UsageRollup.objects.filter(
-        meter=meter, granularity=Granularity.DAY, period_start__gte=span.start, period_start__lt=span.end
-    ).values_list("period_start", "channel", "value")
-    days: dict[date, list[int]] = {}
-    for start, channel, value in rows:
-        if any(w.start <= start < w.end for w in windows):
-            days.setdefault(start.astimezone(zone).date(), [0, 0])[0 if channel == Channel.DELIVERED else 1] += value
-    return days
+    rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
+    return {start.astimezone(zone).date(): [delivered, received] for start, delivered, received in rows}
 
 
 def _month_chart(today, daily) -> ChartSeries:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import le
 
 from django.db import connection
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
@@ -83,18 +87,48 @@ def electric_meter(premise: Premise) -> Meter | None:
     return premise.meters.filter(kind=MeterKind.ELECTRIC).order_by("removed_on", "serial_number").first()
 
 
+_ROLLUP_SUMS = (
+    "SELECT period_start, coalesce(sum(value) FILTER (WHERE channel = %s), 0), coalesce(sum(value) FILTER (WHERE channel = %s), 0) "
+    "FROM billing_usagerollup WHERE meter_id = %s AND granularity = %s AND ({ranges}) GROUP BY period_start ORDER BY period_start"
+)
+
+
+def rollup_sums(
+    *, meter: Meter, granularity: int, start: datetime, end: datetime, windows: list[Window] | None = None
+) -> list[tuple[datetime, int, int]]:
+    """(period start, delivered, received) per rollup period from ``start`` to ``end``, limited to ``windows`` if given.
+
+    The occupancy windows and the pairing of the two channels are done by the database (one
+    index range scan per window on ``rollup_unique``), so Python gets one row per period.
+    """
+    parts = [Window(start, end)] if windows is None else clip_to_windows(start, end, windows)
+    if not parts:
+        return []
+    if connection.vendor == "postgresql":
+        # The same query as below without the ORM's per-call compile and per-row work: about half the time.
+        ranges = " OR ".join(["(period_start >= %s AND period_start < %s)"] * len(parts))
+        sql = _ROLLUP_SUMS.replace("{ranges}", ranges)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Channel.DELIVERED, Channel.RECEIVED, meter.pk, granularity, *(b for p in parts for b in (p.start, p.end))])
+            return cursor.fetchall()
+    in_windows = Q()
+    for part in parts:
+        in_windows |= Q(period_start__gte=part.start, period_start__lt=part.end)
+    return list(
+        UsageRollup.objects.filter(in_windows, meter=meter, granularity=granularity)
+        .values("period_start")
+        .annotate(
+            delivered=Coalesce(Sum("value", filter=Q(channel=Channel.DELIVERED)), 0),
+            received=Coalesce(Sum("value", filter=Q(channel=Channel.RECEIVED)), 0),
+        )
+        .order_by("period_start")
+        .values_list("period_start", "delivered", "received")
+    )
+
+
 def hourly_usage(*, meter: Meter, start: datetime, end: datetime, windows: list[Window] | None = None) -> list[tuple[datetime, int, int]]:
     """(UTC hour start, delivered Wh, received Wh) from the hourly rollups, limited to ``windows`` if given."""
-    rows = UsageRollup.objects.filter(meter=meter, granularity=Granularity.HOUR, period_start__gte=start, period_start__lt=end).values_list(
-        "period_start", "channel", "value"
-    )
-    by_hour: dict[datetime, list[int]] = {}
-    for moment, channel, value in rows:
-        if windows is not None and not any(w.start <= moment < w.end for w in windows):
-            continue
-        entry = by_hour.setdefault(moment, [0, 0])
-        entry[0 if channel == Channel.DELIVERED else 1] += value
-    return [(moment, values[0], values[1]) for moment, values in sorted(by_hour.items())]
+    return rollup_sums(meter=meter, granularity=Granularity.HOUR, start=start, end=end, windows=windows)
 
 
 def period_cost(
@@ -125,9 +159,104 @@ def interval_rows(*, meter: Meter, windows: list[Window]):
 def interval_series(*, meter: Meter, windows: list[Window]) -> dict:
     """Compact columns for charts: epoch seconds, interval length, delivered and received Wh.
 
-    One plain query per window that returns integers, so a year of 15-minute data is not
-    turned into Python datetimes and model rows on the way to JSON.
+    On PostgreSQL each channel of each window is one index-only range scan on
+    ``reading_current_unique`` that comes back as one row of arrays, so a year of 15-minute data
+    is three arrays rather than 35,000 rows (no per-row Python, no datetimes).
     """
+    if connection.vendor == "postgresql":
+        return _interval_series_postgresql(meter, windows)
+    return _interval_series_rows(meter, windows)
+
+
+# The inner ORDER BY walks the index in start order and array_agg keeps its input order (an
+# ORDER BY inside each array_agg would sort three times); the callers check the order anyway.
+# Integer arrays come back as text, '{1,2,3}', which is a JSON array once the braces are swapped.
+_CHANNEL_ARRAYS = (
+    "SELECT coalesce(array_agg(epoch), '{}')::text, coalesce(array_agg(seconds), '{}')::text, coalesce(array_agg(value), '{}')::text"
+    " FROM (SELECT date_part('epoch', start)::bigint AS epoch, seconds, value FROM billing_intervalreading"
+    " WHERE meter_id = %s AND channel = %s AND is_current AND start >= %s AND start < %s ORDER BY start) AS ordered"
+)
+
+
+def _channel_arrays(meter: Meter, windows: list[Window]) -> list[tuple[tuple[str, str, str], tuple[str, str, str]]] | None:
+    """Per window, (delivered, received) as JSON array texts (start, seconds, value); None if out of order."""
+    out = []
+    with connection.cursor() as cursor:
+        for window in windows:
+            pair = []
+            for channel in (Channel.DELIVERED, Channel.RECEIVED):
+                cursor.execute(_CHANNEL_ARRAYS, [meter.pk, channel, window.start, window.end])
+                pair.append(tuple("[" + text[1:-1] + "]" for text in cursor.fetchone()))
+            if not _ascending(json.loads(pair[0][0])) or not _ascending(json.loads(pair[1][0])):
+                return None
+            out.append(tuple(pair))
+    return out
+
+
+def interval_series_json(*, meter: Meter, windows: list[Window]) -> str:
+    """The chart data of ``interval_series`` as a JSON object text, with the meter's serial number and unit.
+
+    On PostgreSQL the arrays are built by the database and spliced as text, so a year of
+    15-minute data is neither parsed into Python lists nor encoded again. When export is present
+    in only some intervals the columns need merging, done by ``interval_series``.
+    """
+    head = {"meter": meter.serial_number, "unit": "Wh"}
+    if connection.vendor == "postgresql":
+        arrays = _channel_arrays(meter, windows)
+        if arrays is not None and all(received[0] in ("[]", delivered[0]) for delivered, received in arrays):
+            columns: list[list[str]] = [[], [], [], []]
+            for delivered, received in arrays:
+                if delivered[0] == "[]":
+                    continue
+                columns[0].append(delivered[0][1:-1])
+                columns[1].append(delivered[1][1:-1])
+                columns[2].append(delivered[2][1:-1])
+                columns[3].append(received[2][1:-1] if received[0] != "[]" else ",".join(["0"] * (delivered[0].count(",") + 1)))
+            names = ("start", "seconds", "delivered_wh", "received_wh")
+            body = ", ".join(f'"{name}": [{",".join(parts)}]' for name, parts in zip(names, columns, strict=True))
+            return json.dumps(head)[:-1] + ", " + body + "}"
+    return json.dumps({**head, **interval_series(meter=meter, windows=windows)})
+
+
+def _interval_series_postgresql(meter: Meter, windows: list[Window]) -> dict:
+    arrays = _channel_arrays(meter, windows)
+    if arrays is None:
+        return _interval_series_rows(meter, windows)
+    starts: list[int] = []
+    seconds_col: list[int] = []
+    delivered: list[int] = []
+    received: list[int] = []
+    for delivered_texts, received_texts in arrays:
+        d_starts, d_seconds, d_values = (json.loads(text) for text in delivered_texts)
+        r_starts, r_seconds, r_values = (json.loads(text) for text in received_texts)
+        if not r_starts or r_starts == d_starts:
+            # No export, or export in every interval: the columns line up as they are.
+            starts += d_starts
+            seconds_col += d_seconds
+            delivered += d_values
+            received += r_values or [0] * len(d_values)
+            continue
+        # Export in some intervals only, or intervals of one channel alone: merge by start.
+        merged: dict[int, list[int]] = {}
+        for start, seconds, value in zip(d_starts, d_seconds, d_values, strict=True):
+            merged[start] = [seconds, value, 0]
+        for start, seconds, value in zip(r_starts, r_seconds, r_values, strict=True):
+            merged.setdefault(start, [seconds, 0, 0])[2] = value
+        for start in sorted(merged):
+            seconds, d_value, r_value = merged[start]
+            starts.append(start)
+            seconds_col.append(seconds)
+            delivered.append(d_value)
+            received.append(r_value)
+    return {"start": starts, "seconds": seconds_col, "delivered_wh": delivered, "received_wh": received}
+
+
+def _ascending(values: list[int]) -> bool:
+    return all(map(le, values, values[1:]))
+
+
+def _interval_series_rows(meter: Meter, windows: list[Window]) -> dict:
+    """The portable form (SQLite): one row per reading."""
     epoch = "extract(epoch FROM start)::bigint" if connection.vendor == "postgresql" else "CAST(strftime('%%s', start) AS INTEGER)"
     sql = (
         f"SELECT {epoch}, channel, seconds, value FROM billing_intervalreading "  # noqa: S608 (constant SQL fragments)

@@ -8,7 +8,7 @@ import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from billing.dashboard import dashboard_build
 from billing.formats.espi_write import greenbutton_feed
 from billing.forms import CriticalPeakForm, DateRangeForm
 from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality
-from billing.selectors import electric_meter, interval_rows, interval_series, occupancy_windows
+from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
 from billing.services.tariffs import critical_peak_declare
 
 
@@ -116,7 +116,7 @@ def interval_data_view(request, premise_id: int):
     meter = electric_meter(premise)
     if meter is None:
         raise Http404("This premise has no electric meter.")
-    return JsonResponse({"meter": meter.serial_number, "unit": "Wh", **interval_series(meter=meter, windows=windows)})
+    return HttpResponse(interval_series_json(meter=meter, windows=windows), content_type="application/json")
 
 
 @role_required(Role.OPERATOR, Role.ADMIN)

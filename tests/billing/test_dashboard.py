@@ -14,10 +14,10 @@ from amiportal.premises.services import agreement_move_in, agreement_move_out
 from billing.dashboard import SIMILAR_HOMES_MIN_GROUP, dashboard_build, similar_homes
 from billing.models import Channel
 from billing.services.ingest import local_day_bounds
-from tests.espi_validation import validation_errors
 from tests.billing.helpers import ingest, readings
 from tests.billing.tariffs import tou_tariff
 from tests.conftest import signed_in
+from tests.espi_validation import validation_errors
 from tests.factories import CustomerAccountFactory, MeterFactory, PremiseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

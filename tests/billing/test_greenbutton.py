@@ -13,8 +13,8 @@ from billing.formats.espi_read import EspiFormatError, parse_espi
 from billing.models import Channel, IntervalReading
 from billing.services.greenbutton import greenbutton_import
 from billing.services.ingest import local_day_bounds
-from tests.espi_validation import validation_errors
 from tests.billing.helpers import ingest, readings
+from tests.espi_validation import validation_errors
 from tests.factories import MeterFactory, PremiseFactory
 
 pytestmark = pytest.mark.django_db
