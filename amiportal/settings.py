@@ -178,11 +178,10 @@ CSRF_COOKIE_HTTPONLY = True
 # --- Keys held outside the database ----------------------------------------
 # Key-encryption keys: "id:base64key,id:base64key"; the first is the active one,
 # the rest stay available for decryption until a rotation has rewrapped them.
-AMI_KEYRING = env_str("AMI_KEYRING") or (
-    None if IS_PRODUCTION else f"dev1:{_secret('AMI_DEV_KEK')}"
-)
+AMI_KEYRING = env_str("AMI_KEYRING") or (None if IS_PRODUCTION else f"dev1:{_secret('AMI_DEV_KEK')}")
 if AMI_KEYRING is None:
     raise ImproperlyConfigured("AMI_KEYRING (or AMI_KEYRING_FILE) must be set in the production profile.")
+
 
 def _key_32(name: str) -> str:
     """A base64 secret of exactly 32 bytes, checked now rather than at first use."""

@@ -83,7 +83,13 @@ def main() -> None:
     rows = [
         ("plain INSERT, one row per transaction (baseline)", entries, f"{baseline:.2f}s", rate(entries, baseline), "1.00"),
         ("audit_append, 1 process", entries, f"{single:.2f}s", rate(entries, single), f"{baseline / single:.2f}"),
-        ("audit_append, 4 processes (process start included)", per_process * 4, f"{concurrent:.2f}s", rate(per_process * 4, concurrent), f"{(baseline / entries * per_process * 4) / concurrent:.2f}"),
+        (
+            "audit_append, 4 processes (process start included)",
+            per_process * 4,
+            f"{concurrent:.2f}s",
+            rate(per_process * 4, concurrent),
+            f"{(baseline / entries * per_process * 4) / concurrent:.2f}",
+        ),
         ("audit_verify, whole chain", total, f"{verify:.2f}s", rate(total, verify), "-"),
     ]
     print_table(f"Audit trail on PostgreSQL ({os.cpu_count()} cores)", rows, ("operation", "entries", "time", "rate", "rate vs baseline"))

@@ -109,7 +109,13 @@ def test_admin_changes_are_audited(alice):
     assert page.status_code == 200
     response = client.post(
         f"/admin/premises/meter/{meter.pk}/change/",
-        {"premise": meter.premise_id, "serial_number": meter.serial_number, "kind": "electric", "status": "limited", "installed_on": "2022-01-01"},
+        {
+            "premise": meter.premise_id,
+            "serial_number": meter.serial_number,
+            "kind": "electric",
+            "status": "limited",
+            "installed_on": "2022-01-01",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="admin.changed")

@@ -4,7 +4,8 @@ import base64
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from amiportal.crypto import envelope
@@ -79,7 +80,13 @@ def test_rotation_rewraps_under_the_new_key_and_the_old_key_can_then_go(settings
 
 @pytest.mark.parametrize(
     "spec, message",
-    [("", "holds no key"), ("k1", "look like"), ("k1:***", "not valid base64"), ("k1:" + base64.b64encode(b"x" * 16).decode(), "32 bytes"), (f"{OLD},{OLD}", "twice")],
+    [
+        ("", "holds no key"),
+        ("k1", "look like"),
+        ("k1:***", "not valid base64"),
+        ("k1:" + base64.b64encode(b"x" * 16).decode(), "32 bytes"),
+        (f"{OLD},{OLD}", "twice"),
+    ],
 )
 def test_a_malformed_keyring_is_refused_with_a_reason(spec, message):
     with pytest.raises(ImproperlyConfigured, match=message):

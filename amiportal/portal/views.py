@@ -81,7 +81,10 @@ def customer_activity_view(request):
 def installer_home_view(request):
     from han.selectors import work_orders_for_installer
 
-    context = {"entries": audit_entries_by_actor(actor_id=request.user.pk), "work_orders": work_orders_for_installer(user=request.user)[:10]}
+    context = {
+        "entries": audit_entries_by_actor(actor_id=request.user.pk),
+        "work_orders": work_orders_for_installer(user=request.user)[:10],
+    }
     return render(request, "portal/installer_home.html", context)
 
 
