@@ -501,25 +501,15 @@ def _rollup_deltas(plan: _Plan) -> list[tuple[int, int, int, int, int, int]]:
             else:
                 pieces = [(periods, sum(deltas[index:stop]), sum(added[index:stop]))]
             index = stop
-            for (local_hour, day, month), delta, count in pieces:
-                entry = by_hour.get(local_hour)
-                if entry is None:
-                    by_hour[local_hour] = [delta, count]
-                else:
-                    entry[0] += delta
-                    entry[1] += count
-                entry = by_day.get(day)
-                if entry is None:
-                    by_day[day] = [delta, count]
-                else:
-                    entry[0] += delta
-                    entry[1] += count
-                entry = by_month.get(month)
-                if entry is None:
-                    by_month[month] = [delta, count]
-                else:
-                    entry[0] += delta
-                    entry[1] += count
+            for keys, delta, count in pieces:
+                # keys is (local hour, day, month): one running [sum, count] per level.
+                for by_period, key in zip((by_hour, by_day, by_month), keys, strict=True):
+                    entry = by_period.get(key)
+                    if entry is None:
+                        by_period[key] = [delta, count]
+                    else:
+                        entry[0] += delta
+                        entry[1] += count
         for granularity, by_period in ((Granularity.HOUR, by_hour), (Granularity.DAY, by_day), (Granularity.MONTH, by_month)):
             code = int(granularity)
             out.extend((meter_id, channel, code, period, value, count) for period, (value, count) in by_period.items())
