@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from django.db import connections
 from django_otp.oath import totp
 
 from tests.conftest import TOTP_SECRET
@@ -33,6 +34,9 @@ def page(live_server, monkeypatch):
         yield context.new_page()
         context.close()
         browser.close()
+        # ORM work done while Playwright's loop ran opened its own connection (Django keeps
+        # one per async context); close it here, or the test database can't be dropped.
+        connections.close_all()
 
 
 def test_customer_signs_in_and_sees_their_meters(page, alice, password):
