@@ -3,7 +3,7 @@
     .venv/bin/python bench/thirdparty_bench.py            # one premise, 400 days of 15-minute readings
     .venv/bin/python bench/thirdparty_bench.py --days 60  # a quicker run
 
-It (re)creates its own database (default amiportal_tp_bench on 127.0.0.1) and prints one table:
+It (re)creates its database (bench/_setup.py: AMI_BENCH_DATABASE_URL, or --database-url) and prints one table:
   month JSON / XML   IntervalBlock list for the last 30 days of one consented premise (2,880 readings),
                      server time through the view with a real bearer token;
   no consent check   the same view and query with the token lookup, the live consent check, the rate
@@ -27,14 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _prepare_database(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return f"postgres://postgres@127.0.0.1:5432/{name}"
+from bench._setup import BENCH_DATABASE, django_setup, prepare_database, print_table  # noqa: E402
 
 
 def _median_ms(function, repeat: int) -> float:
@@ -60,20 +53,16 @@ def _paired_ms(first, second, repeat: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=400)
-    parser.add_argument("--database", default="amiportal_tp_bench")
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--database-url", default=BENCH_DATABASE, help="Dropped and recreated (default: AMI_BENCH_DATABASE_URL).")
+    parser.add_argument("--repeat", type=int, default=31)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = _prepare_database(args.database)
+    prepare_database(args.database_url)
+    # The test profile: a per-process cache for the rate limits, as in the test suite.
     os.environ.setdefault("AMI_PROFILE", "test")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
-    import django
-
-    django.setup()
+    django_setup(args.database_url)
     from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     settings.AMI_TP_RATE_PER_CLIENT = settings.AMI_TP_RATE_PER_CONSENT = "1000000/minute"
 
     from django.test import Client, RequestFactory
@@ -179,8 +168,6 @@ def main() -> int:
     batch_seconds = time.perf_counter() - started
     _, batch_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-
-    from bench._setup import print_table
 
     print_table(
         f"Third-party API, one consented premise, {args.days} days of 15-minute readings ({len(rows):,} rows)",

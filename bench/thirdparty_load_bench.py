@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._setup import prepare_database, print_table  # noqa: E402
+from bench._setup import django_setup, prepare_database, print_table  # noqa: E402
 
 DATABASE_URL = os.environ.get("AMI_BENCH_LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amiportal_bench_load")
 RATE = "100000/second"  # per-second windows keep DRF's per-key timestamp lists short (as 600/minute would)
@@ -55,12 +55,8 @@ def _free_port() -> int:
 
 def build_world(days: int, premises: int) -> list[dict]:
     """Consented premises with readings, and a live access token for each, made the way the portal makes them."""
-    os.environ["DATABASE_URL"] = DATABASE_URL
     os.environ["AMI_PROFILE"] = "development"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
-    import django
-
-    django.setup()
+    django_setup(DATABASE_URL)
     from django.db import connections
     from django.test import Client
 
@@ -241,6 +237,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (4)")
     parser.add_argument("--requests", type=int, default=600, help="requests per scenario and concurrency level (600)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated client concurrency levels (1,4,16)")
+    parser.add_argument("--port", type=int, default=0, help="loopback port for gunicorn (default: a free one, never 8000)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
 
@@ -272,7 +269,7 @@ def main() -> int:
         ("IntervalBlock, 1 day, ESPI XML", authed("application/atom+xml", day_path)),
     ]
 
-    port = _free_port()
+    port = args.port or _free_port()
     workdir = Path(tempfile.mkdtemp(prefix="amiportal-load-"))
     log_path = workdir / "gunicorn.log"
     server = start_gunicorn(port, args.workers, log_path)

@@ -7,18 +7,16 @@ longer live is refused, so a revoked consent cannot mint new tokens either.
 
 from __future__ import annotations
 
-import hashlib
-
-from oauth2_provider.models import AccessToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
 from amiportal.crypto.secret_hash import secret_matches
 from thirdparty.models import ConsentGrant, ConsentToken, DataKind
-from thirdparty.scopes import ScopeError, parse_scopes
+from thirdparty.scopes import CLIENT_ACCESS, ScopeError, is_client_access, parse_scopes
 
 SECRET_PREFIX = "amihmac$"
 SECRET_PURPOSE = "oauth-client-secret"
+CLIENT_CREDENTIALS = "client_credentials"
 
 
 def _registration(client):
@@ -34,25 +32,12 @@ class DataKindScopes(BaseScopes):
         return list(registration.requested_scopes) if registration else []
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        if getattr(request, "grant_type", None) == CLIENT_CREDENTIALS:
+            return [CLIENT_ACCESS]
         return self.get_available_scopes(application, request)
 
 
 class ConsentBoundValidator(OAuth2Validator):
-    def _load_access_token(self, token):
-        """The token with its consent binding, consent and application in one query (DOT 3.4 looks up by checksum too).
-
-        ``ConsentTokenAuthentication`` checks all of them on every request; reading them
-        together saves a round trip and changes nothing about what is checked.
-        """
-        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        # The checksum is unique: no ORDER BY (``first()``) to compile or run.
-        found = list(
-            AccessToken.objects.select_related("application", "user", "consent_binding__consent__application")
-            .filter(token_checksum=checksum)
-            .order_by()[:1]
-        )
-        return found[0] if found else None
-
     def _check_secret(self, provided_secret, stored_secret):
         # Only keyed digests are ever stored (thirdparty.services.registration); anything else fails closed.
         if not stored_secret.startswith(SECRET_PREFIX) or not provided_secret:
@@ -71,11 +56,28 @@ class ConsentBoundValidator(OAuth2Validator):
     def authenticate_client(self, request, *args, **kwargs):
         return super().authenticate_client(request, *args, **kwargs) and self._client_eligible(request.client)
 
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        """Authorization code and refresh as registered; client credentials for client access only.
+
+        Every registration is an authorization-code client in django-oauth-toolkit's terms. A
+        confidential, eligible one may also use client_credentials, whose token reads nothing
+        but its own Authorization collection (``validate_scopes``, ``thirdparty.api.auth``).
+        Implicit and password grants stay refused: no registration is of those types.
+        """
+        if grant_type == CLIENT_CREDENTIALS:
+            return client.client_type == client.CLIENT_CONFIDENTIAL and self._client_eligible(client)
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
-        """Named data kinds or ESPI scope strings, never beyond what the registration requested."""
+        """Named data kinds or ESPI scope strings, never beyond what the registration requested.
+
+        A client_credentials request may ask for client access and nothing else.
+        """
         registration = _registration(client)
         if registration is None:
             return False
+        if getattr(request, "grant_type", None) == CLIENT_CREDENTIALS:
+            return is_client_access(" ".join(scopes))
         try:
             requested = parse_scopes(list(scopes))
         except ScopeError:
@@ -110,6 +112,9 @@ class ConsentBoundValidator(OAuth2Validator):
         return True
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        if request.grant_type == CLIENT_CREDENTIALS:
+            # Bound to no consent and no customer: the API lets it read only the client's own authorizations.
+            return super()._create_access_token(expires, request, token, source_refresh_token)
         consent_id = getattr(request, "consent_id", None)
         if consent_id is None:
             raise RuntimeError("access tokens are only issued under a consent")

@@ -30,6 +30,19 @@ _FUNCTION_BLOCKS = {4: DataKind.INTERVAL_USAGE, 5: DataKind.INTERVAL_USAGE, 15: 
 _ESPI_SCOPE = re.compile(r"^FB=(\d+(?:_\d+)*)((?:;[A-Za-z]+=[A-Za-z0-9_]+)*)$")
 
 
+# Client access (Green Button CMD's client_credentials token, ESPI FB_34/FB_35 "data custodian
+# admin / client access"): the third party reads its own Authorization collection and the
+# service status, never customer data. Only the client_credentials grant issues these scopes;
+# they are no data kind, so the authorization-code flow refuses them.
+CLIENT_ACCESS = "client_access"
+CLIENT_ACCESS_SCOPES = frozenset({CLIENT_ACCESS, "FB=34_35", "FB=34", "FB=35"})
+
+
+def is_client_access(scope: str) -> bool:
+    requested = set(scope.split())
+    return bool(requested) and requested <= CLIENT_ACCESS_SCOPES
+
+
 class ScopeError(ValueError):
     pass
 

@@ -8,12 +8,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
+from oauth2_provider.models import AccessToken
 
 from amiportal.premises.models import Meter, Premise
 from amiportal.premises.selectors import occupancies_for, premises_for_customer
@@ -27,6 +30,7 @@ from thirdparty.models import (
     ApplicationStatus,
     Consent,
     ConsentStatus,
+    ConsentToken,
     DeviceCommandRequest,
     ThirdPartyApplication,
 )
@@ -136,6 +140,128 @@ def access_log_for_customer(*, customer) -> QuerySet[AccessLogEntry]:
 
 def customer_premises_for_consent(*, customer) -> QuerySet[Premise]:
     return premises_for_customer(user=customer)
+
+
+# --- Who is calling the API: the bearer token with everything it is checked against -------------
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """An access token as stored, its application's registration, its user and the consent it is bound to (if any)."""
+
+    token: AccessToken
+    registration: ThirdPartyApplication
+    user: object | None
+    consent: Consent | None
+
+
+def _select(model, alias: str, *, only: tuple[str, ...] | None = None) -> tuple[list, str]:
+    fields = [f for f in model._meta.concrete_fields if only is None or f.attname in only]
+    return fields, ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+def _bearer_query():
+    from django.contrib.auth import get_user_model
+
+    # What the checks and the views use; any other field is loaded on first access, as with ``only()``.
+    parts = [
+        (AccessToken, "a", ("id", "user_id", "application_id", "expires", "scope", "resource")),
+        (ThirdPartyApplication, "t", ("id", "developer_id", "oauth_application_id", "organisation", "name", "status")),
+        (get_user_model(), "u", ("id", "email", "full_name", "is_active")),
+        (Consent, "c", None),
+    ]
+    selected = [(model, *_select(model, alias, only=only)) for model, alias, only in parts]
+    # Only table and column names from the models go into the text; the checksum is a bound parameter.
+    sql = (
+        f"SELECT {', '.join(columns for _, _, columns in selected)} "  # noqa: S608
+        f'FROM "{AccessToken._meta.db_table}" a '
+        f'JOIN "{ThirdPartyApplication._meta.db_table}" t ON t."oauth_application_id" = a."application_id" '
+        f'LEFT JOIN "{get_user_model()._meta.db_table}" u ON u."id" = a."user_id" '
+        f'LEFT JOIN "{ConsentToken._meta.db_table}" b ON b."access_token_id" = a."id" '
+        f'LEFT JOIN "{Consent._meta.db_table}" c ON c."id" = b."consent_id" '
+        'WHERE a."token_checksum" = %s'
+    )
+    return sql, [(model, fields) for model, fields, _ in selected]
+
+
+def _converters(fields: list, connection) -> list:
+    """What the ORM's compiler would apply to each column read (JSON decoding, for one)."""
+    return [connection.ops.get_db_converters(f.get_col(f.model._meta.db_table)) + f.get_db_converters(connection) for f in fields]
+
+
+def _hydrate(model, fields: list, converters: list, values: tuple, connection):
+    converted = []
+    for field, field_converters, value in zip(fields, converters, values, strict=True):
+        for converter in field_converters:
+            value = converter(value, field, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+_BEARER_QUERY: tuple | None = None
+
+
+def bearer_token_load(*, token: str) -> BearerToken | None:
+    """The token, its registration, user and consent in one query on the token's checksum; None if no such token.
+
+    The API checks all of them on every request, so they are read together in a single
+    round trip with SQL built once per process (no ORM compilation on the hot path).
+    What is checked is up to the caller (``thirdparty.api.auth``): nothing here is cached.
+    """
+    global _BEARER_QUERY
+    if _BEARER_QUERY is None:
+        sql, models_fields = _bearer_query()
+        _BEARER_QUERY = sql, [(model, fields, _converters(fields, connection)) for model, fields in models_fields]
+    sql, models_fields = _BEARER_QUERY
+    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [checksum])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    loaded, offset = [], 0
+    for model, fields, converters in models_fields:
+        values = row[offset : offset + len(fields)]
+        offset += len(fields)
+        loaded.append(None if values[0] is None else _hydrate(model, fields, converters, values, connection))
+    access_token, registration, user, consent = loaded
+    # The same rows the ORM would have fetched separately: no second read when they are used.
+    access_token.user = user
+    if consent is not None:
+        if consent.application_id == registration.pk:
+            consent.application = registration
+        if user is not None and consent.customer_id == user.pk:
+            consent.customer = user
+    return BearerToken(token=access_token, registration=registration, user=user, consent=consent)
+
+
+# --- What a third party may read with client access (client_credentials) -------------------------
+
+
+def _client_authorizations(*, registration: ThirdPartyApplication) -> QuerySet[Consent]:
+    """Every authorization customers gave this third party, live or ended: its own, never another's."""
+    return Consent.objects.filter(application=registration).select_related("application").order_by("pk")
+
+
+def authorizations_list(*, registration: ThirdPartyApplication, consent: Consent | None, query) -> tuple[list[Consent], int]:
+    """A page (max-results, start-index) of the Authorization collection and its size.
+
+    All of the client's authorizations with client access, else only the token's own.
+    """
+    consents = _client_authorizations(registration=registration)
+    if consent is not None:
+        consents = consents.filter(pk=consent.pk)
+    first = query.start_index - 1
+    return list(consents[first : first + query.max_results]), consents.count()
+
+
+def authorization_get_for_client(*, registration: ThirdPartyApplication, authorization_id: int) -> Consent:
+    if not 0 < authorization_id < 2**63:
+        raise Http404("No such authorization.")
+    consent = _client_authorizations(registration=registration).filter(pk=authorization_id).first()
+    if consent is None:
+        raise Http404("No such authorization.")
+    return consent
 
 
 # --- What a third party may read under a consent -------------------------------------------

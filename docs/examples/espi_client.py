@@ -5,10 +5,17 @@ Against ``make run`` (http://127.0.0.1:8000) with the demo application:
     .venv/bin/python docs/examples/espi_client.py
 
 It prints an authorization URL: open it, sign in as alice@demo.ami (password ami-demo-2026!),
-choose what to share and press Allow. The browser is sent to http://127.0.0.1:8765/callback,
-where this script is listening; it exchanges the code (PKCE S256), reads the usage points and
-yesterday's interval blocks, and prints them. Every read shows up in Alice's access log; after
-she revokes access under "Who can see my data", the next call answers 401.
+choose what to share and press Allow (ticking device control asks for the password once more).
+The browser is sent to http://127.0.0.1:8765/callback, where this script is listening; it
+exchanges the code (PKCE S256), reads the usage points and yesterday's interval blocks, and
+prints them. If Alice shared device status, it lists her HAN devices and sends a signed
+StatusRead (RFC 9421, Ed25519) to the first one, then follows the command to its outcome.
+Every read shows up in Alice's access log; after she revokes access under "Who can see my
+data", the next call answers 401.
+
+The signing key: ``--key third-party-ed25519.pem``, or against ``make run`` on the same machine
+the demo application's development key, which the demo seed generated into
+var/dev-secrets/thirdparty_demo_signing_key (never committed; production has no demo data).
 
 Plain http is accepted by oauthlib only on the loopback interface for development
 (OAUTHLIB_INSECURE_TRANSPORT); a production data custodian is https only.
@@ -17,10 +24,14 @@ Plain http is accepted by oauthlib only on the loopback interface for developmen
 from __future__ import annotations
 
 import argparse
+import base64
+import importlib.util
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from requests_oauthlib import OAuth2Session
@@ -28,6 +39,9 @@ from requests_oauthlib import OAuth2Session
 DEMO_CLIENT_ID = "ami-demo-energy-insights"
 DEMO_CLIENT_SECRET = "ami-demo-client-secret-not-for-production"
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
+SCOPES = ["interval_usage", "usage_summary", "han_status", "han_control"]
+# Where ``make run`` keeps the demo application's development signing key (base64 Ed25519 seed).
+DEMO_SIGNING_KEY = Path(__file__).resolve().parents[2] / "var" / "dev-secrets" / "thirdparty_demo_signing_key"
 
 
 def start_session(base_url: str, client_id: str, scope: list[str]) -> tuple[OAuth2Session, str]:
@@ -68,6 +82,58 @@ def authorization_id_from(token: dict, session: OAuth2Session, base_url: str) ->
     return int(uri.rstrip("/").rsplit("/", 1)[1])
 
 
+def read_devices(session: OAuth2Session, base_url: str, authorization_id: int) -> list[dict]:
+    """The HAN devices at each usage point (needs han_status or han_control in the authorization)."""
+    root = f"{base_url}/espi/1_1/resource/Subscription/{authorization_id}/UsagePoint"
+    points = session.get(root, headers={"Accept": "application/json"})
+    points.raise_for_status()
+    devices = []
+    for entry in points.json()["entries"]:
+        self_href = next(link["href"] for link in entry["links"] if link["rel"] == "self")
+        response = session.get(f"{base_url}{self_href}/Device", headers={"Accept": "application/json"})
+        if response.status_code == 403:  # the customer did not share devices
+            return []
+        response.raise_for_status()
+        devices += response.json()["devices"]
+    return devices
+
+
+def signing_key(path: str | None):
+    """The application's Ed25519 private key: a PEM file, or the demo's development key if there is one."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if path:
+        return load_pem_private_key(Path(path).read_bytes(), password=None)
+    if DEMO_SIGNING_KEY.exists():
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(DEMO_SIGNING_KEY.read_text().strip()))
+    return None
+
+
+def _sign():
+    """``sign`` from device_control.py beside this file: one implementation of the signature for both examples."""
+    spec = importlib.util.spec_from_file_location("device_control_example", Path(__file__).with_name("device_control.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sign
+
+
+def status_read(session: OAuth2Session, base_url: str, device: dict, key, client_id: str, *, wait_seconds: int = 30) -> dict:
+    """POST a signed StatusRead to the device and follow the command until it has an outcome (or time runs out)."""
+    url = base_url + next(link["href"] for link in device["links"] if link["href"].endswith("/StatusRead"))
+    headers = _sign()(key=key, method="POST", url=url, body=b"", client_id=client_id)
+    response = session.post(url, data=b"", headers=headers | {"Accept": "application/json"})
+    response.raise_for_status()
+    command = response.json()
+    follow = base_url + command["links"][0]["href"]
+    for _ in range(wait_seconds):
+        if command["state"] in ("done", "failed"):
+            break
+        time.sleep(1)
+        command = session.get(follow, headers={"Accept": "application/json"}).json()
+    return command
+
+
 class _Callback(BaseHTTPRequestHandler):
     received: list[str] = []
 
@@ -87,11 +153,12 @@ def main() -> None:
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
     parser.add_argument("--client-secret", default=os.environ.get("AMI_CLIENT_SECRET", DEMO_CLIENT_SECRET))
+    parser.add_argument("--key", help="The application's Ed25519 private key (PEM); default: the demo's development key.")
     args = parser.parse_args()
 
     server = HTTPServer(("127.0.0.1", 8765), _Callback)
     threading.Thread(target=server.handle_request, daemon=True).start()
-    session, url = start_session(args.base_url, args.client_id, ["interval_usage", "usage_summary"])
+    session, url = start_session(args.base_url, args.client_id, SCOPES)
     print(f"Open this URL, sign in as the customer and press Allow:\n\n  {url}\n")
     while not _Callback.received:
         threading.Event().wait(0.2)
@@ -102,6 +169,14 @@ def main() -> None:
         readings = [r for block in point["blocks"] for r in block["content"]["IntervalReading"]]
         total = sum(r["value"] for r in readings)
         print(f"{point['usage_point']}: {len(readings)} readings since yesterday, {total / 1000:.1f} kWh")
+    if not {"han_status", "han_control"} & set(token["scope"]):
+        return
+    devices = read_devices(session, args.base_url, authorization_id)
+    print(f"{len(devices)} HAN device(s): " + ", ".join(f"{d['type_label']} {d['label'] or d['model']}" for d in devices))
+    key = signing_key(args.key)
+    if devices and key is not None and "han_status" in token["scope"]:
+        outcome = status_read(session, args.base_url, devices[0], key, args.client_id)
+        print(f"Signed StatusRead of {devices[0]['type_label']}: {outcome['state']} {outcome.get('result') or outcome['detail']}")
 
 
 if __name__ == "__main__":

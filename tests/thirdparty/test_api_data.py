@@ -258,3 +258,66 @@ def test_usage_summary_with_cost_validates_and_prices_the_month(api, tokens, con
     assert total_wh == 96 * 100 + 96 * 200
     # 28.8 kWh at 10 cents = 288 cents = 2.88 USD = 288000 hundred-thousandths.
     assert sum(c["billLastPeriod"] for c in with_use) == 288000
+
+
+@pytest.fixture
+def server_side_cursors(monkeypatch):
+    """Counts the server-side cursors (DECLARE ... FETCH) the request opens."""
+    from django.db import connections
+
+    connection = connections["default"]
+    opened = []
+    original = connection.chunked_cursor
+
+    def counting():
+        opened.append(1)
+        return original()
+
+    monkeypatch.setattr(connection, "chunked_cursor", counting)
+    return opened
+
+
+def test_a_short_range_of_interval_blocks_is_one_plain_query(api, tokens, consent, meter, server_side_cursors):
+    since = (YESTERDAY - timedelta(days=3)).isoformat()
+    path = f"{ROOT}/Subscription/{consent.pk}/UsagePoint/{meter.pk}/MeterReading/1/IntervalBlock"
+    data = _get(api, tokens, path, **{"published-min": since}).json()
+    assert len(data["entries"]) == 2
+    day = YESTERDAY.strftime("%Y%m%d")
+    assert _get(api, tokens, f"{path}/{day}").status_code == 200
+    assert server_side_cursors == []
+
+
+def test_a_long_range_streams_through_a_server_side_cursor(api, tokens, consent, meter, server_side_cursors):
+    from thirdparty.api.resources import PLAIN_QUERY_MAX_DAYS
+
+    since = (YESTERDAY - timedelta(days=PLAIN_QUERY_MAX_DAYS + 5)).isoformat()
+    response = _get(api, tokens, f"{ROOT}/Batch/Subscription/{consent.pk}", **{"published-min": since})
+    b"".join(response.streaming_content)
+    assert server_side_cursors
+
+
+def test_the_block_list_counts_every_day_but_builds_only_the_page(api, tokens, consent, meter):
+    path = f"{ROOT}/Subscription/{consent.pk}/UsagePoint/{meter.pk}/MeterReading/1/IntervalBlock"
+    data = _get(api, tokens, path, **{"start-index": "2", "max-results": "1"}).json()
+    assert data["total_results"] == 2
+    assert [entry["title"] for entry in data["entries"]] == [f"Readings for {YESTERDAY.isoformat()}"]
+    assert AccessLogEntry.objects.filter(resource__contains="start-index").get().items == 96
+
+
+def test_access_token_in_a_form_body_is_not_accepted(api, tokens, consent, meter):
+    response = api.post(f"{ROOT}/ReadServiceStatus", {"access_token": tokens["access_token"]})
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_unknown_token_is_401_invalid_token(api):
+    response = api.get(f"{ROOT}/ReadServiceStatus", HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_a_request_reads_token_consent_and_application_in_one_query(api, tokens, consent, django_assert_num_queries):
+    # One SELECT for the token with everything it is checked against, one INSERT for the access log.
+    with django_assert_num_queries(2):
+        assert _get(api, tokens, f"{ROOT}/ReadServiceStatus").status_code == 200
+    assert AccessLogEntry.objects.filter(resource__endswith="ReadServiceStatus", status_code=200).exists()

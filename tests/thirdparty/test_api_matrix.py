@@ -34,6 +34,7 @@ ROUTES = {
     "usage_summary_list": SUMMARY,
 }
 CUSTOMER_RESOURCES = set(ROUTES) - {"read_service_status", "authorization_list"}
+CLIENT_ACCESS_ROUTES = {"read_service_status", "authorization_list", "authorization"}
 
 
 def url(name: str, consent: Consent, day) -> str:
@@ -88,6 +89,7 @@ def world_of_tokens(alice, bob, trent, api):
     consent_revoke(consent=cases["revoked"][1], actor=alice)
     Consent.objects.filter(pk=cases["expired"][1].pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     application_status_set(application=suspended_app, status=ApplicationStatus.ON_HOLD, reason="breach under review", actor=None)
+    cases["client_access"] = (world.client_access_token(api, application), None)
     return day, cases
 
 
@@ -124,5 +126,22 @@ def test_authorization_matrix(name, world_of_tokens, api):
     for case in ("revoked", "expired", "suspended"):
         case_token, case_consent = cases[case]
         expect(case, url(name, case_consent, day), case_token, 401)
+    # client_credentials: the third party's own authorizations and the service status, never customer data.
+    expect("client access", alice_url, cases["client_access"][0], 200 if name in CLIENT_ACCESS_ROUTES else 403)
     expect("correct", alice_url, token, 200)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.objective("SO-T1")
+def test_a_closed_customer_account_stops_its_tokens_on_the_next_request(bob, trent, api):
+    application = world.register(trent)
+    token = world.obtain_tokens(signed_in(bob), api, application, bob)["access_token"]
+    status_url = reverse("thirdparty:espi:read_service_status")
+    assert _get(api, status_url, token).status_code == 200
+
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+
+    response = _get(api, status_url, token)
+    assert response.status_code == 401
+    assert "closed" in response["WWW-Authenticate"]

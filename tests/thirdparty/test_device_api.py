@@ -177,6 +177,8 @@ def test_device_authorization_matrix(
     for case in ("revoked", "expired", "suspended"):
         case_token, case_consent = cases[case]
         expect(case, url(case_consent), case_token, 401, app=suspended_app if case == "suspended" else control_app)
+    # A client_credentials token (client access), even signed with the application's key: never a device.
+    expect("client access", url(consent), world.client_access_token(api, control_app), 403)
     expect("correct", url(consent), token, 202 if method == "POST" else 200)
     if name == "device_command":
         # The status-only consent of the same customer did not send it: 404, as if it did not exist.

@@ -187,3 +187,10 @@ def obtain_tokens(
     )
     assert token.status_code == 200, token.content
     return token.json()
+
+
+def client_access_token(client, application, scope: str = "FB=34_35") -> str:
+    """A client_credentials token for client access: the third party's own Authorization collection, nothing else."""
+    response = token_request(client, application, {"grant_type": "client_credentials", "scope": scope})
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]

@@ -1,9 +1,18 @@
 """Who is asking, under which consent, for what: checked live on every API request (SO-T1, SO-C15).
 
-- No token, or a bad, expired or revoked one: 401 with ``WWW-Authenticate: Bearer``.
+- No bearer token in the Authorization header, or a bad, expired or revoked one: 401
+  with ``WWW-Authenticate: Bearer``.
 - A token whose consent has ended, or whose application is suspended: 401 too, and
   an expired consent is ended (its tokens killed) right there.
 - A live consent without the data kind the route serves: 403.
+- A client-access token (client_credentials grant, no consent): only the routes that
+  declare ``client_access`` (the third party's own Authorization collection and the
+  service status); 403 on every route that serves customer data.
+
+The token is read with its registration, user and consent in one query
+(``thirdparty.selectors.bearer_token_load``) and checked here, instead of going through
+oauthlib's resource-server path, which would read the token again and check less. The
+checks on the token row are django-oauth-toolkit's own (``is_valid``, ``allows_audience``).
 """
 
 from __future__ import annotations
@@ -11,14 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.models import AccessToken
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
-from thirdparty.models import ApplicationStatus, Consent, ConsentStatus, ConsentToken
+from thirdparty.models import ApplicationStatus, Consent, ConsentStatus, ThirdPartyApplication
+from thirdparty.scopes import is_client_access
+from thirdparty.selectors import bearer_token_load
 from thirdparty.services.consent import consent_expire
 
 
@@ -32,37 +44,74 @@ class ConsentCredentials:
         """What this request may read: the token's scope, never wider than the consent."""
         return frozenset(self.token.scope.split()) & frozenset(self.consent.data_kinds)
 
+    @property
+    def application_id(self) -> int:
+        return self.consent.application_id
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """A client_credentials token: the third party itself, under no customer's consent (client access)."""
+
+    token: AccessToken
+    registration: ThirdPartyApplication
+
+    @property
+    def application_id(self) -> int:
+        return self.registration.pk
+
 
 class _Refused(AuthenticationFailed):
     pass
 
 
-class ConsentTokenAuthentication(OAuth2Authentication):
+def bearer_token_from(request) -> str | None:
+    """The token from ``Authorization: Bearer ...`` (RFC 6750 section 2.1), the only place it is accepted."""
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 255:
+        return None
+    return token
+
+
+class ConsentTokenAuthentication(BaseAuthentication):
     www_authenticate_realm = "espi"
 
     def authenticate(self, request):
-        result = super().authenticate(request)
-        if result is None:
+        raw = bearer_token_from(request)
+        if raw is None:
             return None
-        user, token = result
-        try:
-            # Loaded with the token in one query (thirdparty.oauth.ConsentBoundValidator._load_access_token).
-            binding = token.consent_binding
-        except ConsentToken.DoesNotExist:
-            binding = None
-        if binding is None:
+        loaded = bearer_token_load(token=raw)
+        if loaded is None:
+            self._refuse(request, "The access token is invalid.")
+        token = loaded.token
+        if token.is_expired():
+            self._refuse(request, "The access token has expired.")
+        # RFC 8707: a token issued for named resources is good only there.
+        if token.resource and not token.allows_audience(request.build_absolute_uri(request.path)):
+            self._refuse(request, "The access token is not valid for this resource.")
+        consent = loaded.consent
+        if consent is None and loaded.user is None and is_client_access(token.scope):
+            if loaded.registration.status != ApplicationStatus.PRODUCTION:
+                self._refuse(request, "The application is suspended.")
+            return AnonymousUser(), ClientCredentials(token=token, registration=loaded.registration)
+        if consent is None or consent.application_id != loaded.registration.pk:
             self._refuse(request, "The token is not bound to an authorization.")
-        consent = binding.consent
-        if consent.customer_id == user.pk:
-            consent.customer = user  # the same row, already loaded with the token: no second read
+        if loaded.user is None or not loaded.user.is_active:
+            # A closed customer account shares nothing, whatever it once consented to.
+            self._refuse(request, "The customer's account is closed.")
         if consent.status == ConsentStatus.ACTIVE and consent.expires_at <= timezone.now():
             consent_expire(consent_id=consent.pk)
             self._refuse(request, "The customer's authorization has expired.")
         if consent.status != ConsentStatus.ACTIVE:
             self._refuse(request, "The customer's authorization has ended.")
-        if consent.application.status != ApplicationStatus.PRODUCTION:
+        if loaded.registration.status != ApplicationStatus.PRODUCTION:
             self._refuse(request, "The application is suspended.")
-        return user, ConsentCredentials(token=token, consent=consent)
+        return loaded.user, ConsentCredentials(token=token, consent=consent)
+
+    def authenticate_header(self, request):
+        attributes = {"realm": self.www_authenticate_realm, **getattr(request, "oauth2_error", {})}
+        return "Bearer " + ",".join(f'{name}="{value}"' for name, value in attributes.items())
 
     def _refuse(self, request, description: str):
         request.oauth2_error = {"error": "invalid_token", "error_description": description}
@@ -70,10 +119,19 @@ class ConsentTokenAuthentication(OAuth2Authentication):
 
 
 class ConsentAllowsKind(BasePermission):
-    """The route's ``required_kind`` (or one of a tuple of them) must be in the token's scope and in the live consent."""
+    """The route's ``required_kind`` (or one of a tuple of them) must be in the token's scope and in the live consent.
+
+    A client-access token passes only on routes that declare ``client_access = True``
+    (the Authorization collection and the service status); customer data never.
+    """
 
     def has_permission(self, request, view) -> bool:
         credentials = request.auth
+        if isinstance(credentials, ClientCredentials):
+            if getattr(view, "client_access", False):
+                return True
+            self.message = "A client access token reads only the Authorization collection and the service status, never customer data."
+            return False
         if not isinstance(credentials, ConsentCredentials):
             return False
         kind = getattr(view, "required_kind", None)
@@ -95,22 +153,23 @@ class _ConsentThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         credentials = request.auth
-        if not isinstance(credentials, ConsentCredentials):
+        if not isinstance(credentials, ConsentCredentials | ClientCredentials):
             return None
-        return self.cache_format % {"scope": self.scope, "ident": self.ident_of(credentials)}
+        ident = self.ident_of(credentials)
+        return None if ident is None else self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class ClientRateThrottle(_ConsentThrottle):
     scope = "tp_client"
     setting = "AMI_TP_RATE_PER_CLIENT"
 
-    def ident_of(self, credentials: ConsentCredentials) -> str:
-        return str(credentials.consent.application_id)
+    def ident_of(self, credentials: ConsentCredentials | ClientCredentials) -> str:
+        return str(credentials.application_id)
 
 
 class ConsentRateThrottle(_ConsentThrottle):
     scope = "tp_consent"
     setting = "AMI_TP_RATE_PER_CONSENT"
 
-    def ident_of(self, credentials: ConsentCredentials) -> str:
-        return str(credentials.consent.pk)
+    def ident_of(self, credentials: ConsentCredentials | ClientCredentials) -> str | None:
+        return str(credentials.consent.pk) if isinstance(credentials, ConsentCredentials) else None

@@ -61,7 +61,15 @@ def _whole(params, name: str, default: int, *, minimum: int, maximum: int) -> in
     return int(raw)
 
 
-def espi_query(params) -> EspiQuery:
+PAGING_PARAMETERS = frozenset({"max-results", "start-index", "format"})
+
+
+def espi_query(params, *, allowed: frozenset[str] | None = None) -> EspiQuery:
+    """The query parameters; with ``allowed``, a known parameter the resource does not take is a 400 too."""
+    if allowed is not None:
+        for name in KNOWN:
+            if name in params and name not in allowed:
+                raise ValidationError({name: f"{name} is not supported on this resource."})
     query = EspiQuery(
         published_min=_moment(params, "published-min"),
         published_max=_moment(params, "published-max"),

@@ -80,7 +80,8 @@ def authorization_entry(consent: Consent) -> dict:
             "start": int(consent.granted_at.timestamp()),
         },
         "publishedPeriod": {"duration": int((consent.granted_at - history_start).total_seconds()), "start": int(history_start.timestamp())},
-        "status": AUTHORIZATION_STATUS[ConsentStatus(consent.status)],
+        # Active only while it is live: one past its end reads 0 even before the expiry sweep has marked it.
+        "status": AUTHORIZATION_STATUS[ConsentStatus(consent.status)] if consent.is_live() else 0,
         "expires_at": int(consent.expires_at.timestamp()),
         "scope": consent.scope_text(),
         "token_type": "Bearer",
@@ -170,8 +171,15 @@ def reading_type_entry(meter: Meter, channel: int, interval_seconds: int = 900) 
 # --- Interval blocks: one per premise-local day --------------------------------------------
 
 
+# Up to this many days of readings (about 6,000 at 15 minutes) come back from one plain query,
+# a single round trip. A longer span (Batch/Subscription, an unfiltered list) streams through a
+# server-side cursor instead, so memory stays bounded however much history the consent allows.
+PLAIN_QUERY_MAX_DAYS = 62
+
+
 def _readings(consent: Consent, meter: Meter, channel: int, query: EspiQuery) -> Iterator[tuple]:
     windows = clip_windows(consent_windows(consent=consent, premise=meter.premise), start=query.published_min, end=query.published_max)
+    streamed = sum((window.end - window.start for window in windows), timedelta()) > timedelta(days=PLAIN_QUERY_MAX_DAYS)
     for window in windows:
         rows: QuerySet = IntervalReading.objects.filter(
             meter=meter, channel=channel, is_current=True, start__gte=window.start, start__lt=window.end
@@ -180,7 +188,8 @@ def _readings(consent: Consent, meter: Meter, channel: int, query: EspiQuery) ->
             rows = rows.filter(batch__received_at__gte=query.updated_min)
         if query.updated_max:
             rows = rows.filter(batch__received_at__lte=query.updated_max)
-        yield from rows.order_by("start").values_list("start", "seconds", "value", "quality").iterator(chunk_size=5000)
+        rows = rows.order_by("start").values_list("start", "seconds", "value", "quality")
+        yield from rows.iterator(chunk_size=5000) if streamed else rows
 
 
 def _days(consent: Consent, meter: Meter, channel: int, query: EspiQuery) -> Iterator[tuple[date, list[tuple]]]:
@@ -223,10 +232,18 @@ def interval_block_entry(consent: Consent, meter: Meter, channel: int, day: date
 
 
 def interval_blocks(consent: Consent, meter: Meter, channel: int, query: EspiQuery) -> tuple[list[dict], int, int]:
-    """A page of blocks, the number of blocks in all, and the readings on the page."""
-    days = list(_days(consent, meter, channel, query))
-    page = query.page(days)
-    return [interval_block_entry(consent, meter, channel, day, rows) for day, rows in page], len(days), sum(len(rows) for _, rows in page)
+    """A page of blocks, the number of blocks in all, and the readings on the page.
+
+    Only the page's days are kept: the days before and after it are counted, not held.
+    """
+    first = query.start_index - 1
+    total, entries, readings = 0, [], 0
+    for day, rows in _days(consent, meter, channel, query):
+        if first <= total < first + query.max_results:
+            entries.append(interval_block_entry(consent, meter, channel, day, rows))
+            readings += len(rows)
+        total += 1
+    return entries, total, readings
 
 
 def interval_block_get(consent: Consent, meter: Meter, channel: int, block: int) -> tuple[dict, int]:

@@ -12,18 +12,24 @@ from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from thirdparty.api import resources
-from thirdparty.api.auth import ClientRateThrottle, ConsentAllowsKind, ConsentCredentials, ConsentRateThrottle, ConsentTokenAuthentication
-from thirdparty.api.filters import LIMIT_MAX_RESULTS, espi_query
+from thirdparty.api.auth import (
+    ClientCredentials,
+    ClientRateThrottle,
+    ConsentAllowsKind,
+    ConsentCredentials,
+    ConsentRateThrottle,
+    ConsentTokenAuthentication,
+)
+from thirdparty.api.filters import LIMIT_MAX_RESULTS, PAGING_PARAMETERS, espi_query
 from thirdparty.api.renderers import AtomRenderer, EspiXmlRenderer, feed_json_chunks, feed_xml_chunks
 from thirdparty.models import DataKind
-from thirdparty.selectors import consent_meters, meter_get_for_consent
-from thirdparty.services.consent import access_log_record
+from thirdparty.selectors import authorization_get_for_client, authorizations_list, consent_meters, meter_get_for_consent
+from thirdparty.services.consent import access_log_items_set, access_log_record
 
 FILTERS = [
     OpenApiParameter("published-min", OpenApiTypes.DATETIME, description="Earliest interval start served."),
@@ -35,6 +41,7 @@ FILTERS = [
     ),
     OpenApiParameter("start-index", {"type": "integer", "minimum": 1, "maximum": 10**9}, description="1-based index of the first entry."),
 ]
+PAGING = [parameter for parameter in FILTERS if parameter.name in {"max-results", "start-index"}]
 ERRORS = {
     400: OpenApiResponse(description="Malformed query parameter."),
     401: OpenApiResponse(description="Missing, invalid or expired token, or the authorization has ended (WWW-Authenticate: Bearer)."),
@@ -44,11 +51,11 @@ ERRORS = {
 }
 
 
-def _doc(operation_id: str, summary: str, *, filters: bool = False, many: bool = False):
+def _doc(operation_id: str, summary: str, *, filters: bool = False, paging: bool = False, many: bool = False):
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
-        parameters=FILTERS if filters else [],
+        parameters=FILTERS if filters else PAGING if paging else [],
         responses={
             200: OpenApiResponse(response=OpenApiTypes.OBJECT, description="An Atom feed of entries" if many else "One Atom entry"),
             **ERRORS,
@@ -58,10 +65,13 @@ def _doc(operation_id: str, summary: str, *, filters: bool = False, many: bool =
 
 class EspiView(APIView):
     authentication_classes = [ConsentTokenAuthentication]
-    permission_classes = [IsAuthenticated, ConsentAllowsKind]
+    # Checks the consent (or client access) and the data kind; no token at all is a 401 (DRF: no successful authenticator).
+    permission_classes = [ConsentAllowsKind]
     throttle_classes = [ClientRateThrottle, ConsentRateThrottle]
     renderer_classes = [JSONRenderer, AtomRenderer, EspiXmlRenderer]
     required_kind: str | None = None
+    # Whether a client-access token (client_credentials, no consent) may call this route.
+    client_access = False
 
     def initial(self, request, *args, **kwargs):
         # ?format= overrides content negotiation; an empty or unknown one is a client error, not JSON by default.
@@ -94,7 +104,7 @@ class EspiView(APIView):
         # Customer data: never kept by a proxy or the client's cache.
         add_never_cache_headers(response)
         if isinstance(getattr(request, "auth", None), ConsentCredentials):
-            self.log_entry = access_log_record(
+            self.log_entry_id = access_log_record(
                 consent=request.auth.consent,
                 resource=request.get_full_path(),
                 premise=getattr(self, "log_premise", None),
@@ -105,21 +115,45 @@ class EspiView(APIView):
 
 
 class ReadServiceStatusApi(EspiView):
+    client_access = True
+
     @_doc("read_service_status", "Whether the data custodian is available")
     def get(self, request):
         return self.served(resources.service_status_entry(), 1)
 
 
 class AuthorizationListApi(EspiView):
-    @_doc("authorization_list", "The authorization this token was issued under", many=True)
+    client_access = True
+
+    @_doc(
+        "authorization_list",
+        "With a customer's token: the authorization it was issued under. With a client access token "
+        "(client_credentials): every authorization customers have given this third party, live or ended.",
+        paging=True,
+        many=True,
+    )
     def get(self, request):
         path = f"{resources.ROOT}/Authorization"
-        return self.served(resources.feed(path, "Authorizations", [resources.authorization_entry(self.consent)], total=1), 1)
+        query = espi_query(request.query_params, allowed=PAGING_PARAMETERS)
+        client = isinstance(request.auth, ClientCredentials)
+        registration = request.auth.registration if client else self.consent.application
+        consents, total = authorizations_list(registration=registration, consent=None if client else self.consent, query=query)
+        entries = [resources.authorization_entry(consent) for consent in consents]
+        return self.served(resources.feed(path, "Authorizations", entries, total=total, query=query), len(entries))
 
 
 class AuthorizationApi(EspiView):
+    client_access = True
+
     @_doc("authorization_retrieve", "One authorization: status, scope, authorized and published periods")
     def get(self, request, authorization_id: int):
+        if isinstance(request.auth, ClientCredentials):
+            return self.served(
+                resources.authorization_entry(
+                    authorization_get_for_client(registration=request.auth.registration, authorization_id=authorization_id)
+                ),
+                1,
+            )
         return self.served(resources.authorization_entry(self.subscription(authorization_id)), 1)
 
 
@@ -238,6 +272,6 @@ class BatchSubscriptionApi(EspiView):
     def _count_when_done(self, chunks, counter):
         """The access log gets the number of readings once the stream has been sent."""
         yield from chunks
-        entry = getattr(self, "log_entry", None)
-        if entry is not None:
-            type(entry).objects.filter(pk=entry.pk).update(items=counter[0])
+        entry_id = getattr(self, "log_entry_id", None)
+        if entry_id is not None:
+            access_log_items_set(entry_id=entry_id, items=counter[0])
