@@ -13,7 +13,9 @@ one table. Every figure has a baseline measured in the same run on the same rows
              readings table so both grow alike. The raw COPY is done twice per meter, in text and
              binary format into two such tables, and the faster of the two is the baseline;
   dashboard  the customer dashboard page (server time through Django's test client, signed in)
-             against the bare SQL that fetches the numbers it shows;
+             against the bare SQL that fetches the numbers it shows (today's intervals, the
+             week's hourly rollups, this cycle's and last year's per-TOU-period rollups, the
+             year's daily rollups);
   intervals  a year of 15-minute chart data (intervals.json) against the bare SQL for those rows
              (one row per reading, as before; the endpoint's own two array queries are shown too);
   export     Green Button XML for a year (time and peak Python memory, written to /dev/null)
@@ -37,15 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _prepare_database(url: str) -> str:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    return url
+from bench._setup import django_setup, prepare_database  # noqa: E402 (needs ROOT on the path)
 
 
 def _median_ms(function, repeat: int) -> float:
@@ -67,15 +61,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = _prepare_database(args.database)
+    prepare_database(args.database)
     os.environ.setdefault("AMI_PROFILE", "test")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_setup(args.database)
 
     from django.db import connection, transaction
 
@@ -184,23 +172,30 @@ def main() -> int:
     dashboard_ms = _median_ms(lambda: client.get(url), args.repeat)
     cycle_start = today.replace(day=1)
     year_window = window_for_dates(premise, (today.replace(day=1) - timedelta(days=334)).replace(day=1), today)
-    cycle_window = window_for_dates(premise, cycle_start, today)
-    day_window = window_for_dates(premise, today - timedelta(days=1), today - timedelta(days=1))
+    day_window = window_for_dates(premise, today, today)
     week_window = window_for_dates(premise, today - timedelta(days=6), today)
-    last_year_window = window_for_dates(premise, cycle_start.replace(year=cycle_start.year - 1), today.replace(year=today.year - 1))
+    last_year_first, last_year_last = cycle_start.replace(year=cycle_start.year - 1), today.replace(year=today.year - 1)
 
     def bare_dashboard_sql():
+        # What the page reads for its numbers: today's intervals, the week's hours (today and
+        # yesterday included), the per-TOU-period rollups of this cycle and the same days last
+        # year (the bill is priced from them), and the year's days.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT start, channel, value FROM billing_intervalreading WHERE meter_id=%s AND is_current AND start >= %s AND start < %s",
                 [dashboard_meter.pk, day_window.start, day_window.end],
             )
             cursor.fetchall()
-            for window in (week_window, cycle_window, last_year_window):
+            cursor.execute(
+                "SELECT period_start, channel, value FROM billing_usagerollup "
+                "WHERE meter_id=%s AND granularity=1 AND period_start >= %s AND period_start < %s",
+                [dashboard_meter.pk, week_window.start, week_window.end],
+            )
+            cursor.fetchall()
+            for first, last in ((cycle_start, today), (last_year_first, last_year_last)):
                 cursor.execute(
-                    "SELECT period_start, channel, value FROM billing_usagerollup "
-                    "WHERE meter_id=%s AND granularity=1 AND period_start >= %s AND period_start < %s",
-                    [dashboard_meter.pk, window.start, window.end],
+                    "SELECT day, channel, period, value FROM billing_periodrollup WHERE meter_id=%s AND day >= %s AND day <= %s",
+                    [dashboard_meter.pk, first, last],
                 )
                 cursor.fetchall()
             cursor.execute(

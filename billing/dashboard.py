@@ -25,10 +25,12 @@ from billing.selectors import (
     hourly_usage,
     occupancy_windows,
     period_cost,
+    period_cost_by_day,
     rollup_sums,
+    utility_bills,
     window_for_dates,
 )
-from billing.tariff_engine import Price, PriceBook
+from billing.tariff_engine import Price, PriceBook, cycle_bounds
 
 # Everyday appliance runs: (name, kWh, hours it takes)
 APPLIANCES = [
@@ -64,13 +66,6 @@ class ChartSeries:
             "periodLabels": self.period_labels,
         }
 
-    @property
-    def rows(self):
-        return [
-            {"label": label, "delivered": d, "received": r, "period": self.period_labels[i] if self.period_labels else ""}
-            for i, (label, d, r) in enumerate(zip(self.labels, self.delivered, self.received or [0] * len(self.labels), strict=False))
-        ]
-
 
 def _kwh(wh: int) -> float:
     return round(wh / 1000, 3)
@@ -98,7 +93,8 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     first_seen = min(o.start for o in occupancies)
     year_start = max(first_seen, (today.replace(day=1) - timedelta(days=334)).replace(day=1))
     windows = occupancy_windows(premise, occupancies, year_start, today)
-    book = PriceBook(premise, min(year_start, (today - timedelta(days=366)).replace(day=1)), today + timedelta(days=2))
+    # Back far enough for the same billing cycle last year (a cycle can start in the month before).
+    book = PriceBook(premise, min(year_start, (today - timedelta(days=366 + 31)).replace(day=1)), today + timedelta(days=2))
 
     daily = _daily(premise, meter, year_start, today, windows)  # one read serves month, year and net metering
     context["charts"] = [
@@ -112,10 +108,11 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     context["tou_legend"] = list(dict.fromkeys(zip(day.periods, day.period_labels, strict=True)))
     context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies)
     month_to_date = context["bill"]["to_date"] if context["bill"] else None
-    context["today_vs_yesterday"] = _today_vs_yesterday(premise, meter, today, now, book, occupancies, month_to_date)
+    context["today_vs_yesterday"] = _today_vs_yesterday(premise, meter, today, now, book, occupancies)
     if current:
         context["price_now"] = _price_now(book, now)
         context["everyday"] = _everyday(book, now)
+    context["utility_bills"] = utility_bills(premise=premise, occupancies=occupancies)
     context["similar_homes"] = similar_homes(premise=premise, meter=meter, today=today, occupancies=occupancies)
     if premise.has_der:
         context["net_metering"] = _net_metering(year_start, daily, month_to_date)
@@ -144,13 +141,17 @@ def _day_chart(premise, meter, day, windows, book) -> ChartSeries:
     return chart
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _week_chart(premise, meter, today, windows) -> ChartSeries:
     first = today - timedelta(days=6)
     chart = ChartSeries("week", f"The last 7 days, hour by hour ({first:%-d %b} to {today:%-d %b})", "kWh")
     span = window_for_dates(premise, first, today)
     zone = zoneinfo.ZoneInfo(premise.timezone)
     for start, delivered, received in hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows):
-        chart.labels.append(start.astimezone(zone).strftime("%a %H:00"))
+        local = start.astimezone(zone)
+        chart.labels.append(f"{_WEEKDAYS[local.weekday()]} {local.hour:02d}:00")  # strftime("%a %H:00"), a third of the cost
         chart.delivered.append(_kwh(delivered))
         chart.received.append(_kwh(received))
     return chart
@@ -191,17 +192,20 @@ def _cost_for(premise, meter, first, last, windows, book, occupancies) -> CostSu
     span = _clamp_days(first, last, occupancies)
     if span is None:
         return None
-    return period_cost(premise=premise, meter=meter, first_day=span[0], last_day=span[1], windows=windows, book=book)
+    return period_cost_by_day(premise=premise, meter=meter, first_day=span[0], last_day=span[1], windows=windows, book=book)
 
 
-def _today_vs_yesterday(premise, meter, today, now, book, occupancies, month_to_date: CostSummary | None) -> dict:
+def _today_vs_yesterday(premise, meter, today, now, book, occupancies) -> dict:
+    """Today and yesterday hour by hour (one read of 48 hourly rollups), for the same-time comparison."""
     yesterday = today - timedelta(days=1)
+    span = _clamp_days(yesterday, today, occupancies)
+    both = None
+    if span is not None:
+        windows = occupancy_windows(premise, occupancies, span[0], span[1])
+        both = period_cost(premise=premise, meter=meter, first_day=span[0], last_day=span[1], windows=windows, book=book)
 
     def costed(day):
-        if month_to_date is not None and month_to_date.first_day <= day:
-            return cost_summary(month_to_date.hours, day, day, book) if _clamp_days(day, day, occupancies) else None
-        windows = occupancy_windows(premise, occupancies, day, day)
-        return _cost_for(premise, meter, day, day, windows, book, occupancies)
+        return cost_summary(both.hours, day, day, book) if both is not None and _clamp_days(day, day, occupancies) else None
 
     today_cost, yesterday_cost = costed(today), costed(yesterday)
     same_time = None
@@ -212,28 +216,33 @@ def _today_vs_yesterday(premise, meter, today, now, book, occupancies, month_to_
 
 
 def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None:
-    cycle_start = today.replace(day=1)
-    cycle_end = (cycle_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    cycle_start, cycle_end = cycle_bounds(today, book.cycle_day)
     to_date = _cost_for(premise, meter, cycle_start, today, windows, book, occupancies)
     if to_date is None:
         return None
     start_local = datetime(to_date.first_day.year, to_date.first_day.month, to_date.first_day.day, tzinfo=now.tzinfo)
     end_local = datetime(cycle_end.year, cycle_end.month, cycle_end.day, tzinfo=now.tzinfo) + timedelta(days=1)
-    elapsed = max((now - start_local).total_seconds(), 3600.0)
+    # In UTC: across a DST change the cycle so far and the whole cycle are an hour shorter or longer.
+    elapsed = max((now.astimezone(UTC) - start_local.astimezone(UTC)).total_seconds(), 3600.0)
     total_span = (end_local.astimezone(UTC) - start_local.astimezone(UTC)).total_seconds()
     projected_energy = (to_date.energy - to_date.credit) * Decimal(total_span / elapsed)
     projection = projected_energy + book.fixed_charges(to_date.first_day, cycle_end)
     last_year = None
-    try:
-        previous_first, previous_last = to_date.first_day.replace(year=to_date.first_day.year - 1), today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        previous_first, previous_last = to_date.first_day - timedelta(days=365), today - timedelta(days=365)
+    previous_first, previous_last = _a_year_before(to_date.first_day), _a_year_before(today)
     previous_windows = occupancy_windows(premise, occupancies, previous_first, previous_last)
     if previous_windows and _clamp_days(previous_first, previous_last, occupancies) == (previous_first, previous_last):
-        last_year = period_cost(
+        last_year = period_cost_by_day(
             premise=premise, meter=meter, first_day=previous_first, last_day=previous_last, windows=previous_windows, book=book
         )
     return {"cycle_start": to_date.first_day, "cycle_end": cycle_end, "to_date": to_date, "projection": projection, "last_year": last_year}
+
+
+def _a_year_before(day: date) -> date:
+    """The same date a year earlier; 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 def _price_now(book: PriceBook, now: datetime) -> dict | None:

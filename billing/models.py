@@ -126,6 +126,82 @@ class UsageRollup(models.Model):
         return f"meter {self.meter_id} {self.get_granularity_display().lower()} from {self.period_start:%Y-%m-%d %H:%M}"
 
 
+class PeriodRollup(models.Model):
+    """Sums of current readings per premise-local day and TOU period, kept up to date on ingest.
+
+    ``period`` is the *base* period of the tariff version the premise was on that day: the TOU
+    period name (``off_peak``, ``on_peak``, ...) for a TOU version, ``standard`` for a flat one,
+    and ``""`` (the whole day, unclassified) for tiered or real-time versions, a day without a
+    tariff, and gas and water meters (tariffs price electricity): those are priced hour by hour.
+    Critical-peak events are not part of the key (they are declared after the readings arrive);
+    a day with an event is priced from its hourly rollups.
+    Because the period depends on the tariff history, ``premise_tariff_assign`` and
+    ``tariff_version_create`` rebuild the affected days (``period_rollups_rebuild``).
+    """
+
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    channel = models.PositiveSmallIntegerField(choices=Channel.choices)
+    day = models.DateField(help_text="The premise-local day.")
+    period = models.CharField(max_length=32, blank=True)
+    value = models.BigIntegerField()
+    readings = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meter", "channel", "day", "period"], name="period_rollup_unique")]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} {self.day} {self.period or 'whole day'}"
+
+
+class UtilityBillSummary(models.Model):
+    """A billing period's summary as the utility stated it in a Green Button file (ESPI UsageSummary).
+
+    Amounts are kept exactly as ESPI gives them: whole hundred-thousandths of the currency, whose
+    ISO 4217 numeric code is ``currency`` (840 = US dollar). Consumption is in the meter kind's
+    stored unit (Wh, mtherm or L). One row per meter and billing period: importing the same
+    file again changes nothing, and a revised summary for the period replaces the old figures.
+    """
+
+    premise = models.ForeignKey(Premise, on_delete=models.PROTECT, related_name="+")
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateTimeField()
+    period_seconds = models.PositiveIntegerField()
+    bill_amount = models.BigIntegerField(null=True, blank=True, help_text="billLastPeriod, in hundred-thousandths of the currency.")
+    bill_to_date = models.BigIntegerField(null=True, blank=True, help_text="billToDate, in hundred-thousandths of the currency.")
+    additional_charges = models.BigIntegerField(null=True, blank=True, help_text="costAdditionalLastPeriod, in hundred-thousandths.")
+    currency = models.PositiveSmallIntegerField(null=True, blank=True, help_text="ISO 4217 numeric code.")
+    consumption = models.BigIntegerField(null=True, blank=True, help_text="overallConsumptionLastPeriod, in the meter kind's unit.")
+    source_ref = models.CharField(max_length=500, blank=True, help_text="The summary's self link in the file.")
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["meter_id", "-period_start"]
+        constraints = [models.UniqueConstraint(fields=["meter", "period_start", "period_seconds"], name="one_summary_per_meter_period")]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} bill from {self.period_start:%Y-%m-%d} ({self.period_seconds // 86400} days)"
+
+
+class BillCycle(models.Model):
+    """The premise's billing cycle: each cycle starts on ``start_day`` of a month (default: the 1st).
+
+    In a month shorter than ``start_day`` the cycle starts on the month's last day (day 31
+    means 28 February, 30 April, ...). Bill-to-date, the projection, the monthly fixed charge
+    and the same-period-last-year comparison all follow it. A premise without a row bills by
+    calendar month.
+    """
+
+    premise = models.OneToOneField(Premise, on_delete=models.PROTECT, related_name="+")
+    start_day = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(start_day__gte=1, start_day__lte=31), name="bill_cycle_day_1_to_31")]
+
+    def __str__(self) -> str:
+        return f"premise {self.premise_id} bills from day {self.start_day}"
+
+
 # --- Tariffs ---------------------------------------------------------------------
 
 

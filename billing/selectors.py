@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from operator import le
 
@@ -15,9 +16,19 @@ from django.db.models.functions import Coalesce
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
 from billing.formats.espi_write import Window
-from billing.models import Channel, Granularity, IntervalReading, UsageRollup
+from billing.models import (
+    UNIT_FOR_KIND,
+    Channel,
+    ExportCredit,
+    Granularity,
+    IntervalReading,
+    PeriodRollup,
+    PricingKind,
+    UsageRollup,
+    UtilityBillSummary,
+)
 from billing.services.ingest import local_day_bounds
-from billing.tariff_engine import KWH, HourCost, PriceBook
+from billing.tariff_engine import KWH, HourCost, Price, PriceBook
 
 
 def window_for_dates(premise: Premise, start: date, end: date) -> Window:
@@ -131,18 +142,99 @@ def hourly_usage(*, meter: Meter, start: datetime, end: datetime, windows: list[
     return rollup_sums(meter=meter, granularity=Granularity.HOUR, start=start, end=end, windows=windows)
 
 
+def _days(first_day: date, last_day: date):
+    day = first_day
+    while day <= last_day:
+        yield day
+        day += timedelta(days=1)
+
+
+def _any_tiered(book: PriceBook, first_day: date, last_day: date) -> bool:
+    versions = {book.version_on(day) for day in _days(first_day, last_day)}
+    return any(v is not None and v.pricing == PricingKind.TIERED for v in versions)
+
+
 def period_cost(
     *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window] | None = None, book: PriceBook | None = None
 ) -> CostSummary:
-    """Usage and cost for premise-local days ``first_day``..``last_day`` (tiered blocks count from each month's start)."""
+    """Usage and cost for premise-local days ``first_day``..``last_day``, hour by hour (tiered blocks count from each month's start)."""
     month_start = first_day.replace(day=1)
     book = book or PriceBook(premise, month_start, last_day)
-    span = window_for_dates(premise, month_start, last_day)
+    # Only tiered blocks need the month's usage before the first day.
+    read_from = month_start if _any_tiered(book, first_day, last_day) else first_day
+    span = window_for_dates(premise, read_from, last_day)
     wanted_start = window_for_dates(premise, first_day, first_day).start
     hours = hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows)
     before = Decimal(sum(d for moment, d, _ in hours if moment < wanted_start)) / KWH
     costed = book.cost_hours([h for h in hours if h[0] >= wanted_start], month_kwh_before=before)
     return cost_summary(costed, first_day, last_day, book)
+
+
+def _window_days(premise: Premise, windows: list[Window]) -> list[tuple[date, date]]:
+    """Occupancy windows (whole premise-local days) as (first day, last day) pairs."""
+    zone = zoneinfo.ZoneInfo(premise.timezone)
+    return [(w.start.astimezone(zone).date(), (w.end.astimezone(zone) - timedelta(seconds=1)).date()) for w in windows]
+
+
+def period_cost_by_day(
+    *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window] | None = None, book: PriceBook | None = None
+) -> CostSummary:
+    """The numbers of ``period_cost``, priced from the per-TOU-period rollups: a day is a few rows, not 24 hours.
+
+    A flat or TOU day without a critical-peak event is priced per stored period (the period's
+    rate is the same in every hour of it). Days that need their hours are priced from the hourly
+    rollups as ``period_cost`` does: real-time prices, critical-peak event days, and days whose
+    rollups carry no period. A tiered version anywhere in the span sends the whole span down the
+    hourly path (its blocks depend on the running monthly total). ``hours`` holds only the hours
+    priced that way.
+    """
+    book = book or PriceBook(premise, first_day.replace(day=1), last_day)
+    if _any_tiered(book, first_day, last_day):
+        return period_cost(premise=premise, meter=meter, first_day=first_day, last_day=last_day, windows=windows, book=book)
+    spans = [(first_day, last_day)] if windows is None else _window_days(premise, windows)
+    in_range = Q()
+    for first, last in spans:
+        low, high = max(first, first_day), min(last, last_day)
+        if low <= high:
+            in_range |= Q(day__gte=low, day__lte=high)
+    rows = list(PeriodRollup.objects.filter(in_range, meter=meter).values_list("day", "channel", "period", "value")) if in_range else []
+    prices: dict[tuple[date, str], Price | None] = {}
+    by_hour: set[date] = set()
+    for day, _, period, _ in rows:
+        if (day, period) not in prices:
+            version = book.version_on(day)
+            prices[(day, period)] = price = None if version is None or book.has_event(day) else book.period_price(day, period)
+            if price is None and version is not None:
+                by_hour.add(day)
+    delivered = received = 0
+    energy = credit = Decimal(0)
+    for day, channel, period, value in rows:
+        if day in by_hour:
+            continue
+        price = prices[(day, period)]  # None only on a day without a tariff: usage counted, not costed
+        if channel == Channel.DELIVERED:
+            delivered += value
+            if price is not None:
+                energy += Decimal(value) / KWH * price.cents_per_kwh
+            continue
+        received += value
+        version = book.version_on(day)
+        if price is not None and version.export_credit == ExportCredit.RETAIL:
+            credit += Decimal(value) / KWH * price.cents_per_kwh
+        elif price is not None and version.export_credit == ExportCredit.EXPORT_RATE:
+            credit += Decimal(value) / KWH * (version.export_rate or Decimal(0))
+    hours: list[HourCost] = []
+    if by_hour:
+        # One read for all of them (real-time prices make every day such a day).
+        span = window_for_dates(premise, min(by_hour), max(by_hour))
+        zone = book.zone
+        usage = hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows)
+        hours = book.cost_hours([h for h in usage if h[0].astimezone(zone).date() in by_hour])
+        delivered += sum(h.delivered_wh for h in hours)
+        received += sum(h.received_wh for h in hours)
+        energy += sum((h.cost for h in hours), Decimal(0))
+        credit += sum((h.credit for h in hours), Decimal(0))
+    return CostSummary(first_day, last_day, delivered, received, energy, credit, book.fixed_charges(first_day, last_day), hours)
 
 
 def interval_rows(*, meter: Meter, windows: list[Window]):
@@ -283,3 +375,53 @@ def _interval_series_rows(meter: Meter, windows: list[Window]) -> dict:
                 else:
                     received[-1] = value
     return {"start": starts, "seconds": seconds_col, "delivered_wh": delivered, "received_wh": received}
+
+
+# --- The utility's own bills ------------------------------------------------------------
+
+CURRENCY_CODES = {840: "USD", 124: "CAD", 978: "EUR", 826: "GBP", 36: "AUD"}
+
+
+@dataclass
+class UtilityBill:
+    first_day: date
+    last_day: date
+    kind: str
+    consumption: int | None  # in the meter kind's unit
+    unit: str
+    amount: Decimal | None  # in whole currency units
+    currency: str
+
+
+def utility_bills(*, premise: Premise, occupancies: list[Occupancy], limit: int = 24) -> list[UtilityBill]:
+    """The utility's billing-period summaries (imported from Green Button) for periods the occupant lived here, newest first.
+
+    A summary counts only when its whole period falls inside one of the occupant's windows, so
+    a new occupant never sees a previous occupant's bills (SO-C5, SO-C7).
+    """
+    zone = zoneinfo.ZoneInfo(premise.timezone)
+    windows = [window_for_dates(premise, o.start, o.end or date.max - timedelta(days=2)) for o in occupancies]
+    if not windows:
+        return []
+    inside = Q()
+    for window in windows:
+        inside |= Q(period_start__gte=window.start, period_start__lt=window.end)
+    rows = UtilityBillSummary.objects.filter(inside, premise=premise).select_related("meter").order_by("-period_start")
+    out = []
+    for row in rows[: limit * 2]:
+        end = row.period_start + timedelta(seconds=row.period_seconds)
+        if not any(w.start <= row.period_start and end <= w.end for w in windows):
+            continue
+        amount = None if row.bill_amount is None else (Decimal(row.bill_amount) / 100_000).quantize(Decimal("0.01"))
+        out.append(
+            UtilityBill(
+                row.period_start.astimezone(zone).date(),
+                (end - timedelta(seconds=1)).astimezone(zone).date(),
+                row.meter.kind,
+                row.consumption,
+                UNIT_FOR_KIND[row.meter.kind],
+                amount,
+                CURRENCY_CODES.get(row.currency or 840, str(row.currency)),
+            )
+        )
+    return out[:limit]

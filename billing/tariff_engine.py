@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from billing.models import CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
+from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
 
 KWH = Decimal(1000)
 ZERO = Decimal(0)
@@ -53,6 +53,8 @@ def _is_weekend(day: date, holidays: set[str]) -> bool:
 class PriceBook:
     def __init__(self, premise, first_day: date, last_day: date) -> None:
         self.zone = zoneinfo.ZoneInfo(premise.timezone)
+        self.premise_id = premise.pk
+        self._cycle_day: int | None = None
         self.assignments = list(PremiseTariff.objects.filter(premise=premise, start__lte=last_day).order_by("start"))
         tariff_ids = {a.tariff_id for a in self.assignments}
         self.versions: dict[int, list[TariffVersion]] = {}
@@ -140,8 +142,45 @@ class PriceBook:
         key = (version.pk, local_hour.month, weekend, local_hour.hour)
         price = self._tou_cache.get(key)
         if price is None:
-            self._tou_cache[key] = price = _tou_price(definition, local_hour, weekend)
+            self._tou_cache[key] = price = _tou_price(definition, local_hour.date(), local_hour.hour, weekend)
         return price
+
+    def base_period(self, day: date, hour: int) -> str:
+        """The key a ``PeriodRollup`` of this local hour is stored under (see its docstring).
+
+        The TOU period name for a TOU version, ``standard`` for a flat one, ``""`` otherwise
+        (tiered, real-time, no tariff): those days are priced from the hourly rollups.
+        """
+        version = self.version_on(day)
+        if version is None:
+            return ""
+        if version.pricing == PricingKind.FLAT:
+            return "standard"
+        if version.pricing != PricingKind.TOU:
+            return ""
+        return self._base_price(version, datetime(day.year, day.month, day.day, hour), ZERO).period
+
+    def period_price(self, day: date, period: str) -> Price | None:
+        """The price of a whole ``PeriodRollup`` (no critical-peak event that day), or None if it must be priced by the hour."""
+        version = self.version_on(day)
+        if version is None or not period:
+            return None
+        if version.pricing == PricingKind.FLAT and period == "standard":
+            return Price(version.flat_rate, "standard", "Standard")
+        if version.pricing != PricingKind.TOU:
+            return None
+        definition = version.definition
+        for season in definition["seasons"]:
+            if day.month in season["months"]:
+                rate = season["rates"].get(period)
+                if rate is None:
+                    return None
+                return Price(Decimal(str(rate)), period, f"{definition['periods'][period]} ({season['name']})")
+        return None
+
+    def has_event(self, day: date) -> bool:
+        version = self.version_on(day)
+        return version is not None and (version.tariff_id, day) in self.events
 
     def cost_hours(self, hours: list[tuple[datetime, int, int]], month_kwh_before: Decimal = ZERO) -> list[HourCost]:
         """Cost each (UTC hour start, delivered Wh, received Wh), in time order.
@@ -171,22 +210,47 @@ class PriceBook:
             out.append(HourCost(start, local, delivered, received, price, cost, credit))
         return out
 
+    @property
+    def cycle_day(self) -> int:
+        """The day of the month the premise's billing cycles start (``BillCycle``; the 1st without one)."""
+        if self._cycle_day is None:
+            found = BillCycle.objects.filter(premise_id=self.premise_id).values_list("start_day", flat=True).first()
+            self._cycle_day = found or 1
+        return self._cycle_day
+
     def fixed_charges(self, first_day: date, last_day: date) -> Decimal:
-        """Daily charges for every day, and the monthly charge for every month that starts in the span."""
+        """Daily charges for every day, and the monthly charge for every billing cycle that starts in the span."""
+        cycle_day = self.cycle_day
         total = ZERO
         day = first_day
         while day <= last_day:
             version = self.version_on(day)
             if version is not None:
                 total += version.fixed_daily
-                if day.day == 1:
+                if day == cycle_start_in_month(day.year, day.month, cycle_day):
                     total += version.fixed_monthly
             day += timedelta(days=1)
         return total
 
 
-def _tou_price(definition: dict, local_hour: datetime, weekend: bool) -> Price:
-    day = local_hour.date()
+def cycle_start_in_month(year: int, month: int, cycle_day: int) -> date:
+    """The day a billing cycle starting on ``cycle_day`` begins in this month (its last day if the month is shorter)."""
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(cycle_day, (following - timedelta(days=1)).day))
+
+
+def cycle_bounds(day: date, cycle_day: int = 1) -> tuple[date, date]:
+    """The first and last day of the billing cycle that contains ``day``."""
+    start = cycle_start_in_month(day.year, day.month, cycle_day)
+    if day < start:
+        previous = date(day.year, day.month, 1) - timedelta(days=1)
+        start = cycle_start_in_month(previous.year, previous.month, cycle_day)
+    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    end = cycle_start_in_month(following.year, following.month, cycle_day) - timedelta(days=1)
+    return start, end
+
+
+def _tou_price(definition: dict, day: date, hour: int, weekend: bool) -> Price:
     labels = definition["periods"]
     for season in definition["seasons"]:
         if day.month not in season["months"]:
@@ -194,7 +258,7 @@ def _tou_price(definition: dict, local_hour: datetime, weekend: bool) -> Price:
         period = season["default"]
         for window in season.get("windows", []):
             applies = window["days"] == "all" or (window["days"] == "weekend") == weekend
-            if applies and window["start"] <= local_hour.hour < window["end"]:
+            if applies and window["start"] <= hour < window["end"]:
                 period = window["period"]
                 break
         return Price(Decimal(str(season["rates"][period])), period, f"{labels[period]} ({season['name']})")

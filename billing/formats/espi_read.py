@@ -58,11 +58,27 @@ class EspiReading:
 
 
 @dataclass
+class EspiSummary:
+    """A UsageSummary (or ElectricPowerUsageSummary, its ESPI 1.0 name) for one billing period."""
+
+    ref: str
+    start: datetime
+    seconds: int
+    bill_amount: int | None  # hundred-thousandths of the currency
+    bill_to_date: int | None
+    additional_charges: int | None
+    currency: int | None  # ISO 4217 numeric code
+    consumption: int | None  # in the stored unit of ``consumption_kind``
+    consumption_kind: str | None
+
+
+@dataclass
 class EspiUsagePoint:
     ref: str
     kind: str | None
     readings: list[EspiReading] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    summaries: list[EspiSummary] = field(default_factory=list)
 
 
 def _name(element) -> str:
@@ -127,6 +143,8 @@ def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsag
     related: dict[str, list[str]] = {}  # MeterReading href -> its related links (ReadingTypes may come later)
     blocks: list[tuple[str, object, dict]] = []
     last_usage_point = last_reading_type = last_meter_reading = None
+    # (the usage point its up link names, the usage point before it, the summary or why it was refused)
+    summaries: list[tuple[str | None, str | None, EspiSummary | tuple[str, str]]] = []
 
     for index, entry in enumerate(entries, 1):
         content = _child(entry, "content")
@@ -157,6 +175,9 @@ def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsag
                 meter_readings[self_href] = (point if point in usage_points else last_usage_point, None)
                 related[self_href] = links.get("related", [])
                 last_meter_reading = self_href
+            elif kind in ("usagesummary", "electricpowerusagesummary"):
+                up = (links.get("up") or [None])[0]
+                summaries.append(((_parent(up) if up else None), last_usage_point, _summary(resource, self_href, index)))
             elif kind == "intervalblock":
                 up = (links.get("up") or [None])[0]
                 blocks.append(
@@ -182,7 +203,53 @@ def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsag
         if point is None:
             point = usage_points.setdefault("#unknown", EspiUsagePoint("#unknown", None))
         _read_block(point, resource, reading_types.get(type_href or ""), where["entry"])
+    for up_href, previous_point, summary in summaries:
+        point = usage_points.get(up_href or "") or usage_points.get(previous_point or "")
+        if point is None:
+            point = usage_points.setdefault("#unknown", EspiUsagePoint("#unknown", None))
+        if isinstance(summary, tuple):
+            point.rejected.append(summary)
+            continue
+        if summary.consumption_kind not in (None, point.kind):
+            summary.consumption = None  # consumption in a unit that does not fit this service: keep the amounts only
+        point.summaries.append(summary)
     return list(usage_points.values())
+
+
+def _summary(resource, self_href: str, entry_index: int) -> EspiSummary | tuple[str, str]:
+    """One usage summary, or (ref, reason) when it cannot be used."""
+    ref = f"entry {entry_index} (UsageSummary)"
+    period = _child(resource, "billingperiod")
+    try:
+        start = _int(period, "start")
+        seconds = _int(period, "duration")
+        amounts = [_int(resource, name) for name in ("billlastperiod", "billtodate", "costadditionallastperiod", "currency")]
+        measurement = _child(resource, "overallconsumptionlastperiod")
+        uom = _int(measurement, "uom")
+        power = _int(measurement, "poweroftenmultiplier") or 0
+        raw = _int(measurement, "value")
+    except ValueError:
+        return (ref, "billing period, amounts and consumption must be whole numbers")
+    if start is None or not seconds or seconds <= 0:
+        return (ref, "UsageSummary lacks a billingPeriod with a start and a positive duration")
+    try:
+        moment = datetime.fromtimestamp(start, UTC)
+    except (OverflowError, OSError, ValueError):
+        return (ref, f"billing period start {start} is not a plausible time")
+    if seconds > 400 * 86400:
+        return (ref, f"billing period of {seconds} s is longer than any bill")
+    if any(amount is not None and abs(amount) >= 2**47 for amount in amounts[:3]) or (raw is not None and abs(raw) >= 2**47):
+        return (ref, "an amount or the consumption is beyond ESPI's 48-bit integers")
+    currency = amounts[3]
+    if currency is not None and not 0 < currency < 1000:
+        return (ref, f"currency {currency} is not an ISO 4217 numeric code")
+    consumption = kind = None
+    if raw is not None and (uom or 72) in UNITS and abs(power) <= 9:
+        kind, factor = UNITS[uom or 72]
+        consumption = round(raw * factor * 10**power)
+        if consumption < 0:
+            return (ref, f"negative consumption {raw}")
+    return EspiSummary(self_href, moment, seconds, amounts[0], amounts[1], amounts[2], currency, consumption, kind)
 
 
 def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) -> None:

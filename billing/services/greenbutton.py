@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from amiportal.premises.models import Meter, Premise
-from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, parse_espi
-from billing.models import Source
+from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, EspiSummary, parse_espi
+from billing.models import IngestBatch, Source, UtilityBillSummary
 from billing.services.ingest import IngestReport, RawReading, readings_ingest
 
 
@@ -20,6 +20,8 @@ class GreenButtonResult:
     skipped: int
     rejected: int
     reports: list[IngestReport]
+    summaries_imported: int = 0  # new or revised billing-period summaries
+    summaries_unchanged: int = 0  # already stored with the same figures
 
 
 def _meter_for(premise: Premise, kind: str, first_day) -> Meter:
@@ -38,13 +40,14 @@ def greenbutton_import(
     usage_points = parse_espi(data, max_bytes=max_bytes)
     reports = []
     skipped_covered = 0
+    summaries_imported = summaries_unchanged = 0
     for point in usage_points:
         if point.kind is None:
             reports.append(
                 _rejected_only(point.rejected or [(point.ref, "usage point has no service kind and no readings")], filename, actor)
             )
             continue
-        first_day = min((r.start for r in point.readings), default=timezone.now()).date()
+        first_day = min((r.start for r in [*point.readings, *point.summaries]), default=timezone.now()).date()
         meter = _meter_for(premise, point.kind, first_day)
         kept, covered = _finest_readings(point.readings)
         skipped_covered += covered
@@ -60,12 +63,62 @@ def greenbutton_import(
                 only_meters=[meter.pk],
             )
         )
+        if point.summaries and reports[-1].status != IngestBatch.Status.REJECTED:
+            imported, unchanged = _summaries_store(premise, meter, point.summaries, reports[-1].batch_id)
+            summaries_imported += imported
+            summaries_unchanged += unchanged
     return GreenButtonResult(
         imported=sum(r.accepted + r.corrected for r in reports),
         skipped=sum(r.duplicates for r in reports) + skipped_covered,
         rejected=sum(r.rejected for r in reports),
         reports=reports,
+        summaries_imported=summaries_imported,
+        summaries_unchanged=summaries_unchanged,
     )
+
+
+def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary], batch_id: int | None) -> tuple[int, int]:
+    """Store the utility's billing-period summaries for ``meter``: (new or revised, unchanged).
+
+    Keyed by meter and billing period (``one_summary_per_meter_period``), so importing the same
+    file again stores nothing new; a concurrent import of the same period fails on that
+    constraint rather than storing it twice.
+    """
+    imported = unchanged = 0
+    stored = {
+        (row.period_start, row.period_seconds): row
+        for row in UtilityBillSummary.objects.filter(meter=meter, period_start__in=[s.start for s in summaries])
+    }
+    for summary in summaries:
+        figures = {
+            "bill_amount": summary.bill_amount,
+            "bill_to_date": summary.bill_to_date,
+            "additional_charges": summary.additional_charges,
+            "currency": summary.currency,
+            "consumption": summary.consumption,
+        }
+        row = stored.get((summary.start, summary.seconds))
+        if row is None:
+            row = UtilityBillSummary.objects.create(
+                premise=premise,
+                meter=meter,
+                period_start=summary.start,
+                period_seconds=summary.seconds,
+                source_ref=summary.ref[:500],
+                batch_id=batch_id,
+                **figures,
+            )
+            stored[(summary.start, summary.seconds)] = row
+            imported += 1
+        elif all(getattr(row, name) == value for name, value in figures.items()):
+            unchanged += 1
+        else:
+            for name, value in figures.items():
+                setattr(row, name, value)
+            row.source_ref, row.batch_id = summary.ref[:500], batch_id
+            row.save()
+            imported += 1
+    return imported, unchanged
 
 
 def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], int]:

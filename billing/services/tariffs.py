@@ -10,7 +10,8 @@ from django.db import transaction
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
-from billing.models import CriticalPeakEvent, ExportCredit, PremiseTariff, RealTimePrice, Tariff, TariffVersion
+from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, RealTimePrice, Tariff, TariffVersion
+from billing.services.rollups import period_rollups_rebuild, period_rollups_rebuild_for_version
 from billing.tariff_engine import validate_definition
 
 
@@ -49,6 +50,8 @@ def tariff_version_create(
         critical_peak_multiplier=critical_peak_multiplier,
         critical_peak_adder=critical_peak_adder,
     )
+    # The version decides each hour's TOU period from its effective day on, for every premise on the tariff.
+    period_rollups_rebuild_for_version(version=version)
     audit_append(
         action="billing.tariff_version_created",
         actor=actor,
@@ -67,6 +70,7 @@ def premise_tariff_assign(*, premise: Premise, tariff: Tariff, start: date, acto
         raise ValidationError("The premise already has a tariff starting on or after that day.")
     PremiseTariff.objects.filter(premise=premise, end__isnull=True).update(end=start - timedelta(days=1))
     assignment = PremiseTariff.objects.create(premise=premise, tariff=tariff, start=start)
+    period_rollups_rebuild(premise=premise, first_day=start)
     audit_append(
         action="billing.premise_tariff_assigned",
         actor=actor,
@@ -101,3 +105,19 @@ def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Dec
             raise ValidationError(f"{start} is not the start of an hour with a time zone.")
         RealTimePrice.objects.update_or_create(tariff=tariff, start=start, defaults={"cents_per_kwh": cents})
     return len(prices)
+
+
+@transaction.atomic
+def bill_cycle_set(*, premise: Premise, start_day: int, actor=None) -> BillCycle:
+    """Bill the premise in cycles that start on ``start_day`` of each month (1 to 31; a shorter month starts on its last day)."""
+    if not 1 <= start_day <= 31:
+        raise ValidationError("A billing cycle starts on a day of the month, 1 to 31.")
+    cycle, _ = BillCycle.objects.update_or_create(premise=premise, defaults={"start_day": start_day})
+    audit_append(
+        action="billing.bill_cycle_set",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"premise:{premise.pk}",
+        payload={"start_day": start_day},
+    )
+    return cycle

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html_join
 
 register = template.Library()
 
@@ -27,3 +28,42 @@ def kwh(wh) -> str:
     if wh is None:
         return "–"
     return f"{Decimal(wh) / 1000:,.1f} kWh"
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """An amount in whole currency units with its ISO code: $123.45 for US dollars, 123.45 EUR otherwise."""
+    if amount is None:
+        return "–"
+    if currency == "USD":
+        return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+    return f"{amount:,.2f} {currency}"
+
+
+_QUANTITY = {"Wh": (Decimal(1000), "kWh"), "mtherm": (Decimal(1000), "therms"), "L": (Decimal(1), "litres")}
+
+
+@register.filter
+def quantity(value, unit: str) -> str:
+    """A stored quantity (Wh, mtherm, L) in the unit people read: kWh, therms, litres."""
+    if value is None:
+        return "–"
+    divisor, name = _QUANTITY.get(unit, (Decimal(1), unit))
+    return f"{Decimal(value) / divisor:,.1f} {name}"
+
+
+@register.filter
+def chart_table_rows(chart, with_export: bool) -> str:
+    """A chart's data table body: one row per point, its label as the row header.
+
+    The day chart adds the TOU period's name, so the period is never told by colour alone.
+    Built by ``format_html_join`` (every value escaped) rather than a template loop: a year of
+    hours and days is about 300 rows, and a loop of template tags cost about 10 ms a page.
+    """
+    columns = [chart.labels, chart.delivered]
+    if with_export:
+        columns.append(chart.received or [0] * len(chart.labels))
+    if chart.key == "day":
+        columns.append(chart.period_labels)
+    cells = "".join("<td>{}</td>" for _ in columns[1:])
+    return format_html_join("", '<tr><th scope="row">{}</th>' + cells + "</tr>", zip(*columns, strict=False))

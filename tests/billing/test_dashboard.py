@@ -208,3 +208,15 @@ def test_price_now_names_the_period_and_the_next_change_in_local_time(db):
     assert "From Thu 16:00" in html and "tou-chip tou-mid_peak" in html
     laundry = context["everyday"][0]
     assert laundry["cheapest"] < laundry["now"] and laundry["cheapest_period"].period == "off_peak"
+
+
+def test_chart_tables_escape_their_cells_and_name_the_price_period():
+    from billing.dashboard import ChartSeries
+    from billing.templatetags.billing_format import chart_table_rows
+
+    chart = ChartSeries("day", "Today", "kWh", labels=["00:00", "<b>"], delivered=[0.25, 1.0], received=[0.0, 0.5])
+    chart.period_labels = ["Off-peak (Winter)", "Peak & more"]
+    html = str(chart_table_rows(chart, True))
+    assert html.count("<tr>") == 2 and "&lt;b&gt;" in html and "Peak &amp; more" in html
+    assert '<tr><th scope="row">00:00</th><td>0.25</td><td>0.0</td><td>Off-peak (Winter)</td></tr>' in html
+    assert "<td>0.5</td>" not in str(chart_table_rows(chart, False))

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amiportal.premises.models import MeterKind
 from billing.models import Channel, Granularity, IngestBatch, IntervalReading, UsageRollup
@@ -161,3 +163,30 @@ def test_chart_series_from_arrays_match_the_row_by_row_series(db, export):
     assert len(expected["start"]) == (12 + 8 if export != "some" else 12 + 16)
     assert sum(expected["received_wh"]) == {"none": 0, "every": 7 * 20, "some": 9 * 20}[export]
     assert date.fromtimestamp(expected["start"][0]) == date(2025, 6, 1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2**40),
+            st.integers(1, 40 * 86400),
+            st.integers(0, 2**62),
+            st.sampled_from([0, 1, 2]),
+            st.integers(1, 2**31 - 1),
+        ),
+        max_size=50,
+    ),
+    st.integers(1, 2**62),
+    st.sampled_from([1, 2]),
+)
+def test_column_packed_copy_rows_match_row_by_row_packing(rows, meter_id, channel):
+    """The strided column packing writes exactly the bytes of one struct.pack per row."""
+    from billing.services.ingest import _COPY_ROW, _COPY_ROW_TAIL, _POSTGRES_EPOCH, _packed_run
+
+    tail = _COPY_ROW_TAIL.pack(2, 3, 1, True, 8, 77)
+    expected = b"".join(
+        _COPY_ROW.pack(10, 8, meter_id, 2, channel, 8, (start - _POSTGRES_EPOCH) * 1_000_000, 4, seconds, 8, value, 2, q, 4, version, tail)
+        for start, seconds, value, q, version in rows
+    )
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[], [], [], [], []]
+    assert _packed_run(meter_id, channel, columns, 3, 77) == expected

@@ -36,7 +36,10 @@ class Command(BaseCommand):
                 failures += 1
                 self.stdout.write(f"{path}: refused: {error}")
                 continue
-            self.stdout.write(f"{path}: imported {result.imported}, skipped {result.skipped}, rejected {result.rejected}")
+            self.stdout.write(
+                f"{path}: imported {result.imported}, skipped {result.skipped}, rejected {result.rejected}; "
+                f"summaries imported {result.summaries_imported}, unchanged {result.summaries_unchanged}"
+            )
             for report in result.reports:
                 for error in report.errors[:20]:
                     self.stdout.write(f"  {error['ref']}: {error['reason']}")
