@@ -109,6 +109,30 @@ def test_idle_session_ends(alice, settings):
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
+def _stored_session(client):
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def test_page_views_within_a_minute_do_not_rewrite_the_session(alice):
+    client = signed_in(alice)
+    assert client.get("/customer/").status_code == 200
+    stored = _stored_session(client)
+    assert client.get("/customer/").status_code == 200
+    assert _stored_session(client).session_data == stored.session_data
+
+
+def test_activity_after_a_minute_moves_the_idle_clock(alice, settings):
+    client = signed_in(alice)
+    session = client.session
+    session["_ami_seen_at"] -= 61
+    session.save()
+    before = client.session["_ami_seen_at"]
+    assert client.get("/customer/").status_code == 200
+    assert client.session["_ami_seen_at"] >= before + 61
+
+
 def test_absolute_session_limit_ends_even_an_active_session(alice, settings):
     client = signed_in(alice)
     session = client.session

@@ -10,7 +10,7 @@ from django.utils.cache import add_never_cache_headers
 
 from amiportal.accounts.roles import two_factor_required
 from amiportal.accounts.selectors import user_has_confirmed_device
-from amiportal.accounts.services.authentication import SESSION_SEEN_AT, session_timed_out
+from amiportal.accounts.services.authentication import session_seen, session_timed_out
 
 # Views a signed-in but not yet OTP-verified user may reach: finishing sign-in.
 TWO_FACTOR_EXEMPT = {
@@ -46,7 +46,7 @@ class SessionTimeoutMiddleware:
                     messages.info(request, "Your session has ended. Please sign in again.")
                     return redirect("accounts:login")
             else:
-                request.session[SESSION_SEEN_AT] = now
+                session_seen(session=request.session, now=now)
         return self.get_response(request)
 
 

@@ -77,6 +77,19 @@ def sessions_logout_everywhere(*, request) -> None:
     logout(request)
 
 
+# Activity is recorded at this granularity: writing the session row on every request would
+# cost a database write per page view, while the idle timeout (minutes) needs no finer clock.
+# A session may therefore end up to this many seconds before its idle limit, never after.
+SESSION_SEEN_GRANULARITY_SECONDS = 60
+
+
+def session_seen(*, session, now: float) -> None:
+    """Note activity on a live session, writing the session only when the last note is stale."""
+    seen_at = session.get(SESSION_SEEN_AT)
+    if seen_at is None or now - seen_at >= SESSION_SEEN_GRANULARITY_SECONDS:
+        session[SESSION_SEEN_AT] = now
+
+
 def session_timed_out(*, session, now: float) -> str | None:
     login_at = session.get(SESSION_LOGIN_AT)
     seen_at = session.get(SESSION_SEEN_AT)
