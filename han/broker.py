@@ -18,7 +18,7 @@ from kombu.simple import SimpleQueue
 
 from amiportal.celery import app as celery_app
 
-REPORT_TASK = "han.tasks.han_report_record_task"
+REPORTS_TASK = "han.tasks.han_reports_record_task"
 
 
 def queue_name_for(coordinator_name: str) -> str:
@@ -65,9 +65,9 @@ def command_queue(*, coordinator_name: str) -> Iterator[SimpleQueue]:
             queue.close()
 
 
-def report_send(report: dict[str, Any]) -> None:
-    """A coordinator's signed report goes back to the head-end's workers as an ordinary task."""
-    celery_app.send_task(REPORT_TASK, args=[report])
+def reports_send(reports: list[dict[str, Any]]) -> None:
+    """Several signed reports (each signed by its own coordinator) as one task."""
+    celery_app.send_task(REPORTS_TASK, args=[reports])
 
 
 class CommandQueueConsumer:

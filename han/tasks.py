@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from han.services.relay import job_relay, report_record
+from han.services.relay import job_relay, report_record, reports_record
 
 _TRANSIENT = (OperationalError, BrokerOperationalError, ConnectionError, TimeoutError)
 
@@ -23,5 +23,18 @@ def han_job_relay_task(job_id: int) -> str:
     name="han.tasks.han_report_record_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
 )
 def han_report_record_task(report: dict) -> str:
-    """Apply a coordinator's signed report (it carries no key material)."""
+    """Apply one signed report (it carries no key material).
+
+    Coordinators now send batches (``han_reports_record_task``); this stays registered so
+    that reports queued by a coordinator of the previous release are still applied.
+    """
     return report_record(report=report)
+
+
+@shared_task(
+    name="han.tasks.han_reports_record_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
+)
+def han_reports_record_task(reports: list) -> str:
+    """Apply a batch of signed reports from one coordinator process, in one transaction."""
+    outcomes = reports_record(reports=reports)
+    return f"{len(outcomes)} reports"

@@ -81,25 +81,58 @@ def audit_append(
     payload: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. ``actor`` is a user or None (then ``actor_label`` names the system part)."""
-    payload = payload or {}
-    _check_payload(payload)
-    head = _lock_chain_and_read_head()
-    entry = AuditEntry(
-        seq=(head[0] + 1) if head else 1,
-        occurred_at=timezone.now(),
-        actor_id=getattr(actor, "pk", None),
-        actor_label=actor_label or (actor.get_username() if actor is not None else "system"),
-        action=action,
-        target=target[:200],
-        customer_account_id=customer_account_id,
-        request_id=current_request_id.get(),
-        payload=chain.canonical_json(payload),
-        prev_hash=head[1] if head else chain.GENESIS_HASH,
+    (entry,) = audit_append_many(
+        entries=[
+            {
+                "action": action,
+                "actor": actor,
+                "actor_label": actor_label,
+                "target": target,
+                "customer_account_id": customer_account_id,
+                "payload": payload,
+            }
+        ]
     )
-    entry.entry_hash = chain.entry_hash(hash_fields(entry))
-    entry.mac = chain.entry_mac(entry.entry_hash)
-    entry.save(force_insert=True)
     return entry
+
+
+@transaction.atomic
+def audit_append_many(*, entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append several entries, in order, under one lock acquisition and one insert.
+
+    Each item takes ``audit_append``'s keyword arguments. The entries are chained
+    exactly as if appended one by one; only the cost differs (a batch of device
+    reports holds the chain lock for one insert, not one per entry).
+    """
+    if not entries:
+        return []
+    for item in entries:
+        _check_payload(item.get("payload") or {})
+    head = _lock_chain_and_read_head()
+    seq, prev_hash = (head[0], head[1]) if head else (0, chain.GENESIS_HASH)
+    request_id = current_request_id.get()
+    rows = []
+    for item in entries:
+        actor = item.get("actor")
+        seq += 1
+        entry = AuditEntry(
+            seq=seq,
+            occurred_at=timezone.now(),
+            actor_id=getattr(actor, "pk", None),
+            actor_label=item.get("actor_label") or (actor.get_username() if actor is not None else "system"),
+            action=item["action"],
+            target=str(item.get("target", ""))[:200],
+            customer_account_id=item.get("customer_account_id"),
+            request_id=request_id,
+            payload=chain.canonical_json(item.get("payload") or {}),
+            prev_hash=prev_hash,
+        )
+        entry.entry_hash = chain.entry_hash(hash_fields(entry))
+        entry.mac = chain.entry_mac(entry.entry_hash)
+        prev_hash = entry.entry_hash
+        rows.append(entry)
+    AuditEntry.objects.bulk_create(rows)
+    return rows
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ import zigpy.state
 import zigpy.types as t
 
 from han import broker, drlc
+from han.coordinator.reports import ReportSender
 from han.protocol import Command, CommandRejected, CoordinatorIdentity, ReplayGuard, command_open, report_build
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ HEARTBEAT_SECONDS = 30.0
 DEVICE_ANSWER_SECONDS = 10.0
 SE_PROFILE = 0x0109
 BASIC_CLUSTER = 0x0000
+METERING_CLUSTER = 0x0702
+# What a status read asks a device that serves the Metering cluster (zigpy's attribute names).
+METERING_ATTRIBUTES = ("current_summ_delivered", "instantaneous_demand", "unit_of_measure", "multiplier", "divisor")
 
 
 class CoordinatorService:
@@ -40,16 +44,21 @@ class CoordinatorService:
         app: Any,
         replay_guard: ReplayGuard,
         consumer: Any = None,
-        send_report: Callable[[dict[str, Any]], None] = broker.report_send,
+        send_report: Callable[[dict[str, Any]], None] | None = None,
+        reports: ReportSender | None = None,
     ) -> None:
+        """Reports go through ``reports`` (a process's shared, batching sender; a private one if None),
+        or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline)."""
         self.identity = identity
         self.head_end_public_hex = head_end_public_hex
         self.app = app
         self.replay_guard = replay_guard
         self.consumer = consumer or broker.CommandQueueConsumer(identity.name)
         self._send_report = send_report
+        self._owns_reports = send_report is None and reports is None
+        self._reports = reports or (ReportSender() if send_report is None else None)
         self._queue_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"queue-{identity.name}")
-        self._report_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"report-{identity.name}")
+        self._report_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"report-{identity.name}") if send_report else None
         # EUI-64 -> command id of the permit_join waiting for that device
         self._waiting: dict[t.EUI64, str] = {}
         self._background: set[asyncio.Task] = set()
@@ -71,6 +80,9 @@ class CoordinatorService:
 
     def report(self, event: str, command_id: str | None, detail: dict[str, Any] | None = None) -> None:
         signed = report_build(identity=self.identity, event=event, command_id=command_id, detail=detail or {})
+        if self._reports is not None:
+            self._reports.submit(signed)
+            return
         future = self._report_thread.submit(self._send_report, signed)
         future.add_done_callback(lambda f: f.exception() and logger.error("report %s could not be sent: %s", event, f.exception()))
 
@@ -92,6 +104,8 @@ class CoordinatorService:
                 await loop.run_in_executor(self._queue_thread, message.ack)
         finally:
             await loop.run_in_executor(self._queue_thread, self.consumer.close)
+            if self._owns_reports:
+                await loop.run_in_executor(None, self._reports.close)
 
     async def handle(self, envelope: Any) -> None:
         command_id = str(envelope.get("command_id")) if isinstance(envelope, dict) else None
@@ -149,15 +163,19 @@ class CoordinatorService:
     async def _remove(self, command: Command) -> None:
         ieee = t.EUI64.convert(command.body["eui64"])
         self._waiting.pop(ieee, None)
+        removed = False
         if ieee in self.app.devices:
             try:
                 await asyncio.wait_for(self.app.remove(ieee), timeout=15)
+                removed = True  # zigpy announced device_removed: its database forgets the device
             except Exception:  # a device that is off still leaves the coordinator's tables
                 logger.info("%s: %s did not acknowledge its removal", self.identity.name, ieee)
         device = self.app.devices.get(ieee)
         if device is not None:
             await self.app.force_remove(device)
             self.app.devices.pop(ieee, None)
+            if not removed:
+                self.app.listener_event("device_removed", device)
         self.report("removed", command.command_id, {"eui64": str(ieee)})
 
     def _joined_device(self, command: Command) -> Any | None:
@@ -222,7 +240,7 @@ class CoordinatorService:
             self._drlc_commands.pop(key, None)  # nothing more will come for this event
 
     async def _device_status_read(self, command: Command) -> None:
-        """Read the device's Basic attributes over the air, with the last load-control status it reported."""
+        """Read the device's Basic (and, if it has them, Metering) attributes over the air, with its last load-control status."""
         device = self._joined_device(command)
         if device is None:
             return
@@ -239,6 +257,7 @@ class CoordinatorService:
         except (TimeoutError, zigpy.exceptions.DeliveryError):
             self.report("failed", command.command_id, {"reason": "no_answer", "message": "The device did not answer the status read."})
             return
+        metering = await self._read_metering(device)
         last = self._drlc_last.get(device.ieee)
         self.report(
             "status_read",
@@ -252,8 +271,26 @@ class CoordinatorService:
                 "rssi": device.rssi,
                 "load_control": last.as_dict() if last else None,
                 "load_control_active": bool(last and last.status_name == "started"),
+                "metering": metering,
             },
         )
+
+    async def _read_metering(self, device: Any) -> dict[str, int] | None:
+        """The device's Metering attributes, when it serves that cluster; None otherwise or when it does not answer."""
+        metering = next(
+            (ep.in_clusters[METERING_CLUSTER] for e, ep in device.endpoints.items() if e != 0 and METERING_CLUSTER in ep.in_clusters),
+            None,
+        )
+        if metering is None:
+            return None
+        try:
+            values, _failed = await asyncio.wait_for(
+                metering.read_attributes(list(METERING_ATTRIBUTES), allow_cache=False), DEVICE_ANSWER_SECONDS
+            )
+        except (TimeoutError, zigpy.exceptions.DeliveryError):
+            logger.info("%s: %s did not answer the Metering read", self.identity.name, device.ieee)
+            return None
+        return {name: int(values[name]) for name in METERING_ATTRIBUTES if name in values}
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

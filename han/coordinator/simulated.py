@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import zigpy.types as t
 import zigpy.util
 import zigpy.zdo.types as zdo_t
 from zigpy.zcl import foundation
+from zigpy.zcl.clusters.smartenergy import Metering
 
 from han import drlc
 
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 SE_PROFILE = 0x0109
 HA_PROFILE = 0x0104
 BASIC_CLUSTER = 0x0000
+METERING_CLUSTER = Metering.cluster_id
 COORDINATOR_IEEE = "00:12:4b:00:00:00:00:01"
 
 # Smart Energy device ids and the server clusters a simulated one offers (Basic + Identify + SE).
@@ -101,9 +104,32 @@ class SimulatedDevice:
     drlc_start: int = 0
     drlc_end: int = 0
     _drlc_timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    # A device that serves the Metering cluster (a meter, an EV charger) counts energy: Wh delivered
+    # when it was first seen, and a steady demand in W, reported in kWh and kW (divisor 1000).
+    summation_wh: int = 0
+    demand_w: int = 0
+    _counting_since: float = field(default_factory=time.monotonic, repr=False)
 
     def __post_init__(self) -> None:
         self.link_key = bytes(zigpy.util.convert_install_code(bytes.fromhex(self.install_code.replace("-", "").replace(" ", ""))))
+        seed = int.from_bytes(bytes(self.ieee), "little")
+        self.summation_wh = self.summation_wh or 1_000_000 + seed % 9_000_000
+        self.demand_w = self.demand_w or 200 + seed % 3_000
+
+    @property
+    def serves_metering(self) -> bool:
+        return METERING_CLUSTER in SE_DEVICE_PROFILES.get(self.device_type, SE_DEVICE_PROFILES["ihd"])[1]
+
+    def metering_attributes(self) -> dict[str, int]:
+        """The Metering attributes the device answers with, as zigpy names them."""
+        elapsed_hours = (time.monotonic() - self._counting_since) / 3600
+        return {
+            "current_summ_delivered": self.summation_wh + int(self.demand_w * elapsed_hours),
+            "instantaneous_demand": self.demand_w,
+            "unit_of_measure": int(Metering.MeteringUnitofMeasure.Kwh_and_Kwh_binary),
+            "multiplier": 1,
+            "divisor": 1000,
+        }
 
     @property
     def device_class_bits(self) -> int:
@@ -146,7 +172,7 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
 
     def __init__(self, config: dict) -> None:
         super().__init__(config)
-        self.sim_network: SimulatedNetwork = SimulatedNetwork()
+        self._sim_network: SimulatedNetwork = SimulatedNetwork()
         self._permitted: dict[t.EUI64, bytes] = {}
         self._stored_network: tuple[zigpy.state.NetworkInfo, zigpy.state.NodeInfo] | None = None
         self._next_nwk = 0x1000
@@ -163,6 +189,24 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
             zigpy_conf.CONF_OTA: {zigpy_conf.CONF_OTA_ENABLED: False},
             zigpy_conf.CONF_NWK: {zigpy_conf.CONF_NWK_CHANNEL: 15},
         }
+
+    @property
+    def sim_network(self) -> SimulatedNetwork:
+        return self._sim_network
+
+    @sim_network.setter
+    def sim_network(self, network: SimulatedNetwork) -> None:
+        """The devices in range. Those zigpy already knows (from its database) are still on the network.
+
+        A real coordinator that restarts does not make its devices leave: they keep their
+        network address and keys, and answer again. The simulated ones do the same.
+        """
+        self._sim_network = network
+        for ieee, device in self.devices.items():
+            simulated = network.devices.get(ieee)
+            if simulated is not None and device.nwk not in (0x0000, 0xFFFF):
+                simulated.joined, simulated.nwk = True, int(device.nwk)
+                self._next_nwk = max(self._next_nwk, simulated.nwk)
 
     # --- the radio's non-volatile memory -------------------------------------------
     # A real radio keeps its network (PAN ids, channel, network key) across restarts.
@@ -248,6 +292,10 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
     async def write_network_info(self, *, network_info: zigpy.state.NetworkInfo, node_info: zigpy.state.NodeInfo) -> None:
         if node_info.ieee == t.EUI64.UNKNOWN:
             node_info = node_info.replace(ieee=t.EUI64.convert(COORDINATOR_IEEE))
+        # Forming a network may leave plain ints where zigpy's types belong; zigpy's own
+        # backups (in its database) and our NVRAM file serialise them as its types.
+        node_info = node_info.replace(nwk=t.NWK(node_info.nwk))
+        network_info = network_info.replace(nwk_manager_id=t.NWK(network_info.nwk_manager_id))
         self._stored_network = (network_info, node_info)
         self._nvram_save()
 
@@ -318,7 +366,9 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
         if packet.dst_ep == 0:
             self._answer_zdo(device, packet, data)
         elif packet.cluster_id == BASIC_CLUSTER:
-            self._answer_basic(device, packet, data)
+            self._answer_read_attributes(device, packet, data, self._basic_values(device))
+        elif packet.cluster_id == METERING_CLUSTER and device.serves_metering:
+            self._answer_read_attributes(device, packet, data, self._metering_values(device))
         elif packet.cluster_id == drlc.CLUSTER_ID and packet.profile_id == SE_PROFILE:
             self._answer_drlc(device, packet, data)
 
@@ -363,19 +413,36 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
             self._permitted.pop(device.ieee, None)
             self.handle_leave(t.NWK(device.nwk), device.ieee)
 
-    def _answer_basic(self, device: SimulatedDevice, packet: t.ZigbeePacket, data: bytes) -> None:
+    @staticmethod
+    def _basic_values(device: SimulatedDevice) -> dict[int, foundation.TypeValue]:
+        return {
+            attribute_id: foundation.TypeValue(type=foundation.DataTypeId.string, value=t.CharacterString(text))
+            for attribute_id, text in ((0x0004, device.manufacturer), (0x0005, device.model))
+        }
+
+    @staticmethod
+    def _metering_values(device: SimulatedDevice) -> dict[int, foundation.TypeValue]:
+        """Encoded with the types zigpy's Metering cluster defines for each attribute."""
+        values = {}
+        for name, value in device.metering_attributes().items():
+            attribute = Metering.attributes_by_name[name]
+            data_type = foundation.DataType.from_python_type(attribute.type)
+            values[attribute.id] = foundation.TypeValue(type=foundation.DataTypeId[data_type.name], value=attribute.type(value))
+        return values
+
+    def _answer_read_attributes(
+        self, device: SimulatedDevice, packet: t.ZigbeePacket, data: bytes, values: dict[int, foundation.TypeValue]
+    ) -> None:
         hdr, payload = foundation.ZCLHeader.deserialize(data)
         if not hdr.frame_control.is_general or hdr.command_id != foundation.GeneralCommand.Read_Attributes:
             return
         request, _ = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes].schema.deserialize(payload)
-        values = {0x0004: device.manufacturer, 0x0005: device.model}
-        records = []
-        for attribute_id in request.attribute_ids:
-            if attribute_id in values:
-                value = foundation.TypeValue(type=foundation.DataTypeId.string, value=t.CharacterString(values[attribute_id]))
-                records.append(foundation.ReadAttributeRecord(attrid=attribute_id, status=foundation.Status.SUCCESS, value=value))
-            else:
-                records.append(foundation.ReadAttributeRecord(attrid=attribute_id, status=foundation.Status.UNSUPPORTED_ATTRIBUTE))
+        records = [
+            foundation.ReadAttributeRecord(attrid=attribute_id, status=foundation.Status.SUCCESS, value=values[attribute_id])
+            if attribute_id in values
+            else foundation.ReadAttributeRecord(attrid=attribute_id, status=foundation.Status.UNSUPPORTED_ATTRIBUTE)
+            for attribute_id in request.attribute_ids
+        ]
         header = foundation.ZCLHeader.general(
             tsn=hdr.tsn, command_id=foundation.GeneralCommand.Read_Attributes_rsp, direction=foundation.Direction.Server_to_Client
         )

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import base64
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from amiportal.audit.services import audit_append
+from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_agreement
 from han import broker
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 PERMIT_SECONDS = 60
 COMMAND_TTL_SECONDS = 24 * 3600  # a coordinator that is down for a day still gets its work
+RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
+LAST_SEEN_RESOLUTION = timedelta(seconds=20)  # well inside the 90 s that counts as "online"
 
 COMMAND_TYPE_FOR_KIND = {
     JobKind.NETWORK_CONFIGURE: "network_configure",
@@ -69,9 +74,39 @@ def job_enqueue(*, job: CommissioningJob) -> None:
     transaction.on_commit(lambda: han_job_relay_task.delay(job.pk))
 
 
-def _account_id(job: CommissioningJob) -> int | None:
-    agreement = current_agreement(premise=job.network.premise)
-    return agreement.account_id if agreement else None
+def _account_id(job: CommissioningJob, batch: _Batch | None = None) -> int | None:
+    premise = job.network.premise
+    if batch is not None and premise.pk in batch.account_ids:
+        return batch.account_ids[premise.pk]
+    agreement = current_agreement(premise=premise)
+    account_id = agreement.account_id if agreement else None
+    if batch is not None:
+        batch.account_ids[premise.pk] = account_id
+    return account_id
+
+
+@dataclass
+class _Batch:
+    """What one transaction of reports shares: the audit entries to append at its end, and look-ups."""
+
+    now: datetime
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    account_ids: dict[int, int | None] = field(default_factory=dict)
+    coordinators: dict[str, Coordinator | None] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    announced: set[int] = field(default_factory=set)
+    jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
+
+    def audit(self, **entry: Any) -> None:
+        self.audits.append(entry)
+
+    def finish(self) -> None:
+        """Appended last, so the audit chain's lock is held only for one insert at the end of the transaction."""
+        _coordinators_seen(ids=self.seen - self.announced, now=self.now)
+        if self.announced:
+            Coordinator.objects.filter(pk__in=self.announced).update(last_seen_at=self.now)
+        audit_append_many(entries=self.audits)
+        self.audits = []
 
 
 def _advance(device_id: int, to: DeviceState, **fields: Any) -> bool:
@@ -80,17 +115,34 @@ def _advance(device_id: int, to: DeviceState, **fields: Any) -> bool:
     return bool(Device.objects.filter(pk=device_id, state__in=earlier).update(state=to, **fields))
 
 
-def _fail(job: CommissioningJob, reason: str, message: str) -> None:
+def _coordinators_seen(*, ids: set[int], now: datetime) -> None:
+    """Record that coordinators were heard from, at a resolution of ``LAST_SEEN_RESOLUTION``.
+
+    A row is written only when its time is older than that, so heartbeats and busy
+    coordinators do not write (and lock) their row on every report; "online" (seen
+    within ``han.selectors.COORDINATOR_ONLINE_SECONDS``) stays exact enough.
+    """
+    if ids:
+        Coordinator.objects.filter(pk__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)).update(
+            last_seen_at=now
+        )
+
+
+def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
     CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
     if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE):
         Device.objects.filter(pk=job.device_id, state__in=STATE_PATH[:-1]).update(state=DeviceState.FAILED, failure_reason=message[:300])
-    audit_append(
-        action="han.command_failed",
-        actor_label="han-relay",
-        target=f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
-        customer_account_id=_account_id(job),
-        payload={"command_id": str(job.command_id), "kind": job.kind, "reason": reason, "coordinator": job.coordinator.name},
-    )
+    entry = {
+        "action": "han.command_failed",
+        "actor_label": "han-relay",
+        "target": f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
+        "customer_account_id": _account_id(job, batch),
+        "payload": {"command_id": str(job.command_id), "kind": job.kind, "reason": reason, "coordinator": job.coordinator.name},
+    }
+    if batch is not None:
+        batch.audit(**entry)
+    else:
+        audit_append(**entry)
 
 
 def _secret_and_body(job: CommissioningJob) -> tuple[bytes | None, dict[str, Any]]:
@@ -121,13 +173,59 @@ def job_relay(*, job_id: int) -> str:
     claiming leaves the job ``relaying``, and the retry sends the same command
     id again, which the coordinator's replay guard drops if the first copy
     arrived. Either way the coordinator acts once.
+
+    The runner also takes along up to ``RELAY_BATCH - 1`` other pending jobs
+    (claimed with ``SKIP LOCKED``, so two runners never take the same one) and
+    relays them in the same pass: one envelope each, signed and sealed to its
+    own coordinator, one transaction and one audit append for all of them. Their
+    own tasks then find them handled. A runner that dies after that claim leaves
+    them ``relaying``, and their own tasks send them, as above.
     """
     claimed = CommissioningJob.objects.filter(pk=job_id, state=JobState.PENDING).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
-    job = CommissioningJob.objects.select_related("network__premise", "coordinator", "device").filter(pk=job_id).first()
+    if not claimed:
+        state = CommissioningJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        if state is None:
+            return "gone"
+        if state != JobState.RELAYING:
+            return "already handled"  # usually: another runner took it along
+    job = _JOBS.filter(pk=job_id).first()
     if job is None:
         return "gone"
-    if not claimed and job.state != JobState.RELAYING:
-        return "already handled"
+    with transaction.atomic():
+        others = list(
+            CommissioningJob.objects.select_for_update(skip_locked=True)
+            .filter(state=JobState.PENDING)
+            .exclude(pk=job.pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: RELAY_BATCH - 1]
+        )
+        if others:
+            CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+    jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
+    batch = _Batch(now=timezone.now())
+    outcomes, relayed = {}, []
+    for each in jobs:
+        outcome = _relay_one(each, batch)
+        outcomes[each.pk] = outcome
+        if outcome == "relayed":
+            relayed.append(each)
+    with transaction.atomic():
+        if relayed:
+            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(state=JobState.RELAYED)
+            device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
+            earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
+            Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
+        audit_append_many(entries=batch.audits)
+    for each in relayed:
+        logger.info("relayed %s command %s to %s", COMMAND_TYPE_FOR_KIND[JobKind(each.kind)], each.command_id, each.coordinator.name)
+    return outcomes[job.pk]
+
+
+_JOBS = CommissioningJob.objects.select_related("network__premise", "coordinator", "device")
+
+
+def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
+    """Sign, seal and publish one claimed job's command; its audit entry goes into ``batch``."""
     if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE) and job.device.state == DeviceState.DECOMMISSIONED:
         CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, detail="The device was removed before its key was sent.")
         return "device removed"
@@ -135,7 +233,7 @@ def job_relay(*, job_id: int) -> str:
         secret, body = _secret_and_body(job)
     except SealedValueError:
         # Fail closed: a key that does not open is never guessed at or sent.
-        with transaction.atomic():
+        with transaction.atomic():  # the failure and its audit entry together, now
             _fail(job, "key_unavailable", FAILURE_MESSAGES["key_unavailable"])
         return "key unavailable"
     command_type = COMMAND_TYPE_FOR_KIND[JobKind(job.kind)]
@@ -151,31 +249,82 @@ def job_relay(*, job_id: int) -> str:
     )
     del secret
     broker.command_publish(coordinator_name=job.coordinator.name, envelope=envelope)
-    with transaction.atomic():
-        CommissioningJob.objects.filter(pk=job.pk, state=JobState.RELAYING).update(state=JobState.RELAYED)
-        if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE):
-            _advance(job.device_id, DeviceState.KEY_RELAYED)
-        audit_append(
-            action="han.command_relayed",
-            actor_label="han-relay",
-            target=f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
-            customer_account_id=_account_id(job),
-            payload={
-                "command_id": str(job.command_id),
-                "type": command_type,
-                "coordinator": job.coordinator.name,
-                "key_sealed_to_coordinator": envelope["sealed"] is not None,
-            },
-        )
-    logger.info("relayed %s command %s to %s", command_type, job.command_id, job.coordinator.name)
+    batch.audit(
+        action="han.command_relayed",
+        actor_label="han-relay",
+        target=f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
+        customer_account_id=_account_id(job, batch),
+        payload={
+            "command_id": str(job.command_id),
+            "type": command_type,
+            "coordinator": job.coordinator.name,
+            "key_sealed_to_coordinator": envelope["sealed"] is not None,
+        },
+    )
     return "relayed"
 
 
 @transaction.atomic
 def report_record(*, report: dict[str, Any]) -> str:
     """Apply one signed coordinator report. Unsigned, forged or foreign reports change nothing."""
+    batch = _Batch(now=timezone.now())
+    outcome = _report_apply(report, batch)
+    batch.finish()
+    return outcome
+
+
+def reports_record(*, reports: list[Any]) -> list[str]:
+    """Apply a coordinator process's batch of signed reports, in order, in one transaction.
+
+    Each report is checked on its own (its coordinator's signature) and applied as
+    ``report_record`` would, and every audit entry is still written, one per event,
+    in one append at the end. If a report breaks, the batch is rolled back and
+    applied again report by report, each in its own savepoint, so one bad report
+    does not hold up the rest. Safe to run twice: every change is a forward-only
+    state guard.
+    """
+    reports = reports if isinstance(reports, list) else []
+    try:
+        with transaction.atomic():
+            batch = _Batch(now=timezone.now())
+            outcomes = [_report_apply(report, batch) for report in reports]
+            batch.finish()
+            return outcomes
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries the whole batch
+    except Exception:
+        logger.exception("a batch of %d reports failed; applying them one by one", len(reports))
+    with transaction.atomic():
+        batch = _Batch(now=timezone.now())
+        outcomes = []
+        for report in reports:
+            audits_before = len(batch.audits)
+            try:
+                with transaction.atomic():
+                    outcomes.append(_report_apply(report, batch))
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:
+                logger.exception("a report could not be applied")
+                del batch.audits[audits_before:]  # its changes were rolled back, so are its entries
+                batch.jobs.clear()
+                outcomes.append("error")
+        batch.finish()
+        return outcomes
+
+
+def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
+    if not name:
+        return None
+    name = str(name)
+    if name not in batch.coordinators:
+        batch.coordinators[name] = Coordinator.objects.filter(name=name).first()
+    return batch.coordinators[name]
+
+
+def _report_apply(report: Any, batch: _Batch) -> str:
     name = report.get("coordinator") if isinstance(report, dict) else None
-    coordinator = Coordinator.objects.filter(name=str(name)).first() if name else None
+    coordinator = _report_coordinator(name, batch)
     if coordinator is None:
         logger.warning("report from unknown coordinator %r ignored", name)
         return "unknown coordinator"
@@ -183,21 +332,26 @@ def report_record(*, report: dict[str, Any]) -> str:
         report_verify(report=report, verify_public_hex=coordinator.verify_public_key)
     except CommandRejected as exc:
         logger.warning("report from %s refused: %s", coordinator.name, exc)
-        audit_append(
+        batch.audit(
             action="han.report_refused", actor_label="han-relay", target=f"coordinator:{coordinator.name}", payload={"reason": str(exc)}
         )
         return "refused"
-    now = timezone.now()
-    Coordinator.objects.filter(pk=coordinator.pk).update(last_seen_at=now)
+    now = batch.now
     event = report["event"]
     if event == "online":
+        # A (re)started coordinator announces itself with its radio: always recorded. Heartbeats only refresh.
+        (batch.announced if (report.get("detail") or {}).get("radio") else batch.seen).add(coordinator.pk)
         return "online"
-    job = (
-        CommissioningJob.objects.select_for_update(of=("self",))
-        .select_related("network__premise", "coordinator", "device")
-        .filter(command_id=report.get("command_id"), coordinator=coordinator)
-        .first()
-    )
+    batch.seen.add(coordinator.pk)
+    key = (coordinator.pk, str(report.get("command_id")))
+    if key not in batch.jobs:  # a device's permitted, joined and interviewed usually arrive together
+        batch.jobs[key] = (
+            CommissioningJob.objects.select_for_update(of=("self",))
+            .select_related("network__premise", "coordinator", "device")
+            .filter(command_id=report.get("command_id"), coordinator=coordinator)
+            .first()
+        )
+    job = batch.jobs[key]
     if job is None:
         logger.warning("report %s from %s names no job of it", event, coordinator.name)
         return "no such job"
@@ -205,37 +359,38 @@ def report_record(*, report: dict[str, Any]) -> str:
     if event == "duplicate":
         return "duplicate"
     if event == "rejected":
-        _fail(job, "rejected", f"{FAILURE_MESSAGES['rejected']}: {str(detail.get('reason', ''))[:200]}")
+        _fail(job, "rejected", f"{FAILURE_MESSAGES['rejected']}: {str(detail.get('reason', ''))[:200]}", batch)
         return "rejected"
     if event == "failed":
         reason = str(detail.get("reason", "failed"))
-        _fail(job, reason, FAILURE_MESSAGES.get(reason, str(detail.get("message", "The gateway reported a failure.")))[:300])
+        _fail(job, reason, FAILURE_MESSAGES.get(reason, str(detail.get("message", "The gateway reported a failure.")))[:300], batch)
         return "failed"
     if event in ("configured", "removed"):
-        CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="")
-        audit_append(
+        if not CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
+            return event  # a repeated report: recorded the first time
+        batch.audit(
             action=f"han.{event}",
             actor_label=f"coordinator:{coordinator.name}",
             target=f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
-            customer_account_id=_account_id(job),
+            customer_account_id=_account_id(job, batch),
             payload={"command_id": str(job.command_id)},
         )
         return event
     if not job.device_id:
         return "ignored"
     if event in ("load_control_reported", "drlc_status", "status_read") and job.kind in DEVICE_COMMAND_KINDS:
-        return _device_command_reported(job=job, coordinator=coordinator, event=event, detail=detail, now=now)
+        return _device_command_reported(job=job, coordinator=coordinator, event=event, detail=detail, batch=batch)
     device = job.device
     if event == "permitted":
         _advance(device.pk, DeviceState.PERMITTED)
     elif event == "joined":
         _advance(device.pk, DeviceState.JOINED, last_seen_at=now)
     elif event == "interviewed":
-        return _interviewed(job=job, coordinator=coordinator, detail=detail, now=now)
+        return _interviewed(job=job, coordinator=coordinator, detail=detail, batch=batch)
     return event
 
 
-def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dict[str, Any], now) -> str:
+def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dict[str, Any], batch: _Batch) -> str:
     """Attachment is decided from the coordinator's interview, not from anything typed in a form."""
     device = job.device
     reported_ieee = str(detail.get("eui64", "")).lower()
@@ -252,19 +407,21 @@ def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dic
         manufacturer=str(detail.get("manufacturer") or "")[:100],
         model=str(detail.get("model") or "")[:100],
         interview=interview,
-        last_seen_at=now,
+        last_seen_at=batch.now,
     )
     serves_premise = job.network.coordinator_id == coordinator.pk
     if reported_ieee != device.eui64 or not serves_premise or detail.get("pan_id") != job.network.pan_id:
-        _fail(job, "not_on_this_network", FAILURE_MESSAGES["not_on_this_network"])
+        _fail(job, "not_on_this_network", FAILURE_MESSAGES["not_on_this_network"], batch)
         return "not verified"
-    _advance(device.pk, DeviceState.VERIFIED, failure_reason="")
+    advanced = _advance(device.pk, DeviceState.VERIFIED, failure_reason="")
     CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="")
-    audit_append(
+    if not advanced:
+        return "verified"  # a repeated report (a redelivered task): audited the first time
+    batch.audit(
         action="han.device_verified",
         actor_label=f"coordinator:{coordinator.name}",
         target=f"device:{device.uid}",
-        customer_account_id=_account_id(job),
+        customer_account_id=_account_id(job, batch),
         payload={
             "eui64": device.eui64,
             "premise_id": job.network.premise_id,
@@ -275,16 +432,72 @@ def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dic
     return "verified"
 
 
-def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator, event: str, detail: dict[str, Any], now) -> str:
+# Metering UnitofMeasure (SE 1.x D.3.2.2.4.1, zigpy's MeteringUnitofMeasure): what summation and demand are counted in.
+METERING_UNITS = {
+    0: ("kWh", "kW"),
+    1: ("m³", "m³/h"),
+    2: ("ft³", "ft³/h"),
+    3: ("ccf", "ccf/h"),
+    4: ("US gal", "US gal/h"),
+    5: ("imp gal", "imp gal/h"),
+    6: ("BTU", "BTU/h"),
+    7: ("L", "L/h"),
+    8: ("kPa (gauge)", "kPa (gauge)"),
+    9: ("kPa (absolute)", "kPa (absolute)"),
+    10: ("mcf", "mcf/h"),
+    11: ("", ""),
+}
+_METERING_RANGES = {
+    "current_summ_delivered": (0, 2**48 - 1),
+    "instantaneous_demand": (-(2**23), 2**23 - 1),
+    "unit_of_measure": (0, 255),
+    "multiplier": (0, 2**24 - 1),
+    "divisor": (0, 2**24 - 1),
+}
+
+
+def metering_result(raw: Any) -> dict[str, Any] | None:
+    """A status read's Metering attributes as the device sent them, plus their values in units.
+
+    The raw attributes are kept as read (a meter's own counters); ``summation_delivered`` and
+    ``demand`` apply the device's multiplier and divisor. Anything out of the attribute's
+    range is dropped rather than trusted.
+    """
+    if not isinstance(raw, dict):
+        return None
+    values = {
+        name: raw[name]
+        for name, (low, high) in _METERING_RANGES.items()
+        if isinstance(raw.get(name), int) and not isinstance(raw.get(name), bool) and low <= raw[name] <= high
+    }
+    if not values:
+        return None
+    unit = values.get("unit_of_measure", 0) & 0x7F  # the top bit says BCD formatting, not another unit
+    summation_unit, demand_unit = METERING_UNITS.get(unit, ("", ""))
+    multiplier, divisor = values.get("multiplier", 1), values.get("divisor", 1)
+    scaled = {}
+    for name, key in (("current_summ_delivered", "summation_delivered"), ("instantaneous_demand", "demand")):
+        if name in values and divisor:
+            scaled[key] = str((Decimal(values[name]) * multiplier / divisor).normalize() + 0)
+    return {
+        **values,
+        **scaled,
+        "summation_unit": summation_unit,
+        "demand_unit": demand_unit,
+    }
+
+
+def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator, event: str, detail: dict[str, Any], batch: _Batch) -> str:
     """A device's answer to a load-control event or a status read, as its coordinator signed it."""
+    now = batch.now
     result = dict(job.result or {})
     if event == "status_read":
         result = {
             key: detail.get(key) for key in ("reachable", "manufacturer", "model", "lqi", "rssi", "load_control", "load_control_active")
         }
+        result["metering"] = metering_result(detail.get("metering"))
         result["read_at"] = now.isoformat()
         CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="", result=result)
-        Device.objects.filter(pk=job.device_id).update(last_seen_at=now)
         action, outcome = "han.device_status_read", "read"
     else:
         status = {key: detail.get(key) for key in ("issuer_event_id", "status", "status_name", "status_time", "status_at")}
@@ -299,12 +512,13 @@ def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator,
         else:
             CommissioningJob.objects.filter(pk=job.pk).update(result=result)
         action, outcome = "han.load_control_reported", str(status["status_name"])
+    job.result = result  # a later report in the same batch builds on it
     Device.objects.filter(pk=job.device_id).update(last_seen_at=now)
-    audit_append(
+    batch.audit(
         action=action,
         actor_label=f"coordinator:{coordinator.name}",
         target=f"device:{job.device.uid}",
-        customer_account_id=_account_id(job),
+        customer_account_id=_account_id(job, batch),
         payload={"command_id": str(job.command_id), "outcome": outcome},
     )
     return outcome

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
+import zigpy.config as zigpy_config
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from amiportal.env import env_str
 from han.coordinator.radios import RadioUnavailable, controller_class_for
+from han.coordinator.reports import ReportSender
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedNetwork
 from han.protocol import CoordinatorIdentity, ReplayGuard
@@ -47,6 +50,15 @@ def head_end_public_key() -> str:
     from han.services.relay import head_end_public_key_hex  # development: derive it from the local secret
 
     return head_end_public_key_hex()
+
+
+def zigpy_database(key_dir: Path, name: str) -> Path:
+    """The coordinator's zigpy database, created private: zigpy may keep network backups (with the network key) in it."""
+    path = key_dir / f"{name}.zigbee.db"
+    key_dir.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path
 
 
 class Command(BaseCommand):
@@ -78,6 +90,7 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         public_key = head_end_public_key()
         services, apps = [], []
+        reports = ReportSender()  # one batching sender for every coordinator in this process
         for name in options["name"]:
             identity = CoordinatorIdentity.load_or_create(key_dir / f"{name}.key", name)
             if hasattr(controller, "default_config"):  # the simulated radio: its "NVRAM" file sits next to the key file
@@ -85,13 +98,20 @@ class Command(BaseCommand):
                 config["device"]["path"] = str(key_dir / f"{name}.radio.json")
             else:
                 config = {"device": {"path": options["device"]}}
+            # zigpy's own device database (its sqlite appdb), so a restarted coordinator knows the devices
+            # that joined it; zigpy loads it in ControllerApplication.new().
+            config[zigpy_config.CONF_DATABASE] = str(zigpy_database(key_dir, name))
             app = await controller.new(config, auto_form=True)
             if hasattr(app, "sim_network"):
                 app.sim_network = SimulatedNetwork.from_file(devices_file, coordinator=name)
             apps.append(app)
             services.append(
                 CoordinatorService(
-                    identity=identity, head_end_public_hex=public_key, app=app, replay_guard=ReplayGuard(key_dir / f"{name}.seen")
+                    identity=identity,
+                    head_end_public_hex=public_key,
+                    app=app,
+                    replay_guard=ReplayGuard(key_dir / f"{name}.seen"),
+                    reports=reports,
                 )
             )
             self.stdout.write(
@@ -104,3 +124,4 @@ class Command(BaseCommand):
         finally:
             for app in apps:
                 await app.shutdown()
+            await loop.run_in_executor(None, reports.close)  # send the reports still waiting

@@ -1,0 +1,106 @@
+"""Batched reports and relays keep every guarantee of the one-by-one path (BF-HAN-1, SO-U5, SO-U8)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from amiportal.audit.models import AuditEntry
+from amiportal.audit.selectors import audit_verify
+from amiportal.audit.services import audit_append, audit_append_many
+from han.coordinator.reports import ReportSender
+from han.install_codes import install_code_parse
+from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobKind, JobState
+from han.protocol import CoordinatorIdentity, report_build
+from han.services.commissioning import device_commission
+from han.services.relay import job_relay, reports_record
+from tests.han.conftest import install_code_for, random_eui64
+from tests.han.drive import events, run_coordinator
+
+pytestmark = pytest.mark.django_db
+
+
+def _commission(network, sim_device, actor, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return device_commission(
+            network=network,
+            parsed=install_code_parse(code=sim_device.install_code, eui64=sim_device.eui64),
+            device_type=DeviceType.IN_HOME_DISPLAY,
+            actor=actor,
+        )
+
+
+@pytest.mark.objective("SO-U8")
+def test_entries_appended_together_chain_exactly_like_entries_appended_one_by_one():
+    audit_append(action="test.first", actor_label="test")
+    entries = audit_append_many(entries=[{"action": f"test.batch.{n}", "actor_label": "test", "payload": {"n": n}} for n in range(3)])
+    audit_append(action="test.last", actor_label="test")
+    assert [e.seq for e in entries] == [2, 3, 4]
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions == ["test.first", "test.batch.0", "test.batch.1", "test.batch.2", "test.last"]
+    assert audit_verify().ok
+
+
+@pytest.mark.objective("SO-U5")
+def test_a_batch_of_reports_verifies_a_device_and_a_forged_report_in_it_changes_nothing(
+    alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks
+):
+    device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r))
+    forger = CoordinatorIdentity.generate(identity.name)  # the right name, the wrong key
+    forged = report_build(identity=forger, event="failed", command_id=reports[-1]["command_id"], detail={"reason": "timed_out"})
+
+    outcomes = reports_record(reports=[*reports, forged, "not a report"])
+
+    assert outcomes[-2:] == ["refused", "unknown coordinator"]
+    device.refresh_from_db()
+    assert device.state == DeviceState.VERIFIED
+    assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").count() == 1
+    assert AuditEntry.objects.filter(action="han.report_refused").count() == 1
+    # Applying the same batch again (a retried task) changes nothing.
+    reports_record(reports=reports)
+    assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").count() == 1
+    assert audit_verify().ok
+
+
+def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(alice_network, ivan, captured):
+    devices = [
+        device_commission(
+            network=alice_network,
+            parsed=install_code_parse(code=install_code_for(), eui64=random_eui64()),
+            device_type=DeviceType.IN_HOME_DISPLAY,
+            actor=ivan,
+        )
+        for _ in range(3)
+    ]  # their relay tasks were not run: the jobs wait
+    jobs = list(CommissioningJob.objects.filter(device__in=devices, kind=JobKind.COMMISSION).order_by("pk"))
+    captured.clear()
+
+    assert job_relay(job_id=jobs[0].pk) == "relayed"
+    assert sorted(envelope["command_id"] for _, envelope in captured) == sorted(str(job.command_id) for job in jobs)
+    assert all(envelope["sealed"] is not None for _, envelope in captured)  # each sealed to the coordinator
+    assert [job_relay(job_id=job.pk) for job in jobs[1:]] == ["already handled", "already handled"]
+    assert len(captured) == 3
+    assert set(CommissioningJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("state", flat=True)) == {JobState.RELAYED}
+    assert set(Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("state", flat=True)) == {DeviceState.KEY_RELAYED}
+    for job in jobs:
+        assert AuditEntry.objects.filter(action="han.command_relayed", payload__contains=str(job.command_id)).count() == 1
+
+
+def test_the_report_sender_batches_what_arrives_together_and_sends_the_rest_when_closed():
+    sent: list[list[dict]] = []
+    gate = threading.Event()
+
+    def send(batch):
+        gate.wait(5)
+        sent.append(batch)
+
+    sender = ReportSender(send_batch=send, linger_seconds=0.05)
+    for n in range(5):
+        sender.submit({"n": n})
+    gate.set()
+    sender.submit({"n": 5})
+    sender.close()
+    assert [report["n"] for batch in sent for report in batch] == list(range(6))  # none lost, in order
+    assert sent[0][:5] == [{"n": n} for n in range(5)]  # what waited went as one batch
