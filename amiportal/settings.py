@@ -324,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "thirdparty.tasks.consent_reminders_task",
         "schedule": timedelta(hours=12),
     },
+    "billing-similar-homes-refresh": {  # hourly; does the work once a day (the day is claimed)
+        "task": "billing.tasks.similar_homes_refresh_task",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- REST framework ----------------------------------------------------------------

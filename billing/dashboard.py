@@ -12,25 +12,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
-
-from amiportal.premises.models import Meter, MeterKind, Premise
+from amiportal.premises.models import Meter, Premise
 from amiportal.premises.selectors import Occupancy
-from billing.models import Channel, Granularity, IntervalReading, UsageRollup
+from billing.models import Granularity
 from billing.selectors import (
     CostSummary,
-    clip_to_windows,
     cost_summary,
     electric_meter,
     hourly_usage,
+    interval_sums,
     occupancy_windows,
-    period_cost,
     period_cost_by_day,
     rollup_sums,
+    similar_homes_rank,
     utility_bills,
     window_for_dates,
 )
-from billing.tariff_engine import Price, PriceBook, cycle_bounds
+from billing.services.similar_homes import SIMILAR_HOMES_DAYS
+from billing.tariff_engine import KWH, Price, PriceBook, cycle_bounds
 
 # Everyday appliance runs: (name, kWh, hours it takes)
 APPLIANCES = [
@@ -40,7 +39,9 @@ APPLIANCES = [
 ]
 # Below this many comparable homes no percentile is shown, so no one can be singled out.
 SIMILAR_HOMES_MIN_GROUP = 5
-SIMILAR_HOMES_DAYS = 30
+# The daily ranking the page shows may be this many days older than the viewer's yesterday
+# (it is worked out once the day has ended in every zone); an older one is not shown.
+SIMILAR_HOMES_STALE_DAYS = 2
 
 
 @dataclass
@@ -97,9 +98,11 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     book = PriceBook(premise, min(year_start, (today - timedelta(days=366 + 31)).replace(day=1)), today + timedelta(days=2))
 
     daily = _daily(premise, meter, year_start, today, windows)  # one read serves month, year and net metering
+    week_span = window_for_dates(premise, today - timedelta(days=6), today)
+    week_hours = hourly_usage(meter=meter, start=week_span.start, end=week_span.end, windows=windows)  # also today and yesterday
     context["charts"] = [
         _day_chart(premise, meter, today, windows, book),
-        _week_chart(premise, meter, today, windows),
+        _week_chart(premise, today, week_hours),
         _month_chart(today, daily),
         _year_chart(year_start, today, daily),
     ]
@@ -108,10 +111,11 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     context["tou_legend"] = list(dict.fromkeys(zip(day.periods, day.period_labels, strict=True)))
     context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies)
     month_to_date = context["bill"]["to_date"] if context["bill"] else None
-    context["today_vs_yesterday"] = _today_vs_yesterday(premise, meter, today, now, book, occupancies)
+    context["today_vs_yesterday"] = _today_vs_yesterday(premise, today, now, book, occupancies, week_hours, daily)
     if current:
-        context["price_now"] = _price_now(book, now)
-        context["everyday"] = _everyday(book, now)
+        ahead = _hours_ahead(book, now, 49)  # this hour and the next 48, each priced once
+        context["price_now"] = _price_now(ahead)
+        context["everyday"] = _everyday(ahead)
     context["utility_bills"] = utility_bills(premise=premise, occupancies=occupancies)
     context["similar_homes"] = similar_homes(premise=premise, meter=meter, today=today, occupancies=occupancies)
     if premise.has_der:
@@ -123,19 +127,12 @@ def _day_chart(premise, meter, day, windows, book) -> ChartSeries:
     chart = ChartSeries("day", f"Today, {day:%A %-d %B} (every interval)", "kWh")
     span = window_for_dates(premise, day, day)
     zone = zoneinfo.ZoneInfo(premise.timezone)
-    points: dict[datetime, list[int]] = {}
-    for part in clip_to_windows(span.start, span.end, windows):
-        rows = IntervalReading.objects.filter(meter=meter, is_current=True, start__gte=part.start, start__lt=part.end).values_list(
-            "start", "channel", "value"
-        )
-        for start, channel, value in rows:
-            points.setdefault(start, [0, 0])[0 if channel == Channel.DELIVERED else 1] += value
-    for start in sorted(points):
+    for start, delivered, received in interval_sums(meter=meter, start=span.start, end=span.end, windows=windows):
         local = start.astimezone(zone)
         price = book.price(local.replace(minute=0, second=0, microsecond=0))
         chart.labels.append(local.strftime("%H:%M") + (" (repeated hour)" if local.fold else ""))
-        chart.delivered.append(_kwh(points[start][0]))
-        chart.received.append(_kwh(points[start][1]))
+        chart.delivered.append(_kwh(delivered))
+        chart.received.append(_kwh(received))
         chart.periods.append(price.period if price else "none")
         chart.period_labels.append(price.label if price else "No tariff")
     return chart
@@ -144,12 +141,11 @@ def _day_chart(premise, meter, day, windows, book) -> ChartSeries:
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _week_chart(premise, meter, today, windows) -> ChartSeries:
+def _week_chart(premise, today, week_hours) -> ChartSeries:
     first = today - timedelta(days=6)
     chart = ChartSeries("week", f"The last 7 days, hour by hour ({first:%-d %b} to {today:%-d %b})", "kWh")
-    span = window_for_dates(premise, first, today)
     zone = zoneinfo.ZoneInfo(premise.timezone)
-    for start, delivered, received in hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows):
+    for start, delivered, received in week_hours:
         local = start.astimezone(zone)
         chart.labels.append(f"{_WEEKDAYS[local.weekday()]} {local.hour:02d}:00")  # strftime("%a %H:00"), a third of the cost
         chart.delivered.append(_kwh(delivered))
@@ -195,14 +191,22 @@ def _cost_for(premise, meter, first, last, windows, book, occupancies) -> CostSu
     return period_cost_by_day(premise=premise, meter=meter, first_day=span[0], last_day=span[1], windows=windows, book=book)
 
 
-def _today_vs_yesterday(premise, meter, today, now, book, occupancies) -> dict:
-    """Today and yesterday hour by hour (one read of 48 hourly rollups), for the same-time comparison."""
+def _today_vs_yesterday(premise, today, now, book, occupancies, week_hours, daily) -> dict:
+    """Today and yesterday hour by hour, for the same-time comparison: priced from the week's hourly rows, no read of their own.
+
+    ``week_hours`` are already limited to the occupancy windows. Tiered blocks count from the
+    start of the month, so the occupant's delivered energy earlier in the first day's month comes
+    from ``daily`` (their local days, also within their occupancy).
+    """
     yesterday = today - timedelta(days=1)
     span = _clamp_days(yesterday, today, occupancies)
     both = None
     if span is not None:
-        windows = occupancy_windows(premise, occupancies, span[0], span[1])
-        both = period_cost(premise=premise, meter=meter, first_day=span[0], last_day=span[1], windows=windows, book=book)
+        days = window_for_dates(premise, span[0], span[1])
+        month_before = sum(usage[0] for day, usage in daily.items() if span[0].replace(day=1) <= day < span[0])
+        hours = [hour for hour in week_hours if days.start <= hour[0] < days.end]
+        hours = book.cost_hours(hours, month_kwh_before=Decimal(month_before) / KWH)
+        both = cost_summary(hours, span[0], span[1], book)
 
     def costed(day):
         return cost_summary(both.hours, day, day, book) if both is not None and _clamp_days(day, day, occupancies) else None
@@ -245,46 +249,47 @@ def _a_year_before(day: date) -> date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def _price_now(book: PriceBook, now: datetime) -> dict | None:
+def _hours_ahead(book: PriceBook, now: datetime, count: int) -> list[tuple[datetime, Price | None]]:
+    """The current local hour and the ``count - 1`` after it (in real hours, so across a DST change too), with their prices."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    price = book.price(hour)
+    start = hour.astimezone(UTC)
+    out = [(hour, book.price(hour))]
+    for step in range(1, count):
+        local = (start + timedelta(hours=step)).astimezone(hour.tzinfo)
+        out.append((local, book.price(local)))
+    return out
+
+
+def _price_now(ahead: list[tuple[datetime, Price | None]]) -> dict | None:
+    price = ahead[0][1]
     if price is None:
         return None
-    for step in range(1, 49):
-        later = (hour.astimezone(UTC) + timedelta(hours=step)).astimezone(hour.tzinfo)
-        following = book.price(later)
+    for later, following in ahead[1:]:
         if following is None or (following.period, following.cents_per_kwh) != (price.period, price.cents_per_kwh):
             return {"price": price, "next_at": later, "next_price": following}
     return {"price": price, "next_at": None, "next_price": None}
 
 
-def _run_cost(book: PriceBook, start: datetime, kwh: Decimal, hours: int) -> tuple[Decimal, Price | None] | None:
+def _run_cost(ahead: list[tuple[datetime, Price | None]], first: int, kwh: Decimal, hours: int) -> tuple[Decimal, Price] | None:
+    """The cost of spreading ``kwh`` evenly over ``hours`` hours from ``ahead[first]``; None if an hour has no price."""
+    prices = [price for _, price in ahead[first : first + hours]]
+    if None in prices:
+        return None
     per_hour = kwh / hours
-    total = Decimal(0)
-    first_price = None
-    for step in range(hours):
-        local = (start.astimezone(UTC) + timedelta(hours=step)).astimezone(start.tzinfo)
-        price = book.price(local)
-        if price is None:
-            return None
-        first_price = first_price or price
-        total += per_hour * price.cents_per_kwh
-    return total, first_price
+    return sum((per_hour * price.cents_per_kwh for price in prices), Decimal(0)), prices[0]
 
 
-def _everyday(book: PriceBook, now: datetime) -> list[dict]:
-    hour = now.replace(minute=0, second=0, microsecond=0)
+def _everyday(ahead: list[tuple[datetime, Price | None]]) -> list[dict]:
     out = []
     for name, kwh, hours in APPLIANCES:
-        now_cost = _run_cost(book, hour, kwh, hours)
+        now_cost = _run_cost(ahead, 0, kwh, hours)
         if now_cost is None:
             continue
-        best_start, best = hour, now_cost
+        best_start, best = ahead[0][0], now_cost
         for step in range(1, 25):
-            start = (hour.astimezone(UTC) + timedelta(hours=step)).astimezone(hour.tzinfo)
-            candidate = _run_cost(book, start, kwh, hours)
+            candidate = _run_cost(ahead, step, kwh, hours)
             if candidate is not None and candidate[0] < best[0]:
-                best_start, best = start, candidate
+                best_start, best = ahead[step][0], candidate
         out.append(
             {
                 "name": name,
@@ -301,48 +306,39 @@ def _everyday(book: PriceBook, now: datetime) -> list[dict]:
 
 
 def similar_homes(*, premise: Premise, meter: Meter, today: date, occupancies: list[Occupancy]) -> dict:
-    """Where this home's last 30 days of use sits among homes of the same class, as a percentile.
+    """Where this home's 30 days of use sit among homes of the same class, as a percentile.
 
-    Shown only when the occupant held the whole 30 days (their own data only) and at least
-    ``SIMILAR_HOMES_MIN_GROUP`` other homes have data, so no single home can be singled out.
+    Read from the daily ranking (``billing.services.similar_homes``): one row, never a pass over
+    every home of the class. Shown only when the occupant held the ranking's whole 30 days (their
+    own data only) and at least ``SIMILAR_HOMES_MIN_GROUP`` other homes had data, so no single
+    home can be singled out.
     """
-    first = today - timedelta(days=SIMILAR_HOMES_DAYS)
-    last = today - timedelta(days=1)
-    if _clamp_days(first, last, occupancies) != (first, last):
-        return {"shown": False, "reason": "We compare once you have 30 days of your own usage here."}
-    span = window_for_dates(premise, first, last)
-    meters = Meter.objects.filter(kind=MeterKind.ELECTRIC, premise__customer_class=premise.customer_class)
-    totals = dict(
-        UsageRollup.objects.filter(
-            meter__in=meters,
-            channel=Channel.DELIVERED,
-            granularity=Granularity.DAY,
-            period_start__gte=span.start,
-            period_start__lt=span.end,
-        )
-        .values_list("meter_id")
-        .annotate(total=Sum("value"))
-        .values_list("meter_id", "total")
-    )
-    mine = totals.pop(meter.pk, None)
-    if mine is None:
-        return {"shown": False, "reason": "We need 30 days of your usage to compare."}
-    if len(totals) < SIMILAR_HOMES_MIN_GROUP:
+    yesterday = today - timedelta(days=1)
+    own_days = "We compare once you have 30 days of your own usage here."
+    if _clamp_days(yesterday - timedelta(days=SIMILAR_HOMES_DAYS), yesterday, occupancies) is None:
+        return {"shown": False, "reason": own_days}
+    rank = similar_homes_rank(meter=meter, newest=yesterday, oldest=yesterday - timedelta(days=SIMILAR_HOMES_STALE_DAYS))
+    if rank is None:
+        return {"shown": False, "reason": "No comparison for these days: homes are compared once a day, over the latest 30 days."}
+    first = rank.as_of - timedelta(days=SIMILAR_HOMES_DAYS - 1)
+    if _clamp_days(first, rank.as_of, occupancies) != (first, rank.as_of):
+        return {"shown": False, "reason": own_days}
+    others = rank.group_size - 1
+    if others < SIMILAR_HOMES_MIN_GROUP:
         return {
             "shown": False,
             "reason": f"Too few similar homes have data yet to compare privately (we need at least {SIMILAR_HOMES_MIN_GROUP}).",
         }
-    below = sum(1 for value in totals.values() if value < mine)
-    percentile = round(100 * below / len(totals))
-    above = sum(1 for value in totals.values() if value > mine)
     return {
         "shown": True,
-        "percentile": percentile,
-        "less_than": round(100 * above / len(totals)),
-        "group_size": len(totals),
-        "kwh": _kwh(mine),
-        "median_kwh": _kwh(sorted(totals.values())[len(totals) // 2]),
+        "percentile": round(100 * rank.below / others),
+        "less_than": round(100 * rank.above / others),
+        "group_size": others,
+        "kwh": _kwh(rank.total_wh),
+        "median_kwh": _kwh(rank.others_median_wh),
         "days": SIMILAR_HOMES_DAYS,
+        "first_day": first,
+        "last_day": rank.as_of,
     }
 
 

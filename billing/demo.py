@@ -35,6 +35,7 @@ from billing.models import (
     Tariff,
 )
 from billing.services.ingest import RawReading, readings_ingest
+from billing.services.similar_homes import similar_homes_due_day, similar_homes_refresh
 from billing.services.tariffs import premise_tariff_assign, tariff_version_create
 
 TARIFF_START = date(2024, 1, 1)
@@ -315,6 +316,8 @@ def billing_demo_seed() -> None:
                     readings_ingest(
                         readings=hourly_rows(premise, meter, start, hour_end), source=Source.DEMO, filename=f"demo {meter.serial_number}"
                     )
+    # The similar-homes ranking the beat task makes once a day, so the first page after seeding has it.
+    similar_homes_refresh(as_of=similar_homes_due_day(now), recompute=True)
 
 
 def _next_price_start(tariff: Tariff, first: datetime) -> datetime:

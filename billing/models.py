@@ -153,6 +153,47 @@ class PeriodRollup(models.Model):
         return f"meter {self.meter_id} {self.day} {self.period or 'whole day'}"
 
 
+class SimilarHomesRank(models.Model):
+    """Where one meter's delivered energy over 30 premise-local days stood among the homes of its class.
+
+    Worked out once a day for every electric meter (``similar_homes_refresh``, run by Celery beat),
+    so a dashboard reads one row instead of ranking every home of the class per page view. A row
+    holds counts and one median, never another home's figure: ``below`` and ``above`` count the
+    *other* homes of the class with less and more use, ``others_median_wh`` is their median, and
+    ``group_size`` includes this home. The page applies the minimum group size
+    (``SIMILAR_HOMES_MIN_GROUP``) and the viewer's occupancy before showing any of it.
+    """
+
+    # No database foreign key, as for the rollups: the daily refresh writes a row per electric
+    # meter; PROTECT still stops the ORM from deleting a meter in use.
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False)
+    as_of = models.DateField(help_text="The last premise-local day of the 30-day window.")
+    customer_class = models.CharField(max_length=20)
+    total_wh = models.BigIntegerField()
+    group_size = models.PositiveIntegerField(help_text="Homes of the class with usage in the window, this one included.")
+    below = models.PositiveIntegerField(help_text="Other homes of the class that used less.")
+    above = models.PositiveIntegerField(help_text="Other homes of the class that used more.")
+    others_median_wh = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meter", "as_of"], name="similar_homes_rank_unique")]
+        indexes = [models.Index(fields=["as_of"], name="similar_homes_rank_as_of")]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} ranked for the 30 days to {self.as_of}"
+
+
+class SimilarHomesRun(models.Model):
+    """One daily refresh of ``SimilarHomesRank``: the claim that makes the beat task run once per day."""
+
+    as_of = models.DateField(unique=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    homes = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"similar homes ranked for the 30 days to {self.as_of} ({self.homes} homes)"
+
+
 class UtilityBillSummary(models.Model):
     """A billing period's summary as the utility stated it in a Green Button file (ESPI UsageSummary).
 

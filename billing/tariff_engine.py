@@ -12,11 +12,14 @@ real-time prices, then answers ``price(local_hour)`` without queries.
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from django.db import connection, models
 
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
 
@@ -46,6 +49,83 @@ class NoTariff(LookupError):
     pass
 
 
+@dataclass
+class TariffHistory:
+    """What a ``PriceBook`` needs to know about a premise: its assignments, their versions, event days, billing cycle."""
+
+    assignments: list[PremiseTariff]  # by start
+    versions: list[TariffVersion]  # by effective_from
+    events: list[CriticalPeakEvent]
+    cycle_day: int | None  # BillCycle.start_day, None without a row
+
+
+def tariff_history(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
+    """The premise's tariff history up to ``last_day``, and the event days from ``first_day``: one query on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return _tariff_history_postgresql(premise_id, first_day, last_day)
+    return tariff_history_orm(premise_id, first_day, last_day)
+
+
+def tariff_history_orm(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
+    """The portable form of ``tariff_history``: four queries."""
+    assignments = list(PremiseTariff.objects.filter(premise_id=premise_id, start__lte=last_day).order_by("start", "pk"))
+    tariff_ids = {a.tariff_id for a in assignments}
+    versions = list(TariffVersion.objects.filter(tariff_id__in=tariff_ids, effective_from__lte=last_day).order_by("effective_from", "pk"))
+    events = list(CriticalPeakEvent.objects.filter(tariff_id__in=tariff_ids, day__gte=first_day, day__lte=last_day).order_by("day", "pk"))
+    cycle_day = BillCycle.objects.filter(premise_id=premise_id).values_list("start_day", flat=True).first()
+    return TariffHistory(assignments, versions, events, cycle_day)
+
+
+def _json_row(model, alias: str) -> tuple[str, list]:
+    """A ``json_build_array`` of the model's concrete columns (decimals as text, so none goes through a float), and the fields."""
+    fields = list(model._meta.concrete_fields)
+    columns = [f"{alias}.{connection.ops.quote_name(f.column)}" + ("::text" if isinstance(f, models.DecimalField) else "") for f in fields]
+    return f"json_build_array({', '.join(columns)})", fields
+
+
+def _from_json(model, fields: list, rows: list[list]) -> list:
+    """Model instances from ``_json_row`` arrays, each value turned into what the database adapter would have returned."""
+    out = []
+    for row in rows:
+        values = []
+        for model_field, value in zip(fields, row, strict=True):
+            if value is not None:
+                if isinstance(model_field, models.DecimalField):
+                    value = Decimal(value)
+                elif isinstance(model_field, models.DateTimeField):
+                    value = datetime.fromisoformat(value)
+                elif isinstance(model_field, models.DateField):
+                    value = date.fromisoformat(value)
+            values.append(value)
+        out.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+    return out
+
+
+def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
+    assignment_row, assignment_fields = _json_row(PremiseTariff, "a")
+    version_row, version_fields = _json_row(TariffVersion, "v")
+    event_row, event_fields = _json_row(CriticalPeakEvent, "e")
+    assigned = "SELECT tariff_id FROM billing_premisetariff WHERE premise_id = %(premise)s AND start <= %(last)s"
+    sql = (
+        f"SELECT (SELECT coalesce(json_agg({assignment_row} ORDER BY a.start, a.id), '[]')::text FROM billing_premisetariff a"  # noqa: S608 (column names from the models)
+        " WHERE a.premise_id = %(premise)s AND a.start <= %(last)s),"
+        f" (SELECT coalesce(json_agg({version_row} ORDER BY v.effective_from, v.id), '[]')::text FROM billing_tariffversion v"
+        f" WHERE v.tariff_id IN ({assigned}) AND v.effective_from <= %(last)s),"
+        f" (SELECT coalesce(json_agg({event_row} ORDER BY e.day, e.id), '[]')::text FROM billing_criticalpeakevent e"
+        f" WHERE e.tariff_id IN ({assigned}) AND e.day >= %(first)s AND e.day <= %(last)s),"
+        " (SELECT start_day FROM billing_billcycle WHERE premise_id = %(premise)s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"premise": premise_id, "first": first_day, "last": last_day})
+        assignments, versions, events, cycle_day = cursor.fetchone()
+    return TariffHistory(
+        _from_json(PremiseTariff, assignment_fields, json.loads(assignments)),
+        _from_json(TariffVersion, version_fields, json.loads(versions)),
+        _from_json(CriticalPeakEvent, event_fields, json.loads(events)),
+        cycle_day,
+    )
+
+
 def _is_weekend(day: date, holidays: set[str]) -> bool:
     return day.weekday() >= 5 or day.isoformat() in holidays
 
@@ -54,16 +134,13 @@ class PriceBook:
     def __init__(self, premise, first_day: date, last_day: date) -> None:
         self.zone = zoneinfo.ZoneInfo(premise.timezone)
         self.premise_id = premise.pk
-        self._cycle_day: int | None = None
-        self.assignments = list(PremiseTariff.objects.filter(premise=premise, start__lte=last_day).order_by("start"))
-        tariff_ids = {a.tariff_id for a in self.assignments}
+        history = tariff_history(premise.pk, first_day, last_day)
+        self._cycle_day: int | None = history.cycle_day
+        self.assignments = history.assignments
         self.versions: dict[int, list[TariffVersion]] = {}
-        for version in TariffVersion.objects.filter(tariff_id__in=tariff_ids, effective_from__lte=last_day).order_by("effective_from"):
+        for version in history.versions:
             self.versions.setdefault(version.tariff_id, []).append(version)
-        self.events: dict[tuple[int, date], CriticalPeakEvent] = {
-            (e.tariff_id, e.day): e
-            for e in CriticalPeakEvent.objects.filter(tariff_id__in=tariff_ids, day__gte=first_day, day__lte=last_day)
-        }
+        self.events: dict[tuple[int, date], CriticalPeakEvent] = {(e.tariff_id, e.day): e for e in history.events}
         self._version_cache: dict[date, TariffVersion | None] = {}
         # A TOU price depends only on the version, month, weekend-or-holiday and hour.
         self._tou_cache: dict[tuple[int, int, bool, int], Price] = {}
@@ -213,10 +290,7 @@ class PriceBook:
     @property
     def cycle_day(self) -> int:
         """The day of the month the premise's billing cycles start (``BillCycle``; the 1st without one)."""
-        if self._cycle_day is None:
-            found = BillCycle.objects.filter(premise_id=self.premise_id).values_list("start_day", flat=True).first()
-            self._cycle_day = found or 1
-        return self._cycle_day
+        return self._cycle_day or 1
 
     def fixed_charges(self, first_day: date, last_day: date) -> Decimal:
         """Daily charges for every day, and the monthly charge for every billing cycle that starts in the span."""

@@ -1,7 +1,8 @@
+import html
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -52,18 +53,32 @@ def quantity(value, unit: str) -> str:
     return f"{Decimal(value) / divisor:,.1f} {name}"
 
 
+def _cell(value) -> str:
+    """``conditional_escape`` without its layers of wrappers: HTML stays as it is, anything else is escaped.
+
+    A float or int prints as digits, sign, point and exponent only, so it needs no escaping.
+    """
+    if value.__class__ is float or value.__class__ is int:
+        return str(value)
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
 @register.filter
 def chart_table_rows(chart, with_export: bool) -> str:
     """A chart's data table body: one row per point, its label as the row header.
 
     The day chart adds the TOU period's name, so the period is never told by colour alone.
-    Built by ``format_html_join`` (every value escaped) rather than a template loop: a year of
-    hours and days is about 300 rows, and a loop of template tags cost about 10 ms a page.
+    Built in Python rather than a template loop (a year of hours and days is about 300 rows,
+    and a loop of template tags cost about 10 ms a page), every cell escaped as
+    ``format_html`` would (``_cell``), at about a fifth of ``format_html_join``'s cost.
     """
     columns = [chart.labels, chart.delivered]
     if with_export:
         columns.append(chart.received or [0] * len(chart.labels))
     if chart.key == "day":
         columns.append(chart.period_labels)
-    cells = "".join("<td>{}</td>" for _ in columns[1:])
-    return format_html_join("", '<tr><th scope="row">{}</th>' + cells + "</tr>", zip(*columns, strict=False))
+    rows = [
+        '<tr><th scope="row">' + _cell(row[0]) + "</th>" + "".join(["<td>" + _cell(value) + "</td>" for value in row[1:]]) + "</tr>"
+        for row in zip(*columns, strict=False)
+    ]
+    return mark_safe("".join(rows))  # noqa: S308 (every cell escaped by _cell)

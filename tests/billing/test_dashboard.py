@@ -14,6 +14,7 @@ from amiportal.premises.services import agreement_move_in, agreement_move_out
 from billing.dashboard import SIMILAR_HOMES_MIN_GROUP, dashboard_build, similar_homes
 from billing.models import Channel
 from billing.services.ingest import local_day_bounds
+from billing.services.similar_homes import similar_homes_refresh
 from tests.billing.helpers import ingest, readings
 from tests.billing.tariffs import tou_tariff
 from tests.conftest import signed_in
@@ -150,10 +151,12 @@ def test_similar_homes_hide_below_the_minimum_group_and_show_a_percentile_above(
     occupancy = [Occupancy(date(2025, 1, 1), None)]
     for index, premise in enumerate(homes[:3]):
         _fill_days(premise, today - timedelta(days=30), 30, value=lambda m, i=index: 100 * (i + 1))
+    similar_homes_refresh(as_of=today - timedelta(days=1))  # the daily beat task
     hidden = similar_homes(premise=homes[0], meter=homes[0].meters.get(), today=today, occupancies=occupancy)
     assert hidden["shown"] is False and "Too few" in hidden["reason"]
     for index, premise in enumerate(homes[3:], 3):
         _fill_days(premise, today - timedelta(days=30), 30, value=lambda m, i=index: 100 * (i + 1))
+    similar_homes_refresh(as_of=today - timedelta(days=1), recompute=True)
     shown = similar_homes(premise=homes[-1], meter=homes[-1].meters.get(), today=today, occupancies=occupancy)
     assert (shown["shown"], shown["percentile"], shown["group_size"]) == (True, 100, SIMILAR_HOMES_MIN_GROUP)
 

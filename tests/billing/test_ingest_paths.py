@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from amiportal.premises.models import MeterKind
 from billing.models import Channel, Granularity, IngestBatch, IntervalReading, UsageRollup
 from billing.selectors import _interval_series_rows, interval_series, interval_series_json
-from billing.services.ingest import MAX_REPORTED_ERRORS, RawReading, _LocalPeriods
+from billing.services.ingest import MAX_REPORTED_ERRORS, RawReading
+from billing.services.ingest.local_periods import _LocalPeriods
 from tests.billing.helpers import ingest, readings, utc
 from tests.factories import MeterFactory, PremiseFactory
 
@@ -181,7 +182,7 @@ def test_chart_series_from_arrays_match_the_row_by_row_series(db, export):
 )
 def test_column_packed_copy_rows_match_row_by_row_packing(rows, meter_id, channel):
     """The strided column packing writes exactly the bytes of one struct.pack per row."""
-    from billing.services.ingest import _COPY_ROW, _COPY_ROW_TAIL, _POSTGRES_EPOCH, _packed_run
+    from billing.services.ingest.copy_writer import _COPY_ROW, _COPY_ROW_TAIL, _POSTGRES_EPOCH, _packed_run
 
     tail = _COPY_ROW_TAIL.pack(2, 3, 1, True, 8, 77)
     expected = b"".join(

@@ -1,0 +1,17 @@
+"""Billing's periodic work, run by Celery beat (``CELERY_BEAT_SCHEDULE`` in the settings)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from billing.services.similar_homes import similar_homes_due_day, similar_homes_refresh
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def similar_homes_refresh_task() -> int | None:
+    """Rank the homes of each class for the newest day that has ended everywhere (beat runs this hourly).
+
+    Idempotent: the day is claimed by the service, so only the first run after the day is over
+    does the work and the others return None.
+    """
+    return similar_homes_refresh(as_of=similar_homes_due_day())
