@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 
 from django import forms
@@ -31,3 +32,85 @@ class CriticalPeakForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["tariff"].queryset = Tariff.objects.all()
+
+
+class PremiseLookupForm(forms.Form):
+    premise = forms.ModelChoiceField(
+        queryset=None,
+        to_field_name="service_point_id",
+        widget=forms.TextInput,
+        label="Service point ID",
+        error_messages={"invalid_choice": "No premise has that service point ID."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        from amiportal.premises.models import Premise
+
+        super().__init__(*args, **kwargs)
+        self.fields["premise"].queryset = Premise.objects.all()
+
+
+class TariffForm(forms.Form):
+    code = forms.CharField(max_length=32, help_text="Short and unique, as on bills: RES-TOU.")
+    name = forms.CharField(max_length=120)
+
+
+def _cents_field(label: str, *, max_digits: int = 8, decimal_places: int = 4, required: bool = False, **kwargs) -> forms.DecimalField:
+    # The model's digits, so a value that fits the form fits the column.
+    return forms.DecimalField(label=label, max_digits=max_digits, decimal_places=decimal_places, required=required, min_value=0, **kwargs)
+
+
+class TariffVersionForm(forms.Form):
+    """A version's terms in the structure ``tariff_version_create`` takes; the service judges the terms themselves."""
+
+    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Effective from")
+    pricing = forms.ChoiceField(label="Pricing")
+    flat_rate = _cents_field("Flat rate (¢ per kWh)", help_text="Flat pricing, and the fallback for real-time hours without a price.")
+    definition = forms.CharField(
+        label="Definition (JSON)",
+        required=False,
+        max_length=100_000,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+        help_text='Tiered: {"tiers": [{"up_to_kwh": 500, "rate": "11.8"}, {"up_to_kwh": null, "rate": "18.9"}]}. '
+        'TOU: {"periods": {...}, "holidays": [...], "seasons": [...]} as in docs/billing.md. Flat and real-time: {}.',
+    )
+    fixed_daily = _cents_field("Fixed charge per day (¢)", initial=0, required=True)
+    fixed_monthly = _cents_field("Fixed charge per billing month (¢)", max_digits=10, initial=0, required=True)
+    export_credit = forms.ChoiceField(label="Export credit")
+    export_rate = _cents_field("Export rate (¢ per kWh)")
+    critical_peak_multiplier = _cents_field("Critical peak multiplier", max_digits=6, decimal_places=3)
+    critical_peak_adder = _cents_field("Critical peak adder (¢ per kWh)")
+
+    def __init__(self, *args, **kwargs):
+        from billing.models import ExportCredit, PricingKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["pricing"].choices = PricingKind.choices
+        self.fields["export_credit"].choices = ExportCredit.choices
+
+    def clean_definition(self) -> dict:
+        text = self.cleaned_data["definition"].strip() or "{}"
+        try:
+            definition = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"This is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.") from None
+        if not isinstance(definition, dict):
+            raise forms.ValidationError("The definition must be a JSON object, between { and }.")
+        return definition
+
+
+class PremiseTariffAssignForm(forms.Form):
+    tariff = forms.ModelChoiceField(queryset=None)
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From (premise-local day)")
+
+    def __init__(self, *args, **kwargs):
+        from billing.models import Tariff
+
+        super().__init__(*args, **kwargs)
+        self.fields["tariff"].queryset = Tariff.objects.all()
+
+
+class BillCycleForm(forms.Form):
+    start_day = forms.IntegerField(
+        label="Billing cycles start on day", min_value=1, max_value=31, help_text="1 to 31; a shorter month starts on its last day."
+    )

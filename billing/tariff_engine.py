@@ -339,39 +339,131 @@ def _tou_price(definition: dict, day: date, hour: int, weekend: bool) -> Price:
     raise NoTariff(f"no TOU season covers month {day.month}")
 
 
+def tou_schedule(definition: dict) -> list[dict]:
+    """Each TOU season's day as the engine prices it: runs of hours with one price, for weekdays and for weekends and holidays.
+
+    Built from ``_tou_price`` itself, so what an operator reads is what customers are charged.
+    """
+    schedule = []
+    for season in definition.get("seasons", []):
+        if not season["months"]:
+            continue
+        sample = date(2000, season["months"][0], 1)
+        days = []
+        for weekend, label in ((False, "Weekdays"), (True, "Weekends and holidays")):
+            runs: list[dict] = []
+            for hour in range(24):
+                price = _tou_price(definition, sample, hour, weekend)
+                if runs and runs[-1]["price"] == price:
+                    runs[-1]["end"] = hour + 1
+                else:
+                    runs.append({"start": hour, "end": hour + 1, "price": price})
+            days.append({"label": label, "runs": runs})
+        schedule.append({"name": season["name"], "months": season["months"], "days": days})
+    return schedule
+
+
+def _is_number(value) -> bool:
+    """A JSON number or numeric string that the engine's ``Decimal(str(value))`` reads as a finite amount."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return False
+    try:
+        return Decimal(str(value)).is_finite()
+    except ArithmeticError:
+        return False
+
+
 def validate_definition(pricing: str, definition: dict, flat_rate) -> list[str]:
-    """Problems with a tariff version's terms, in words an operator can act on."""
+    """Problems with a tariff version's terms, in words an operator can act on.
+
+    The definition may come from an operator's form, so any JSON shape gives problems, never an exception.
+    """
     problems = []
     if pricing in (PricingKind.FLAT, PricingKind.REAL_TIME) and flat_rate is None:
         problems.append("a flat rate is needed (for real-time pricing it is the fallback for hours without a published price)")
+    if not isinstance(definition, dict):
+        return [*problems, "the definition must be a JSON object"]
     if pricing == PricingKind.TIERED:
-        tiers = definition.get("tiers") or []
-        if not tiers or tiers[-1].get("up_to_kwh") is not None:
-            problems.append("tiers must end with an open tier (up_to_kwh null)")
-        limits = [t.get("up_to_kwh") for t in tiers[:-1]]
-        if any(limit is None for limit in limits) or limits != sorted(limits):
-            problems.append("tier limits must rise")
+        problems += _tier_problems(definition.get("tiers") or [])
     if pricing == PricingKind.TOU:
-        periods = definition.get("periods") or {}
-        months: list[int] = []
-        for season in definition.get("seasons") or []:
-            months += season.get("months", [])
-            if season.get("default") not in periods:
-                problems.append(f"season {season.get('name')!r}: default period is not a named period")
-            for name in periods:
-                if name not in season.get("rates", {}):
-                    problems.append(f"season {season.get('name')!r}: no rate for period {name!r}")
-            for window in season.get("windows", []):
-                if window.get("period") not in periods:
-                    problems.append(f"season {season.get('name')!r}: window names unknown period {window.get('period')!r}")
-                if not (
-                    isinstance(window.get("start"), int)
-                    and isinstance(window.get("end"), int)
-                    and 0 <= window["start"] < window["end"] <= 24
-                ):
-                    problems.append(f"season {season.get('name')!r}: windows start and end on whole hours, 0 to 24")
-                if window.get("days") not in ("weekday", "weekend", "all"):
-                    problems.append(f"season {season.get('name')!r}: window days must be weekday, weekend or all")
-        if sorted(months) != list(range(1, 13)):
-            problems.append("TOU seasons must cover each month exactly once")
+        problems += _tou_problems(definition)
     return problems
+
+
+def _tier_problems(tiers) -> list[str]:
+    if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
+        return ["tiers must be a list of objects, each with up_to_kwh and rate"]
+    problems = []
+    if not tiers or tiers[-1].get("up_to_kwh") is not None:
+        problems.append("tiers must end with an open tier (up_to_kwh null)")
+    limits = [t.get("up_to_kwh") for t in tiers[:-1]]
+    if not all(_is_number(limit) and not isinstance(limit, str) for limit in limits) or limits != sorted(limits):
+        problems.append("tier limits must rise")
+    for number, tier in enumerate(tiers, 1):
+        if not _is_number(tier.get("rate")):
+            problems.append(f"tier {number}: the rate must be a number of cents per kWh")
+    return problems
+
+
+def _tou_problems(definition: dict) -> list[str]:
+    problems = []
+    periods = definition.get("periods") or {}
+    if not isinstance(periods, dict) or not all(isinstance(label, str) for label in periods.values()):
+        return ["periods must be an object of period names and their labels"]
+    holidays = definition.get("holidays", [])
+    if not isinstance(holidays, list) or not all(_is_iso_date(day) for day in holidays):
+        problems.append("holidays must be a list of dates such as 2025-07-04")
+    seasons = definition.get("seasons") or []
+    if not isinstance(seasons, list) or not all(isinstance(season, dict) for season in seasons):
+        return [*problems, "seasons must be a list of objects"]
+    months: list[int] = []
+    for season in seasons:
+        name = season.get("name")
+        if not isinstance(name, str) or not name:
+            problems.append(f"season {name!r}: each season needs a name")
+        season_months = season.get("months", [])
+        if not isinstance(season_months, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in season_months):
+            problems.append(f"season {name!r}: months must be a list of month numbers, 1 to 12")
+            season_months = []
+        months += season_months
+        if not isinstance(season.get("default"), str) or season["default"] not in periods:
+            problems.append(f"season {name!r}: default period is not a named period")
+        rates = season.get("rates", {})
+        if not isinstance(rates, dict):
+            problems.append(f"season {name!r}: rates must be an object of period names and cents per kWh")
+            rates = {}
+        for period in periods:
+            if period not in rates:
+                problems.append(f"season {name!r}: no rate for period {period!r}")
+            elif not _is_number(rates[period]):
+                problems.append(f"season {name!r}: the rate for period {period!r} must be a number of cents per kWh")
+        windows = season.get("windows", [])
+        if not isinstance(windows, list) or not all(isinstance(window, dict) for window in windows):
+            problems.append(f"season {name!r}: windows must be a list of objects")
+            windows = []
+        for window in windows:
+            if not isinstance(window.get("period"), str) or window["period"] not in periods:
+                problems.append(f"season {name!r}: window names unknown period {window.get('period')!r}")
+            if not (
+                isinstance(window.get("start"), int)
+                and isinstance(window.get("end"), int)
+                and not isinstance(window["start"], bool)
+                and not isinstance(window["end"], bool)
+                and 0 <= window["start"] < window["end"] <= 24
+            ):
+                problems.append(f"season {name!r}: windows start and end on whole hours, 0 to 24")
+            if window.get("days") not in ("weekday", "weekend", "all"):
+                problems.append(f"season {name!r}: window days must be weekday, weekend or all")
+    if sorted(months) != list(range(1, 13)):
+        problems.append("TOU seasons must cover each month exactly once")
+    return problems
+
+
+def _is_iso_date(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

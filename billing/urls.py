@@ -11,5 +11,16 @@ urlpatterns = [
     path("customer/premises/<int:premise_id>/usage/intervals.json", views.interval_data_view, name="interval_data"),
     path("operator/customers/<int:account_id>/premises/<int:premise_id>/usage/", views.operator_usage_view, name="operator_usage"),
     path("operator/critical-peak/", views.operator_critical_peak_view, name="operator_critical_peak"),
+    path("operator/tariffs/", views.operator_tariffs_view, name="operator_tariffs"),
+    path("operator/tariffs/new/", views.operator_tariff_new_view, name="operator_tariff_new"),
+    path("operator/tariffs/<int:tariff_id>/", views.operator_tariff_view, name="operator_tariff"),
+    path("operator/tariffs/<int:tariff_id>/versions/new/", views.operator_tariff_version_new_view, name="operator_tariff_version_new"),
+    path("operator/tariffs/premises/<int:premise_id>/", views.operator_premise_tariff_view, name="operator_premise_tariff"),
+    path(
+        "operator/tariffs/premises/<int:premise_id>/assign/",
+        views.operator_premise_tariff_assign_view,
+        name="operator_premise_tariff_assign",
+    ),
+    path("operator/tariffs/premises/<int:premise_id>/bill-cycle/", views.operator_bill_cycle_set_view, name="operator_bill_cycle_set"),
     path("api/billing/ingest/", api.ReadingsIngestApi.as_view(), name="api_ingest"),
 ]

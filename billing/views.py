@@ -1,4 +1,4 @@
-"""Customer usage pages and downloads, and the operator's view of a customer's usage."""
+"""Customer usage pages and downloads, the operator's view of a customer's usage, and the operator's tariff pages."""
 
 from __future__ import annotations
 
@@ -11,19 +11,29 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from amiportal.accounts.roles import Role
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
-from amiportal.premises.models import CustomerAccount, ServiceAgreement
+from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import Occupancy, occupancies_for, premise_get_for_customer
 from amiportal.premises.services import staff_access_is_open
 from billing.dashboard import dashboard_build
 from billing.formats.espi_write import greenbutton_feed
-from billing.forms import CriticalPeakForm, DateRangeForm
-from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality
+from billing.forms import (
+    BillCycleForm,
+    CriticalPeakForm,
+    DateRangeForm,
+    PremiseLookupForm,
+    PremiseTariffAssignForm,
+    TariffForm,
+    TariffVersionForm,
+)
+from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality, Tariff
 from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
-from billing.services.tariffs import critical_peak_declare
+from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
+from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
 
 
 def _download_form(premise, occupancies):
@@ -151,3 +161,95 @@ def operator_critical_peak_view(request):
             return redirect("billing:operator_critical_peak")
     events = CriticalPeakEvent.objects.select_related("tariff", "declared_by").order_by("-day")[:50]
     return render(request, "billing/operator_critical_peak.html", {"form": form, "events": events})
+
+
+# --- Operator tariff pages: reads from billing.tariff_catalog, every write through billing.services.tariffs ---
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_tariffs_view(request):
+    lookup = PremiseLookupForm(request.GET or None)
+    if lookup.is_bound and lookup.is_valid():
+        return redirect("billing:operator_premise_tariff", premise_id=lookup.cleaned_data["premise"].pk)
+    return render(request, "billing/operator_tariffs.html", {"tariffs": tariff_list(today=timezone.localdate()), "lookup": lookup})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_tariff_new_view(request):
+    form = TariffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tariff = tariff_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Tariff {tariff.code} created: give it its first version.")
+            return redirect("billing:operator_tariff_version_new", tariff_id=tariff.pk)
+    return render(request, "billing/operator_tariff_new.html", {"form": form})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_tariff_view(request, tariff_id: int):
+    tariff = get_object_or_404(Tariff, pk=tariff_id)
+    return render(request, "billing/operator_tariff.html", tariff_detail(tariff=tariff, today=timezone.localdate()))
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_tariff_version_new_view(request, tariff_id: int):
+    tariff = get_object_or_404(Tariff, pk=tariff_id)
+    form = TariffVersionForm(request.POST or None, initial=version_form_initial(tariff=tariff))
+    if request.method == "POST" and form.is_valid():
+        try:
+            version = tariff_version_create(tariff=tariff, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"New version of {tariff.name} effective from {version.effective_from:%d %b %Y}.")
+            return redirect("billing:operator_tariff", tariff_id=tariff.pk)
+    return render(request, "billing/operator_tariff_version_new.html", {"tariff": tariff, "form": form})
+
+
+def _premise_tariff_page(request, premise, *, assign_form=None, cycle_form=None, status=200):
+    context = premise_tariff_overview(premise=premise)
+    context["assign_form"] = assign_form or PremiseTariffAssignForm(initial={"start": timezone.localdate()})
+    context["cycle_form"] = cycle_form or BillCycleForm(initial={"start_day": context["cycle_day"] or 1})
+    return render(request, "billing/operator_premise_tariff.html", context, status=status)
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_premise_tariff_view(request, premise_id: int):
+    return _premise_tariff_page(request, get_object_or_404(Premise, pk=premise_id))
+
+
+@require_POST
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_premise_tariff_assign_view(request, premise_id: int):
+    premise = get_object_or_404(Premise, pk=premise_id)
+    form = PremiseTariffAssignForm(request.POST)
+    if form.is_valid():
+        try:
+            premise_tariff_assign(premise=premise, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("start", error)
+        else:
+            messages.success(
+                request, f"{premise.service_point_id} is on {form.cleaned_data['tariff'].name} from {form.cleaned_data['start']:%d %b %Y}."
+            )
+            return redirect("billing:operator_premise_tariff", premise_id=premise.pk)
+    return _premise_tariff_page(request, premise, assign_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_bill_cycle_set_view(request, premise_id: int):
+    premise = get_object_or_404(Premise, pk=premise_id)
+    form = BillCycleForm(request.POST)
+    if form.is_valid():
+        try:
+            bill_cycle_set(premise=premise, start_day=form.cleaned_data["start_day"], actor=request.user)
+        except ValidationError as error:
+            form.add_error("start_day", error)
+        else:
+            messages.success(request, f"{premise.service_point_id} now bills in cycles starting on day {form.cleaned_data['start_day']}.")
+            return redirect("billing:operator_premise_tariff", premise_id=premise.pk)
+    return _premise_tariff_page(request, premise, cycle_form=form, status=400)

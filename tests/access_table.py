@@ -60,6 +60,13 @@ def _alice_premise_for_staff(people):
     return {"account_id": people["alice"].customer_account.pk, **_alice_premise(people)}
 
 
+def _a_tariff(people):
+    from billing.models import Tariff
+
+    tariff, _ = Tariff.objects.get_or_create(code="ACCESS-TABLE", defaults={"name": "Access table tariff"})
+    return {"tariff_id": tariff.pk}
+
+
 ROUTES: dict[str, Route] = {
     "portal:root": Route(ANYONE, note="redirects to sign-in or home"),
     "portal:health": Route(ANYONE),
@@ -105,6 +112,14 @@ ROUTES: dict[str, Route] = {
     "billing:interval_data": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
     "billing:operator_usage": Route(OPERATORS, kwargs=_alice_premise_for_staff, note="redirects to the reason form until access is opened"),
     "billing:operator_critical_peak": Route(OPERATORS),
+    # Operator tariff pages: terms, versions, premise tariff history and billing cycle (no usage shown).
+    "billing:operator_tariffs": Route(OPERATORS),
+    "billing:operator_tariff_new": Route(OPERATORS),
+    "billing:operator_tariff": Route(OPERATORS, kwargs=_a_tariff),
+    "billing:operator_tariff_version_new": Route(OPERATORS, kwargs=_a_tariff),
+    "billing:operator_premise_tariff": Route(OPERATORS, kwargs=_alice_premise),
+    "billing:operator_premise_tariff_assign": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
+    "billing:operator_bill_cycle_set": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
     "billing:api_ingest": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
     # Third-party access (issue 5): developers register, customers consent, operators review.
     "thirdparty:developer_applications": Route(frozenset({"trent"})),

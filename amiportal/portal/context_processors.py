@@ -15,6 +15,7 @@ _NAV = {
         ("Customers", "portal:operator_customers"),
         ("Audit trail", "portal:operator_audit"),
         ("HAN networks", "han:operator_networks"),
+        ("Tariffs", "billing:operator_tariffs"),
         ("Third parties", "thirdparty:operator_registry"),
     ],
     Role.THIRD_PARTY_DEVELOPER: [
@@ -27,6 +28,7 @@ _NAV = {
         ("Customers", "portal:operator_customers"),
         ("Audit trail", "portal:operator_audit"),
         ("HAN networks", "han:operator_networks"),
+        ("Tariffs", "billing:operator_tariffs"),
         ("Third parties", "thirdparty:operator_registry"),
         ("Administration", "admin:index"),
     ],

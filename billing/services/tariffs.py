@@ -16,6 +16,25 @@ from billing.tariff_engine import validate_definition
 
 
 @transaction.atomic
+def tariff_create(*, code: str, name: str, actor=None) -> Tariff:
+    """A new tariff with no terms yet: its first version (``tariff_version_create``) gives it prices."""
+    code, name = code.strip(), name.strip()
+    if not code or not name:
+        raise ValidationError("A tariff needs a code and a name.")
+    if Tariff.objects.filter(code__iexact=code).exists():
+        raise ValidationError(f"There is already a tariff with the code {code}.")
+    tariff = Tariff.objects.create(code=code, name=name)
+    audit_append(
+        action="billing.tariff_created",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"tariff:{tariff.pk}",
+        payload={"code": code, "name": name},
+    )
+    return tariff
+
+
+@transaction.atomic
 def tariff_version_create(
     *,
     tariff: Tariff,
@@ -35,6 +54,10 @@ def tariff_version_create(
     problems = validate_definition(pricing, definition, flat_rate)
     if export_credit == ExportCredit.EXPORT_RATE and export_rate is None:
         problems.append("an export rate is needed to credit export at the export rate")
+    Tariff.objects.select_for_update().filter(pk=tariff.pk).first()
+    if TariffVersion.objects.filter(tariff=tariff, effective_from=effective_from).exists():
+        # Refused here with a reason rather than by the unique constraint's IntegrityError.
+        problems.append(f"{tariff.name} already has a version effective from {effective_from.isoformat()}")
     if problems:
         raise ValidationError(problems)
     version = TariffVersion.objects.create(
