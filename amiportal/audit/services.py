@@ -81,8 +81,8 @@ def audit_append(
     payload: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry. ``actor`` is a user or None (then ``actor_label`` names the system part)."""
-    (entry,) = audit_append_many(
-        entries=[
+    (entry,) = _append_many(
+        [
             {
                 "action": action,
                 "actor": actor,
@@ -104,6 +104,11 @@ def audit_append_many(*, entries: list[dict[str, Any]]) -> list[AuditEntry]:
     exactly as if appended one by one; only the cost differs (a batch of device
     reports holds the chain lock for one insert, not one per entry).
     """
+    return _append_many(entries)
+
+
+def _append_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    # Undecorated, so ``audit_append`` opens one atomic block (one savepoint when nested), not two.
     if not entries:
         return []
     for item in entries:

@@ -94,7 +94,7 @@ class CoordinatorService:
         last_beat = time.monotonic()
         try:
             while not stop.is_set():
-                message = await loop.run_in_executor(self._queue_thread, self.consumer.get, 1.0)
+                message = await loop.run_in_executor(self._queue_thread, self.consumer.get, broker.COMMAND_POLL_SECONDS)
                 if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                     self.report("online", None, {})
                     last_beat = time.monotonic()

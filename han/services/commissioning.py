@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from amiportal.audit.services import audit_append
-from amiportal.premises.selectors import current_agreement
 from han.install_codes import ParsedInstallCode
 from han.models import CommissioningJob, Device, DeviceState, HanNetwork, JobKind, WorkOrder
+from han.selectors import current_account_ids
 from han.services.keys import link_key_seal
 from han.services.relay import job_enqueue
 
@@ -20,12 +20,13 @@ class DeviceAlreadyCommissioned(ValidationError):
 
 
 def _account_id(network: HanNetwork) -> int | None:
-    agreement = current_agreement(premise=network.premise)
-    return agreement.account_id if agreement else None
+    return current_account_ids(premise_ids={network.premise_id})[network.premise_id]
 
 
 def _refuse_duplicate(*, network: HanNetwork, eui64: str) -> None:
-    existing = Device.objects.select_related("network").exclude(state=DeviceState.DECOMMISSIONED).filter(eui64=eui64).first()
+    existing = (
+        Device.objects.exclude(state=DeviceState.DECOMMISSIONED).filter(eui64=eui64).values_list("network_id", "state", named=True).first()
+    )
     if existing is None:
         return
     if existing.network_id != network.pk:
@@ -54,8 +55,8 @@ def device_commission(
     device = Device(network=network, eui64=parsed.eui64, device_type=device_type, label=label, added_by=actor)
     device.link_key_sealed = link_key_seal(device=device, link_key=parsed.link_key)
     try:
-        with transaction.atomic():
-            device.save()
+        # No savepoint of its own: this function's atomic block (a savepoint when nested) rolls back.
+        device.save(force_insert=True)
     except IntegrityError:
         # Another request registered the same radio a moment ago.
         raise ValidationError(f"Device {parsed.eui64.upper()} was registered by someone else just now.") from None

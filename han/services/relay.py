@@ -9,7 +9,9 @@ and moves the job and its device forward. Neither ever logs or returns a key.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,6 +29,7 @@ from amiportal.premises.selectors import current_agreement
 from han import broker
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
 from han.protocol import CommandRejected, command_build, public_hex, report_verify
+from han.selectors import current_account_ids
 from han.services.keys import link_key_open, network_key_open
 
 logger = logging.getLogger(__name__)
@@ -59,8 +62,14 @@ FAILURE_MESSAGES = {
 }
 
 
+@functools.lru_cache(maxsize=4)
+def _signing_key_for(seed: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)[:32])
+
+
 def head_end_signing_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(settings.AMI_HAN_SIGNING_KEY)[:32])
+    # Parsed once per process (keyed on the setting's value, so tests that override it see the change).
+    return _signing_key_for(settings.AMI_HAN_SIGNING_KEY)
 
 
 def head_end_public_key_hex() -> str:
@@ -75,14 +84,30 @@ def job_enqueue(*, job: CommissioningJob) -> None:
 
 
 def _account_id(job: CommissioningJob, batch: _Batch | None = None) -> int | None:
-    premise = job.network.premise
-    if batch is not None and premise.pk in batch.account_ids:
-        return batch.account_ids[premise.pk]
-    agreement = current_agreement(premise=premise)
+    premise_id = job.network.premise_id
+    if batch is not None and premise_id in batch.account_ids:
+        return batch.account_ids[premise_id]
+    agreement = current_agreement(premise=job.network.premise)
     account_id = agreement.account_id if agreement else None
     if batch is not None:
-        batch.account_ids[premise.pk] = account_id
+        batch.account_ids[premise_id] = account_id
     return account_id
+
+
+def _account_ids_load(*, premise_ids: set[int], batch: _Batch) -> None:
+    """The accounts of several premises' current agreements in one query (``current_account_ids``)."""
+    wanted = premise_ids - batch.account_ids.keys()
+    if wanted:
+        batch.account_ids.update(current_account_ids(premise_ids=wanted))
+
+
+@dataclass
+class _Advance:
+    """A device's furthest forward move asked for so far in a batch, written once when the batch is flushed."""
+
+    state: DeviceState
+    fields: dict[str, Any]
+    audit_index: int | None = None  # an entry of ``_Batch.audits`` that stands only if the move happens
 
 
 @dataclass
@@ -96,23 +121,62 @@ class _Batch:
     seen: set[int] = field(default_factory=set)
     announced: set[int] = field(default_factory=set)
     jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
+    # Reports checked while preloading (keyed by ``id(report)``): each signature is verified once.
+    verified: dict[int, bool] = field(default_factory=dict)
+    # Device moves and finished jobs, written together by ``flush`` (a device's permitted, joined and
+    # interviewed usually arrive in one batch: one UPDATE instead of four).
+    advances: dict[int, _Advance] = field(default_factory=dict)
+    done_jobs: set[int] = field(default_factory=set)
 
-    def audit(self, **entry: Any) -> None:
+    def audit(self, **entry: Any) -> int:
         self.audits.append(entry)
+        return len(self.audits) - 1
+
+    def flush(self) -> None:
+        """Write the pending device moves and finished jobs. Before any other write that depends on them."""
+        for device_id, move in self.advances.items():
+            earlier = STATE_PATH[: STATE_PATH.index(move.state)]
+            moved = Device.objects.filter(pk=device_id, state__in=earlier).update(state=move.state, **move.fields)
+            if not moved and move.audit_index is not None:
+                self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
+        self.advances = {}
+        if self.done_jobs:
+            CommissioningJob.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
+            self.done_jobs = set()
+
+    def discard_pending(self) -> None:
+        self.advances = {}
+        self.done_jobs = set()
 
     def finish(self) -> None:
         """Appended last, so the audit chain's lock is held only for one insert at the end of the transaction."""
+        self.flush()
         _coordinators_seen(ids=self.seen - self.announced, now=self.now)
         if self.announced:
             Coordinator.objects.filter(pk__in=self.announced).update(last_seen_at=self.now)
-        audit_append_many(entries=self.audits)
+        audit_append_many(entries=[entry for entry in self.audits if entry is not None])
         self.audits = []
 
 
-def _advance(device_id: int, to: DeviceState, **fields: Any) -> bool:
-    """Move a device forward along the commissioning path only; late or repeated reports change nothing."""
-    earlier = STATE_PATH[: STATE_PATH.index(to)]
-    return bool(Device.objects.filter(pk=device_id, state__in=earlier).update(state=to, **fields))
+def _advance(device_id: int, to: DeviceState, batch: _Batch | None = None, *, audit_index: int | None = None, **fields: Any) -> bool:
+    """Move a device forward along the commissioning path only; late or repeated reports change nothing.
+
+    With a ``batch`` the move is recorded and written by ``batch.flush()``, merged with the
+    device's other moves in the batch (the furthest state wins; the intermediate states were
+    never visible outside the transaction anyway), and the return value is only "asked for".
+    """
+    if batch is None:
+        earlier = STATE_PATH[: STATE_PATH.index(to)]
+        return bool(Device.objects.filter(pk=device_id, state__in=earlier).update(state=to, **fields))
+    pending = batch.advances.get(device_id)
+    if pending is not None and STATE_PATH.index(to) <= STATE_PATH.index(pending.state):
+        return False
+    batch.advances[device_id] = _Advance(
+        state=to,
+        fields={**(pending.fields if pending else {}), **fields},
+        audit_index=audit_index if audit_index is not None else (pending.audit_index if pending else None),
+    )
+    return True
 
 
 def _coordinators_seen(*, ids: set[int], now: datetime) -> None:
@@ -129,6 +193,8 @@ def _coordinators_seen(*, ids: set[int], now: datetime) -> None:
 
 
 def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
+    if batch is not None:
+        batch.flush()  # a move or a finished job recorded earlier in the batch comes first, as it happened
     CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
     if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE):
         Device.objects.filter(pk=job.device_id, state__in=STATE_PATH[:-1]).update(state=DeviceState.FAILED, failure_reason=message[:300])
@@ -177,9 +243,12 @@ def job_relay(*, job_id: int) -> str:
     The runner also takes along up to ``RELAY_BATCH - 1`` other pending jobs
     (claimed with ``SKIP LOCKED``, so two runners never take the same one) and
     relays them in the same pass: one envelope each, signed and sealed to its
-    own coordinator, one transaction and one audit append for all of them. Their
-    own tasks then find them handled. A runner that dies after that claim leaves
-    them ``relaying``, and their own tasks send them, as above.
+    own coordinator, one transaction and one audit append for all of them. That
+    transaction holds their rows from the claim to the commit, so their own tasks
+    wait for it and then find them handled (before, a task could find its job
+    ``relaying`` while the runner was still sending it, and send it a second
+    time). A runner that dies before its commit leaves them ``pending``, and
+    their own tasks send them.
     """
     claimed = CommissioningJob.objects.filter(pk=job_id, state=JobState.PENDING).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
     if not claimed:
@@ -188,34 +257,42 @@ def job_relay(*, job_id: int) -> str:
             return "gone"
         if state != JobState.RELAYING:
             return "already handled"  # usually: another runner took it along
-    job = _JOBS.filter(pk=job_id).first()
-    if job is None:
-        return "gone"
+        # "relaying": a runner is sending it right now (it holds the row until it commits), or one died after
+        # claiming it. Wait for the row, then look again: only a job still "relaying" is ours to send.
+        with transaction.atomic():
+            state = CommissioningJob.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
+        if state != JobState.RELAYING:
+            return "already handled" if state else "gone"
     with transaction.atomic():
+        job = _JOBS.select_for_update(of=("self",)).filter(pk=job_id, state=JobState.RELAYING).first()
+        if job is None:
+            return "already handled"
+        # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
+        # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
             CommissioningJob.objects.select_for_update(skip_locked=True)
             .filter(state=JobState.PENDING)
             .exclude(pk=job.pk)
-            .order_by("pk")
+            .order_by("-pk")
             .values_list("pk", flat=True)[: RELAY_BATCH - 1]
         )
         if others:
             CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
-    jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
-    batch = _Batch(now=timezone.now())
-    outcomes, relayed = {}, []
-    for each in jobs:
-        outcome = _relay_one(each, batch)
-        outcomes[each.pk] = outcome
-        if outcome == "relayed":
-            relayed.append(each)
-    with transaction.atomic():
+        jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
+        batch = _Batch(now=timezone.now())
+        _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
+        outcomes, relayed = {}, []
+        for each in jobs:
+            outcome = _relay_one(each, batch)
+            outcomes[each.pk] = outcome
+            if outcome == "relayed":
+                relayed.append(each)
         if relayed:
             CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(state=JobState.RELAYED)
             device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
             earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
             Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
-        audit_append_many(entries=batch.audits)
+        audit_append_many(entries=batch.audits)  # last: the audit chain's lock is held only for this insert and the commit
     for each in relayed:
         logger.info("relayed %s command %s to %s", COMMAND_TYPE_FOR_KIND[JobKind(each.kind)], each.command_id, each.coordinator.name)
     return outcomes[job.pk]
@@ -232,9 +309,9 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
     try:
         secret, body = _secret_and_body(job)
     except SealedValueError:
-        # Fail closed: a key that does not open is never guessed at or sent.
-        with transaction.atomic():  # the failure and its audit entry together, now
-            _fail(job, "key_unavailable", FAILURE_MESSAGES["key_unavailable"])
+        # Fail closed: a key that does not open is never guessed at or sent. The failure and its
+        # audit entry commit together, with the rest of the runner's transaction.
+        _fail(job, "key_unavailable", FAILURE_MESSAGES["key_unavailable"], batch)
         return "key unavailable"
     command_type = COMMAND_TYPE_FOR_KIND[JobKind(job.kind)]
     envelope = command_build(
@@ -268,6 +345,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
 def report_record(*, report: dict[str, Any]) -> str:
     """Apply one signed coordinator report. Unsigned, forged or foreign reports change nothing."""
     batch = _Batch(now=timezone.now())
+    _reports_preload([report], batch)
     outcome = _report_apply(report, batch)
     batch.finish()
     return outcome
@@ -287,6 +365,7 @@ def reports_record(*, reports: list[Any]) -> list[str]:
     try:
         with transaction.atomic():
             batch = _Batch(now=timezone.now())
+            _reports_preload(reports, batch)
             outcomes = [_report_apply(report, batch) for report in reports]
             batch.finish()
             return outcomes
@@ -302,11 +381,13 @@ def reports_record(*, reports: list[Any]) -> list[str]:
             try:
                 with transaction.atomic():
                     outcomes.append(_report_apply(report, batch))
+                    batch.flush()  # inside its savepoint: a report that breaks takes its own moves with it
             except (OperationalError, InterfaceError):
                 raise
             except Exception:
                 logger.exception("a report could not be applied")
                 del batch.audits[audits_before:]  # its changes were rolled back, so are its entries
+                batch.discard_pending()
                 batch.jobs.clear()
                 outcomes.append("error")
         batch.finish()
@@ -322,6 +403,62 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
     return batch.coordinators[name]
 
 
+# What applying a report reads of its job, locked: not the device's sealed key or its interview.
+_REPORT_JOBS = (
+    CommissioningJob.objects.select_for_update(of=("self",))
+    .select_related("network", "coordinator", "device")
+    .only(
+        *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result"),
+        *("network__premise_id", "network__coordinator_id", "network__pan_id"),
+        *("coordinator__name", "device__uid", "device__eui64"),
+    )
+)
+
+
+def _report_verified(report: Any, coordinator: Coordinator, batch: _Batch) -> None:
+    """``report_verify``, once per report per batch (the preload may have checked it already)."""
+    if batch.verified.get(id(report)):
+        return
+    report_verify(report=report, verify_public_hex=coordinator.verify_public_key)
+    batch.verified[id(report)] = True
+
+
+def _reports_preload(reports: list[Any], batch: _Batch) -> None:
+    """Load what a batch of reports needs in three queries instead of a few per report.
+
+    Their coordinators (one query), the jobs named by the reports whose signatures
+    verify (one ``SELECT ... FOR UPDATE``, in primary-key order), and those premises'
+    current accounts (one query). Anything not found here is looked up as before.
+    """
+    names = {str(r["coordinator"]) for r in reports if isinstance(r, dict) and r.get("coordinator")}
+    names -= batch.coordinators.keys()
+    if names:
+        found = {c.name: c for c in Coordinator.objects.filter(name__in=names)}
+        for name in names:
+            batch.coordinators[name] = found.get(name)
+    wanted: dict[str, int] = {}
+    for report in reports:
+        if not isinstance(report, dict) or report.get("event") == "online":
+            continue
+        coordinator = batch.coordinators.get(str(report.get("coordinator")))
+        if coordinator is None:
+            continue
+        try:
+            _report_verified(report, coordinator, batch)
+            command_id = str(uuid.UUID(str(report.get("command_id"))))
+        except (CommandRejected, ValueError):
+            continue  # refused (or looked up) one by one, as before
+        if (coordinator.pk, command_id) not in batch.jobs:
+            wanted[command_id] = coordinator.pk
+    if not wanted:
+        return
+    jobs = list(_REPORT_JOBS.filter(command_id__in=list(wanted)).order_by("pk"))
+    for job in jobs:
+        if wanted.get(str(job.command_id)) == job.coordinator_id:
+            batch.jobs[(job.coordinator_id, str(job.command_id))] = job
+    _account_ids_load(premise_ids={job.network.premise_id for job in jobs}, batch=batch)
+
+
 def _report_apply(report: Any, batch: _Batch) -> str:
     name = report.get("coordinator") if isinstance(report, dict) else None
     coordinator = _report_coordinator(name, batch)
@@ -329,7 +466,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         logger.warning("report from unknown coordinator %r ignored", name)
         return "unknown coordinator"
     try:
-        report_verify(report=report, verify_public_hex=coordinator.verify_public_key)
+        _report_verified(report, coordinator, batch)
     except CommandRejected as exc:
         logger.warning("report from %s refused: %s", coordinator.name, exc)
         batch.audit(
@@ -345,12 +482,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
     batch.seen.add(coordinator.pk)
     key = (coordinator.pk, str(report.get("command_id")))
     if key not in batch.jobs:  # a device's permitted, joined and interviewed usually arrive together
-        batch.jobs[key] = (
-            CommissioningJob.objects.select_for_update(of=("self",))
-            .select_related("network__premise", "coordinator", "device")
-            .filter(command_id=report.get("command_id"), coordinator=coordinator)
-            .first()
-        )
+        batch.jobs[key] = _REPORT_JOBS.filter(command_id=report.get("command_id"), coordinator=coordinator).first()
     job = batch.jobs[key]
     if job is None:
         logger.warning("report %s from %s names no job of it", event, coordinator.name)
@@ -366,6 +498,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         _fail(job, reason, FAILURE_MESSAGES.get(reason, str(detail.get("message", "The gateway reported a failure.")))[:300], batch)
         return "failed"
     if event in ("configured", "removed"):
+        batch.flush()
         if not CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
             return event  # a repeated report: recorded the first time
         batch.audit(
@@ -382,9 +515,9 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         return _device_command_reported(job=job, coordinator=coordinator, event=event, detail=detail, batch=batch)
     device = job.device
     if event == "permitted":
-        _advance(device.pk, DeviceState.PERMITTED)
+        _advance(device.pk, DeviceState.PERMITTED, batch)
     elif event == "joined":
-        _advance(device.pk, DeviceState.JOINED, last_seen_at=now)
+        _advance(device.pk, DeviceState.JOINED, batch, last_seen_at=now)
     elif event == "interviewed":
         return _interviewed(job=job, coordinator=coordinator, detail=detail, batch=batch)
     return event
@@ -404,6 +537,7 @@ def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dic
     _advance(
         device.pk,
         DeviceState.INTERVIEWED,
+        batch,
         manufacturer=str(detail.get("manufacturer") or "")[:100],
         model=str(detail.get("model") or "")[:100],
         interview=interview,
@@ -413,11 +547,10 @@ def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dic
     if reported_ieee != device.eui64 or not serves_premise or detail.get("pan_id") != job.network.pan_id:
         _fail(job, "not_on_this_network", FAILURE_MESSAGES["not_on_this_network"], batch)
         return "not verified"
-    advanced = _advance(device.pk, DeviceState.VERIFIED, failure_reason="")
-    CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="")
-    if not advanced:
-        return "verified"  # a repeated report (a redelivered task): audited the first time
-    batch.audit(
+    batch.done_jobs.add(job.pk)
+    # Audited only if the move to verified happens when the batch is flushed; a repeated report
+    # (a redelivered task) finds the device verified already, and its entry is dropped.
+    audit_index = batch.audit(
         action="han.device_verified",
         actor_label=f"coordinator:{coordinator.name}",
         target=f"device:{device.uid}",
@@ -429,6 +562,8 @@ def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dic
             "model": str(detail.get("model") or "")[:100],
         },
     )
+    if not _advance(device.pk, DeviceState.VERIFIED, batch, audit_index=audit_index, failure_reason=""):
+        batch.audits[audit_index] = None  # the same report twice in one batch
     return "verified"
 
 

@@ -64,6 +64,30 @@ def test_a_batch_of_reports_verifies_a_device_and_a_forged_report_in_it_changes_
     assert audit_verify().ok
 
 
+@pytest.mark.objective("SO-U5")
+def test_a_device_whose_reports_arrive_together_is_written_once_and_a_repeat_in_the_batch_is_not_audited_twice(
+    alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r))
+    reports = [r for r in reports if r["event"] != "configured"]
+    assert events(reports) == ["permitted", "joined", "interviewed"]
+
+    # Coordinator, job and account in three look-ups; one UPDATE for the device's four moves, one for the job,
+    # one for the coordinator's last_seen_at; the audit append (lock, head, insert) and two savepoints.
+    with django_assert_max_num_queries(13):
+        outcomes = reports_record(reports=[*reports, reports[-1], reports[1]])
+
+    assert outcomes == ["permitted", "joined", "verified", "verified", "joined"]
+    device.refresh_from_db()
+    assert device.state == DeviceState.VERIFIED
+    assert (device.manufacturer, device.model) == (sim_device.manufacturer, sim_device.model)
+    assert device.interview["eui64"] == sim_device.eui64 and device.last_seen_at is not None
+    assert CommissioningJob.objects.get(device=device).state == JobState.DONE
+    assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").count() == 1
+    assert audit_verify().ok
+
+
 def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(alice_network, ivan, captured):
     devices = [
         device_commission(
