@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 
 import pytest
@@ -11,15 +10,11 @@ import zigpy.types as t
 from django.core.management.base import CommandError
 
 from han.coordinator.simulated import SimulatedControllerApplication
-from han.install_codes import install_code_parse
 from han.management.commands.han_coordinator import head_end_public_key
-from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobKind, JobState
-from han.protocol import CoordinatorIdentity
-from han.services.commissioning import device_commission
+from han.models import CommissioningJob, DeviceType, JobKind, JobState
 from han.services.device_control import device_status_request
-from han.services.networks import coordinator_register, han_network_create
 from tests.conftest import wait_for
-from tests.han.conftest import install_code_for, random_eui64
+from tests.han.live import live_verified_device
 from tests.han.test_relay_processes import processes, redis_url  # noqa: F401 (fixtures)
 
 
@@ -63,19 +58,16 @@ def test_the_coordinator_reads_the_head_end_public_key_from_its_environment(monk
 def test_a_restarted_coordinator_process_still_knows_the_devices_that_joined_it(alice, ivan, tmp_path, processes):  # noqa: F811
     """zigpy's own database (``database_path``) keeps the joined devices across a real process restart."""
     name = "gw-restart"
-    identity = CoordinatorIdentity.generate(name)
-    identity.save(tmp_path / "keys" / f"{name}.key")
-    code, eui64 = install_code_for(), random_eui64()
-    devices = tmp_path / "devices.json"
-    devices.write_text(json.dumps([{"eui64": eui64, "install_code": code, "device_type": "metering", "model": "M-7"}]))
-    coordinator = coordinator_register(name=name, box_public_key=identity.box_public_hex, verify_public_key=identity.verify_public_hex)
-    processes.worker()
-    processes.coordinator(name, devices)
-    network = han_network_create(premise=alice.customer_account.agreements.get().premise, coordinator=coordinator)
-    device = device_commission(
-        network=network, parsed=install_code_parse(code=code, eui64=eui64), device_type=DeviceType.METERING, actor=ivan
+    device, devices = live_verified_device(
+        processes=processes,
+        tmp_path=tmp_path,
+        name=name,
+        premise=alice.customer_account.agreements.get().premise,
+        installer=ivan,
+        simulated_type="metering",
+        device_type=DeviceType.METERING,
+        model="M-7",
     )
-    wait_for(lambda: Device.objects.get(pk=device.pk).state == DeviceState.VERIFIED, timeout=40)
 
     processes.stop("coordinator")  # SIGTERM: zigpy flushes its database on shutdown
     database = tmp_path / "keys" / f"{name}.zigbee.db"

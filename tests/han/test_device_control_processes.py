@@ -5,20 +5,14 @@ The test database is shared with the subprocesses, so these tests commit.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from amiportal.audit.models import AuditEntry
 from han import drlc
-from han.install_codes import install_code_parse
-from han.models import CommissioningJob, DeviceState, DeviceType, JobState
-from han.protocol import CoordinatorIdentity
-from han.services.commissioning import device_commission
+from han.models import CommissioningJob, DeviceType, JobState
 from han.services.device_control import device_load_control_request, device_status_request
-from han.services.networks import coordinator_register, han_network_create
 from tests.conftest import wait_for
-from tests.han.conftest import install_code_for, random_eui64
+from tests.han.live import live_verified_device
 from tests.han.test_relay_processes import processes, redis_url  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -34,19 +28,16 @@ def _job(job: CommissioningJob) -> CommissioningJob:
 @pytest.mark.objective("SO-U7")
 def test_a_load_control_event_reaches_the_simulated_device_and_the_result_comes_back(alice, ivan, tmp_path, processes):  # noqa: F811
     name = "gw-drlc"
-    identity = CoordinatorIdentity.generate(name)
-    identity.save(tmp_path / "keys" / f"{name}.key")
-    code, eui64 = install_code_for(), random_eui64()
-    devices = tmp_path / "devices.json"
-    devices.write_text(json.dumps([{"eui64": eui64, "install_code": code, "device_type": "load_control", "model": "LCS-2"}]))
-    coordinator = coordinator_register(name=name, box_public_key=identity.box_public_hex, verify_public_key=identity.verify_public_hex)
-    processes.worker()
-    processes.coordinator(name, devices)
-    network = han_network_create(premise=alice.customer_account.agreements.get().premise, coordinator=coordinator)
-    device = device_commission(
-        network=network, parsed=install_code_parse(code=code, eui64=eui64), device_type=DeviceType.LOAD_CONTROL, actor=ivan
+    device, _ = live_verified_device(
+        processes=processes,
+        tmp_path=tmp_path,
+        name=name,
+        premise=alice.customer_account.agreements.get().premise,
+        installer=ivan,
+        simulated_type="load_control",
+        device_type=DeviceType.LOAD_CONTROL,
+        model="LCS-2",
     )
-    wait_for(lambda: device.__class__.objects.get(pk=device.pk).state == DeviceState.VERIFIED, timeout=40)
 
     event = {"device_class": drlc.device_class_bits(["water_heater"]), "duration_minutes": 60, "criticality": 5, "duty_cycle": 50}
     job = device_load_control_request(device=device, event=event, actor=alice)

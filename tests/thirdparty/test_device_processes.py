@@ -5,19 +5,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.test import Client
 
 from han.coordinator.simulated import SE_DEVICE_PROFILES
-from han.install_codes import install_code_parse
-from han.models import Device, DeviceState, DeviceType
-from han.protocol import CoordinatorIdentity
-from han.services.commissioning import device_commission
-from han.services.networks import coordinator_register, han_network_create
+from han.models import DeviceType
 from tests.conftest import wait_for
-from tests.han.conftest import install_code_for, random_eui64
+from tests.han.live import live_verified_device
 from tests.han.test_relay_processes import processes, redis_url  # noqa: F401 (fixtures)
 from tests.thirdparty import world
 from tests.thirdparty.devices import DEVICE_SCOPES, LOAD_CONTROL_BODY, control_tokens, device_path, signed_post
@@ -37,20 +31,16 @@ def test_a_third_party_load_control_request_reaches_the_device_and_its_outcome_c
     processes,  # noqa: F811
 ):
     assert 0x0701 in SE_DEVICE_PROFILES["pct"][2]  # a thermostat takes load control events
-    name = "gw-tp"
-    identity = CoordinatorIdentity.generate(name)
-    identity.save(tmp_path / "keys" / f"{name}.key")
-    code, eui64 = install_code_for(), random_eui64()
-    devices = tmp_path / "devices.json"
-    devices.write_text(json.dumps([{"eui64": eui64, "install_code": code, "device_type": "pct", "model": "T-9"}]))
-    coordinator = coordinator_register(name=name, box_public_key=identity.box_public_hex, verify_public_key=identity.verify_public_hex)
-    processes.worker()
-    processes.coordinator(name, devices)
-    network = han_network_create(premise=world.premise_of(alice), coordinator=coordinator)
-    device = device_commission(
-        network=network, parsed=install_code_parse(code=code, eui64=eui64), device_type=DeviceType.THERMOSTAT, actor=ivan
+    device, _ = live_verified_device(
+        processes=processes,
+        tmp_path=tmp_path,
+        name="gw-tp",
+        premise=world.premise_of(alice),
+        installer=ivan,
+        simulated_type="pct",
+        device_type=DeviceType.THERMOSTAT,
+        model="T-9",
     )
-    wait_for(lambda: Device.objects.get(pk=device.pk).state == DeviceState.VERIFIED, timeout=40)
 
     api = Client()
     application = world.register(trent, name="Thermostat Co", scopes=DEVICE_SCOPES)
