@@ -9,7 +9,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from amiportal.premises.models import Premise, ServiceAgreement
+from amiportal.premises.models import Premise
+from amiportal.premises.selectors import premises_occupied_now
 from han.models import STATE_PATH, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
 
 COORDINATOR_ONLINE_SECONDS = 90
@@ -45,21 +46,11 @@ def device_get_for_installer(*, user, device_uid) -> Device:
     return device
 
 
-# --- customers: only premises they occupy today ---------------------------------------------
-
-
-def current_premises_for_customer(*, user) -> QuerySet[Premise]:
-    today = timezone.localdate()
-    return (
-        Premise.objects.filter(agreements__account__user=user, agreements__move_in__lte=today)
-        .filter(Q(agreements__move_out__isnull=True) | Q(agreements__move_out__gte=today))
-        .distinct()
-        .order_by("service_point_id")
-    )
+# --- customers: only premises they occupy today (the rule: amiportal.premises.selectors) ----------
 
 
 def customer_networks(*, user) -> QuerySet[HanNetwork]:
-    return HanNetwork.objects.filter(premise__in=current_premises_for_customer(user=user)).select_related("premise", "coordinator")
+    return HanNetwork.objects.filter(premise__in=premises_occupied_now(user=user)).select_related("premise", "coordinator")
 
 
 def devices_for_customer(*, user) -> QuerySet[Device]:
@@ -129,26 +120,3 @@ def han_networks_overview() -> QuerySet[HanNetwork]:
 def spare_coordinators() -> QuerySet[Coordinator]:
     """Registered, active coordinators that serve no premise yet: candidates for a replacement."""
     return Coordinator.objects.filter(is_active=True, network__isnull=True).order_by("name")
-
-
-def current_account_ids(*, premise_ids: set[int]) -> dict[int, int | None]:
-    """The account of each premise's current agreement (None when vacant), in one query.
-
-    The same rule and the same pick as ``amiportal.premises.selectors.current_agreement``
-    (move-in on or before today, no move-out or one from today on, earliest move-in first),
-    without loading the agreement and its account: the HAN services need only the id for
-    their audit entries, and they need it for every device and every batch.
-    """
-    if not premise_ids:
-        return {}
-    day = timezone.localdate()
-    found: dict[int, int | None] = dict.fromkeys(premise_ids)
-    rows = (
-        ServiceAgreement.objects.filter(premise_id__in=premise_ids, move_in__lte=day)
-        .filter(Q(move_out__isnull=True) | Q(move_out__gte=day))
-        .order_by("-premise_id", "-move_in")
-        .values_list("premise_id", "account_id")
-    )
-    for premise_id, account_id in rows:
-        found[premise_id] = account_id  # the last one written per premise is its earliest move-in
-    return found

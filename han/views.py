@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,6 +29,7 @@ from han.selectors import (
 )
 from han.services.commissioning import DeviceAlreadyCommissioned, device_commission, device_commission_retry, device_remove
 from han.services.networks import coordinator_replace
+from han.services.refusals import customer_device_access_refused
 
 
 def _rows(devices):
@@ -104,6 +105,15 @@ def installer_device_retry_view(request, work_order_id: int, device_uid):
 # --- customers ---------------------------------------------------------------------------------------
 
 
+def _customer_device(request, device_uid, *, attempted: str):
+    """The device if it is in a home the customer occupies now; otherwise 404, with the attempt audited."""
+    try:
+        return device_get_for_customer(user=request.user, device_uid=device_uid)
+    except Http404:
+        customer_device_access_refused(actor=request.user, attempted=attempted, target=f"device:{device_uid}")
+        raise
+
+
 @role_required(Role.CUSTOMER)
 def customer_devices_view(request):
     return render(
@@ -118,6 +128,10 @@ def customer_devices_view(request):
 def customer_device_add_view(request):
     networks = customer_networks(user=request.user)
     form = CustomerAddDeviceForm(request.POST or None, networks=networks)
+    if request.method == "POST" and form.has_error("network", "invalid_choice"):
+        # A home the customer does not occupy now (a former home, or someone else's): nothing to say about it.
+        customer_device_access_refused(actor=request.user, attempted="device_add", target=f"network:{request.POST.get('network', '')[:40]}")
+        raise Http404("No such home of yours.")
     if request.method == "POST" and form.is_valid():
         try:
             device = device_commission(
@@ -143,7 +157,7 @@ def customer_device_add_view(request):
 @role_required(Role.CUSTOMER)
 @require_POST
 def customer_device_remove_view(request, device_uid):
-    device = device_get_for_customer(user=request.user, device_uid=device_uid)
+    device = _customer_device(request, device_uid, attempted="device_remove")
     try:
         device_remove(device=device, actor=request.user)
     except ValidationError as exc:
@@ -156,7 +170,7 @@ def customer_device_remove_view(request, device_uid):
 @role_required(Role.CUSTOMER)
 @require_GET
 def customer_device_status_view(request, device_uid):
-    return JsonResponse(device_progress(device_get_for_customer(user=request.user, device_uid=device_uid)))
+    return JsonResponse(device_progress(_customer_device(request, device_uid, attempted="device_status")))
 
 
 # --- operators ---------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -27,14 +28,77 @@ def customer_account_for_user(*, user) -> CustomerAccount | None:
     return CustomerAccount.objects.filter(user=user).first() if user.is_authenticated else None
 
 
+# --- The occupancy rule: one place, called by HAN, billing and third-party code ---------------
+#
+# "Today" is always the premise's own local date (Premise.timezone), never the server's: a
+# move-out on the 31st ends at midnight in that home, wherever the server runs. Each rule
+# below is checked on ONE agreement row: move-in and move-out of the same agreement, never
+# two conditions spread over the premise's many agreements (which once let a former occupant
+# count as current while someone else lived there).
+
+
+def premise_local_date(*, zone: str, now: datetime | None = None) -> date:
+    """The calendar date at ``now`` (default: this instant) in the IANA time zone ``zone``."""
+    return timezone.localdate(now or timezone.now(), timezone=zoneinfo.ZoneInfo(zone))
+
+
+def _loosely_in_force(now: datetime) -> Q:
+    """Agreements that may be in force at ``now`` in some zone: every zone's date is within a day of UTC's."""
+    utc_day = timezone.localdate(now, timezone=UTC)
+    return Q(move_in__lte=utc_day + timedelta(days=1)) & (Q(move_out__isnull=True) | Q(move_out__gte=utc_day - timedelta(days=1)))
+
+
+def agreement_in_force(*, move_in: date, move_out: date | None, zone: str, now: datetime | None = None) -> bool:
+    """Whether one agreement covers the premise-local date at ``now``."""
+    return Occupancy(move_in, move_out).contains(premise_local_date(zone=zone, now=now))
+
+
+def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime | None) -> list[tuple[int, int, int, date]]:
+    """(agreement id, premise id, account id, move-in) of the agreements in force now, premise-local."""
+    now = now or timezone.now()
+    rows = agreements.filter(_loosely_in_force(now)).values_list(
+        "pk", "premise_id", "account_id", "move_in", "move_out", "premise__timezone"
+    )
+    return [
+        (pk, premise_id, account_id, move_in)
+        for pk, premise_id, account_id, move_in, move_out, zone in rows
+        if agreement_in_force(move_in=move_in, move_out=move_out, zone=zone, now=now)
+    ]
+
+
+def premises_occupied_now(*, user, now: datetime | None = None) -> QuerySet[Premise]:
+    """The premises this customer occupies today (premise-local date): the only ones they may act on.
+
+    Acting on equipment (HAN devices, device scopes of a consent) needs this; reading data
+    does not, but is bounded by ``occupancies_for``.
+    """
+    if not user.is_authenticated:
+        return Premise.objects.none()
+    current = _agreements_in_force(ServiceAgreement.objects.filter(account__user=user), now)
+    return Premise.objects.filter(pk__in=sorted({premise_id for _, premise_id, _, _ in current})).order_by("service_point_id")
+
+
+def premise_occupied_now_by(*, user, premise_id: int, now: datetime | None = None) -> bool:
+    return premises_occupied_now(user=user, now=now).filter(pk=premise_id).exists()
+
+
 def premises_for_customer(*, user) -> QuerySet[Premise]:
     """Every premise the user's account occupies or occupied (their own period only is visible)."""
     return Premise.objects.filter(agreements__account__user=user).distinct().order_by("service_point_id")
 
 
+def _occupancies(agreements: QuerySet[ServiceAgreement]) -> list[Occupancy]:
+    return [Occupancy(move_in, move_out) for move_in, move_out in agreements.order_by("move_in").values_list("move_in", "move_out")]
+
+
+def account_occupancies(*, account: CustomerAccount, premise_id: int) -> list[Occupancy]:
+    """This account's windows at the premise, oldest first (staff views of one account read through these)."""
+    return _occupancies(ServiceAgreement.objects.filter(premise_id=premise_id, account=account))
+
+
 def occupancies_for(*, user, premise: Premise) -> list[Occupancy]:
-    agreements = ServiceAgreement.objects.filter(premise=premise, account__user=user).order_by("move_in")
-    return [Occupancy(a.move_in, a.move_out) for a in agreements]
+    """The reader's own windows at the premise (inclusive premise-local dates): reading data is bounded by these."""
+    return _occupancies(ServiceAgreement.objects.filter(premise=premise, account__user=user))
 
 
 def premise_get_for_customer(*, user, premise_id: int) -> Premise:
@@ -47,12 +111,31 @@ def premise_get_for_customer(*, user, premise_id: int) -> Premise:
     return premise
 
 
+def current_account_ids(*, premise_ids: set[int], now: datetime | None = None) -> dict[int, int | None]:
+    """The account of each premise's agreement in force now (None when vacant), in one query.
+
+    Where two agreements overlap (a data error the constraints do not rule out), the
+    earliest move-in wins, as in ``current_agreement``.
+    """
+    found: dict[int, int | None] = dict.fromkeys(premise_ids)
+    if not premise_ids:
+        return found
+    picked: dict[int, date] = {}
+    for _, premise_id, account_id, move_in in _agreements_in_force(ServiceAgreement.objects.filter(premise_id__in=premise_ids), now):
+        if premise_id not in picked or move_in < picked[premise_id]:
+            picked[premise_id] = move_in
+            found[premise_id] = account_id
+    return found
+
+
 def current_agreement(*, premise: Premise, on: date | None = None) -> ServiceAgreement | None:
-    day = on or timezone.localdate()
+    """The agreement in force at the premise on ``on`` (default: today, premise-local)."""
+    day = on or premise_local_date(zone=premise.timezone)
     return (
         ServiceAgreement.objects.filter(premise=premise, move_in__lte=day)
         .filter(Q(move_out__isnull=True) | Q(move_out__gte=day))
         .select_related("account")
+        .order_by("move_in")
         .first()
     )
 

@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from amiportal.audit.services import audit_append
+from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
 from han.models import CommissioningJob, Device, DeviceState, HanNetwork, JobKind, WorkOrder
-from han.selectors import current_account_ids
 from han.services.keys import link_key_seal
 from han.services.relay import job_enqueue
 

@@ -25,11 +25,10 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
-from amiportal.premises.selectors import current_agreement
+from amiportal.premises.selectors import current_account_ids, current_agreement
 from han import broker
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
 from han.protocol import CommandRejected, command_build, public_hex, report_verify
-from han.selectors import current_account_ids
 from han.services.keys import link_key_open, network_key_open
 
 logger = logging.getLogger(__name__)

@@ -139,7 +139,7 @@ def test_bob_can_neither_see_nor_remove_alices_devices(alice, bob, alice_network
         reverse("han:customer_device_add"),
         _form(sim_device, eui64=random_eui64(), install_code=install_code_for(), network=alice_network.pk),
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert Device.objects.count() == 1
 
 
