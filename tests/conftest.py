@@ -1,7 +1,10 @@
 """Personas and clients shared by every test.
 
 Personas (as in ../shared/CONVENTIONS.md): customer Alice, customer Bob,
-installer Ivan, operator Olga, third party Trent, and anonymous.
+installer Ivan, operator Olga, third party Trent, and anonymous; and two who
+test the edges of those rules: Peter, who lived in Alice's home before her
+(his agreement ended the day before hers began), and Dora, a third-party
+developer from another organisation with an application of her own.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -21,7 +25,15 @@ from django_otp.oath import totp
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import Role, role_assign
 from amiportal.accounts.services.authentication import SESSION_LOGIN_AT, SESSION_SEEN_AT
-from tests.factories import PASSWORD, CustomerAccountFactory, MeterFactory, PremiseFactory, ServiceAgreementFactory, UserFactory
+from tests.factories import (
+    ALICE_MOVE_IN,
+    PASSWORD,
+    CustomerAccountFactory,
+    MeterFactory,
+    PremiseFactory,
+    ServiceAgreementFactory,
+    UserFactory,
+)
 
 TOTP_SECRET = b"test-totp-secret-key"
 REQUIRE_SERVICES = os.environ.get("AMI_TEST_REQUIRE_SERVICES") == "1"
@@ -118,6 +130,18 @@ def bob(db):
 
 
 @pytest.fixture
+def peter(alice):
+    """Alice's home's previous occupant: moved in two years before her, moved out the day before she moved in."""
+    user = UserFactory(email="peter@example.test", full_name="Peter Previous")
+    role_assign(user=user, role=Role.CUSTOMER)
+    account = CustomerAccountFactory(user=user, name="Peter Previous")
+    premise = alice.customer_account.agreements.get().premise
+    moved_in = ALICE_MOVE_IN.replace(year=ALICE_MOVE_IN.year - 2)
+    ServiceAgreementFactory(account=account, premise=premise, move_in=moved_in, move_out=ALICE_MOVE_IN - timedelta(days=1))
+    return user
+
+
+@pytest.fixture
 def ivan(db):
     return _staff("ivan@example.test", "Ivan Installer", Role.INSTALLER)
 
@@ -130,6 +154,16 @@ def olga(db):
 @pytest.fixture
 def trent(db):
     return _staff("trent@example.test", "Trent Thirdparty", Role.THIRD_PARTY_DEVELOPER, with_totp=False)
+
+
+@pytest.fixture
+def dora(db):
+    """A third-party developer of another organisation, with an application of her own in production."""
+    from tests.thirdparty import world
+
+    user = _staff("dora@example.test", "Dora Developer", Role.THIRD_PARTY_DEVELOPER, with_totp=False)
+    world.register(user, name="Dora's Solar Planner", organisation="Dora Energy GmbH", signatory_name="Dora Developer")
+    return user
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from amiportal.premises.models import CustomerAccount, CustomerClass, Meter, MeterKind, Premise, ServiceAgreement
 
 PASSWORD = "correct-horse-battery-42"
+# Every persona's agreement starts here; the previous occupant's (Peter's) ends the day before.
+ALICE_MOVE_IN = date(2024, 1, 1)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -56,4 +58,4 @@ class ServiceAgreementFactory(factory.django.DjangoModelFactory):
 
     account = factory.SubFactory(CustomerAccountFactory)
     premise = factory.SubFactory(PremiseFactory)
-    move_in = date(2024, 1, 1)
+    move_in = ALICE_MOVE_IN
