@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from amiportal.accounts.roles import Role
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
-from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
-from amiportal.premises.selectors import Occupancy, occupancies_for, premise_get_for_customer
+from amiportal.premises.models import CustomerAccount, Premise
+from amiportal.premises.selectors import account_occupancies, occupancies_for, premise_get_for_customer
 from amiportal.premises.services import staff_access_is_open
 from billing.dashboard import dashboard_build
 from billing.formats.espi_write import greenbutton_feed
@@ -132,15 +132,15 @@ def interval_data_view(request, premise_id: int):
 @role_required(Role.OPERATOR, Role.ADMIN)
 def operator_usage_view(request, account_id: int, premise_id: int):
     account = get_object_or_404(CustomerAccount, pk=account_id)
-    agreements = list(ServiceAgreement.objects.filter(account=account, premise_id=premise_id).select_related("premise").order_by("move_in"))
-    if not agreements:
+    occupancies = account_occupancies(account=account, premise_id=premise_id)
+    if not occupancies:
         raise Http404("That premise is not this account's.")
     if not staff_access_is_open(request=request, account_id=account.pk):
         messages.info(request, "Give the reason for opening this customer's data first.")
         return redirect("portal:operator_customer_detail", account_id=account.pk)
-    premise = agreements[0].premise
+    premise = get_object_or_404(Premise, pk=premise_id)
     audit_append(action="billing.staff_usage_viewed", actor=request.user, target=f"premise:{premise.pk}", customer_account_id=account.pk)
-    context = dashboard_build(premise=premise, occupancies=[Occupancy(a.move_in, a.move_out) for a in agreements])
+    context = dashboard_build(premise=premise, occupancies=occupancies)
     context.update({"staff_view": True, "account": account})
     return render(request, "billing/dashboard.html", context)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from amiportal.premises.models import Meter, Premise
-from amiportal.premises.selectors import occupancies_for, premises_for_customer
+from amiportal.premises.selectors import occupancies_for, premise_occupied_now_by, premises_for_customer, premises_occupied_now
 from billing.formats.espi_write import Window
 from billing.selectors import window_for_dates
 from han.models import CommissioningJob, Device, DeviceState
@@ -34,6 +34,7 @@ from thirdparty.models import (
     DeviceCommandRequest,
     ThirdPartyApplication,
 )
+from thirdparty.scopes import DEVICE_KINDS
 
 _MONTH = timedelta(days=30)
 
@@ -138,7 +139,11 @@ def access_log_for_customer(*, customer) -> QuerySet[AccessLogEntry]:
     return AccessLogEntry.objects.filter(consent__customer=customer).select_related("application", "premise")
 
 
-def customer_premises_for_consent(*, customer) -> QuerySet[Premise]:
+def customer_premises_for_consent(*, customer, kinds) -> QuerySet[Premise]:
+    """What the consent screen offers: for data, every home the customer lived in (their own period
+    only is ever served); when device status or control is asked for, only the homes they occupy now."""
+    if DEVICE_KINDS & set(kinds):
+        return premises_occupied_now(user=customer)
     return premises_for_customer(user=customer)
 
 
@@ -322,7 +327,13 @@ def clip_windows(windows: list[Window], *, start: datetime | None, end: datetime
 
 
 def consent_devices(*, consent: Consent, meter: Meter) -> QuerySet[Device]:
-    """The verified HAN devices at a consented meter's premise (the caller got ``meter`` through the consent)."""
+    """The verified HAN devices at a consented meter's premise while the grantor occupies it now; none otherwise.
+
+    The caller got ``meter`` through the consent. Devices follow occupancy: once the
+    grantor has moved out, the equipment is the next occupant's, whatever the consent says.
+    """
+    if not premise_occupied_now_by(user=consent.customer, premise_id=meter.premise_id):
+        return Device.objects.none()
     return Device.objects.filter(network__premise_id=meter.premise_id, state=DeviceState.VERIFIED).order_by("created_at")
 
 

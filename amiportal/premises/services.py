@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
+from amiportal.premises.move_out import move_out_handlers_run
 
 STAFF_ACCESS_SESSION_KEY = "_ami_staff_access"
 STAFF_ACCESS_MINUTES = 15
@@ -35,6 +36,11 @@ def agreement_move_in(*, account: CustomerAccount, premise: Premise, move_in: da
 
 @transaction.atomic
 def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=None) -> ServiceAgreement:
+    """Record the last day of an occupancy; what other apps end with it runs now (``move_out_handlers_run``).
+
+    Handlers act when the move-out is recorded, even for a date ahead: control of equipment
+    in a home should not outlive the notice that its occupant is leaving.
+    """
     agreement = ServiceAgreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.move_out is not None:
         raise ValidationError("This agreement already has a move-out date.")
@@ -49,6 +55,7 @@ def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=Non
         customer_account_id=agreement.account_id,
         payload={"agreement_id": agreement.pk, "move_out": move_out.isoformat()},
     )
+    move_out_handlers_run(agreement=agreement, actor=actor)
     return agreement
 
 

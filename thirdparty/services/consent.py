@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
-from amiportal.premises.selectors import customer_account_for_user, premises_for_customer
+from amiportal.premises.selectors import customer_account_for_user, premises_for_customer, premises_occupied_now
 from thirdparty.models import AccessLogEntry, Consent, ConsentStatus, DataKind, ThirdPartyApplication
-from thirdparty.scopes import MAX_HISTORY_MONTHS
+from thirdparty.scopes import DEVICE_KINDS, MAX_HISTORY_MONTHS
 from thirdparty.selectors import agreement_current, application_may_obtain_consent
 from thirdparty.services.tokens import tokens_revoke_for_consent
 
@@ -61,6 +61,10 @@ def consent_grant(
     kinds = set(data_kinds)
     if not kinds or not kinds <= set(DataKind.values) or not kinds <= set(application.requested_scopes):
         raise ValidationError("Choose at least one kind of data that the application asked for.")
+    if kinds & DEVICE_KINDS:
+        current = set(premises_occupied_now(user=customer).values_list("pk", flat=True))
+        if any(p.pk not in current for p in premises):
+            raise ValidationError("Device status and control can be shared only for a home you live in now.")
     if not 1 <= history_months <= MAX_HISTORY_MONTHS:
         raise ValidationError(f"History is limited to {MAX_HISTORY_MONTHS} months.")
     _check_end(expires_at, now)
@@ -173,6 +177,18 @@ def access_log_record(*, consent: Consent, resource: str, premise: Premise | Non
 def access_log_items_set(*, entry_id: int, items: int) -> None:
     """The number of readings a streamed response sent, known only once it has been sent."""
     AccessLogEntry.objects.filter(pk=entry_id).update(items=items)
+
+
+def consent_premises_refused(*, customer, application: ThirdPartyApplication, premise_ids: list[str]) -> None:
+    """A consent asked for premises the screen did not offer (not theirs, or a past home for device access): on record."""
+    account = customer_account_for_user(user=customer)
+    audit_append(
+        action="thirdparty.consent_refused",
+        actor=customer,
+        target=f"application:{application.pk}",
+        customer_account_id=account.pk if account else None,
+        payload={"application_id": application.pk, "premise_ids": [str(value)[:20] for value in premise_ids[:20]]},
+    )
 
 
 def _emit(consent: Consent, event: str) -> None:

@@ -25,7 +25,7 @@ from thirdparty.forms import ConsentForm
 from thirdparty.models import DataKind
 from thirdparty.scopes import ScopeError, parse_scopes
 from thirdparty.selectors import acceptance_current_for, application_for_client_id, customer_premises_for_consent
-from thirdparty.services.consent import consent_grant
+from thirdparty.services.consent import consent_grant, consent_premises_refused
 from thirdparty.views.customer import end_of_day
 
 
@@ -72,7 +72,7 @@ def authorize_view(request):
     kinds = [k for k in DataKind.values if k in requested.kinds] or list(registration.requested_scopes)
     form = ConsentForm(
         request.POST or None,
-        premises=customer_premises_for_consent(customer=request.user),
+        premises=customer_premises_for_consent(customer=request.user, kinds=kinds),
         kinds=kinds,
         max_history=requested.history_months,
     )
@@ -105,6 +105,8 @@ def authorize_view(request):
                 return _redirect_error(request, error, registration)
             else:
                 return OAuth2ResponseRedirect(uri, registration.oauth_application.get_allowed_schemes())
+        elif form.has_error("premises", "invalid_choice"):
+            consent_premises_refused(customer=request.user, application=registration, premise_ids=request.POST.getlist("premises"))
     acceptance = acceptance_current_for(developer=registration.developer)
     return render(
         request,
