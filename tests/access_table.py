@@ -3,7 +3,9 @@
 Each entry: the URL name, how to build its arguments from the personas, and
 the personas allowed. Everyone else must be turned away: anonymous users are
 sent to sign-in (302) or refused (401/403), signed-in users without the role
-get 403 or 404.
+get 403 or 404. Personas in ``not_found_for`` must get exactly 404: an outsider
+with the right role (Peter, who once lived in Alice's home; Dora, a developer of
+another organisation) must not learn that the object exists.
 """
 
 from __future__ import annotations
@@ -11,10 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-ANYONE = frozenset({"anonymous", "alice", "bob", "ivan", "olga", "trent"})
+ANYONE = frozenset({"anonymous", "alice", "bob", "peter", "ivan", "olga", "trent", "dora"})
 SIGNED_IN = ANYONE - {"anonymous"}
 OPERATORS = frozenset({"olga"})
-CUSTOMERS = frozenset({"alice", "bob"})
+CUSTOMERS = frozenset({"alice", "bob", "peter"})
+DEVELOPERS = frozenset({"trent", "dora"})
+# Customers who never lived there, and the one who did before Alice: Alice's things are 404 to them.
+NOT_ALICES = frozenset({"bob", "peter"})
+# Usage is read through the reader's own occupancy windows: Alice for hers, Peter for his earlier period.
+READERS_OF_ALICES_HOME = frozenset({"alice", "peter"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class Route:
     get_not_allowed: bool = False
     # Public pages that redirect signed-in users elsewhere are fine for all.
     note: str = ""
+    # Personas refused with exactly 404 (for POST-only routes, on a POST).
+    not_found_for: frozenset[str] = frozenset()
 
 
 def _alice_account(people):
@@ -75,7 +84,7 @@ ROUTES: dict[str, Route] = {
     "portal:customer_home": Route(CUSTOMERS),
     "portal:customer_activity": Route(CUSTOMERS),
     "portal:installer_home": Route(frozenset({"ivan"})),
-    "portal:developer_home": Route(frozenset({"trent"})),
+    "portal:developer_home": Route(DEVELOPERS),
     "portal:operator_home": Route(OPERATORS),
     "portal:operator_customers": Route(OPERATORS),
     "portal:operator_customer_detail": Route(OPERATORS, kwargs=_alice_account),
@@ -101,15 +110,18 @@ ROUTES: dict[str, Route] = {
     "han:installer_device_status": Route(frozenset({"ivan"}), kwargs=lambda p: _han().device_kwargs(p)),
     "han:customer_devices": Route(CUSTOMERS),
     "han:customer_device_add": Route(CUSTOMERS, note="behind step-up: redirects to re-verify first"),
-    "han:customer_device_remove": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), get_not_allowed=True),
-    "han:customer_device_status": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p)),
+    "han:customer_device_remove": Route(
+        frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), get_not_allowed=True, not_found_for=NOT_ALICES
+    ),
+    "han:customer_device_status": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), not_found_for=NOT_ALICES),
     "han:operator_networks": Route(OPERATORS),
     "han:operator_network": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p)),
-    # Usage and cost (billing): a customer's own premises only; others answer 404.
-    "billing:dashboard": Route(frozenset({"alice"}), kwargs=_alice_premise, note="bob gets 404: not his premise"),
-    "billing:download_csv": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
-    "billing:download_greenbutton": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
-    "billing:interval_data": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),
+    # Usage and cost (billing): a customer's own premises only; others answer 404. Peter lived there before
+    # Alice: he reaches the pages, and they hold only his own period (tests/billing/test_dashboard.py, occupancy).
+    "billing:dashboard": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, not_found_for=frozenset({"bob"})),
+    "billing:download_csv": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, note="the current month unless a range is given"),
+    "billing:download_greenbutton": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, note="the current month unless a range is given"),
+    "billing:interval_data": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, note="the current month unless a range is given"),
     "billing:operator_usage": Route(OPERATORS, kwargs=_alice_premise_for_staff, note="redirects to the reason form until access is opened"),
     "billing:operator_critical_peak": Route(OPERATORS),
     # Operator tariff pages: terms, versions, premise tariff history and billing cycle (no usage shown).
@@ -122,20 +134,24 @@ ROUTES: dict[str, Route] = {
     "billing:operator_bill_cycle_set": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
     "billing:api_ingest": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
     # Third-party access (issue 5): developers register, customers consent, operators review.
-    "thirdparty:developer_applications": Route(frozenset({"trent"})),
-    "thirdparty:developer_register": Route(frozenset({"trent"})),
-    "thirdparty:developer_application": Route(frozenset({"trent"}), kwargs=_tp_application, note="other developers get 404"),
-    "thirdparty:developer_secret_rotate": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
-    "thirdparty:developer_webhook": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
-    "thirdparty:developer_agreement": Route(frozenset({"trent"})),
+    "thirdparty:developer_applications": Route(DEVELOPERS),
+    "thirdparty:developer_register": Route(DEVELOPERS),
+    "thirdparty:developer_application": Route(frozenset({"trent"}), kwargs=_tp_application, not_found_for=frozenset({"dora"})),
+    "thirdparty:developer_secret_rotate": Route(
+        frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True, not_found_for=frozenset({"dora"})
+    ),
+    "thirdparty:developer_webhook": Route(
+        frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True, not_found_for=frozenset({"dora"})
+    ),
+    "thirdparty:developer_agreement": Route(DEVELOPERS),
     "thirdparty:api_docs": Route(ANYONE, note="public API reference"),
     "thirdparty:openapi": Route(ANYONE, note="public OpenAPI schema"),
     "thirdparty:operator_registry": Route(OPERATORS),
     "thirdparty:operator_application": Route(OPERATORS, kwargs=_tp_application),
     "thirdparty:customer_access": Route(CUSTOMERS),
     "thirdparty:customer_access_log": Route(CUSTOMERS),
-    "thirdparty:customer_consent_revoke": Route(frozenset({"alice"}), kwargs=_tp_consent, get_not_allowed=True),
-    "thirdparty:customer_consent_extend": Route(frozenset({"alice"}), kwargs=_tp_consent, note="bob gets 404"),
+    "thirdparty:customer_consent_revoke": Route(frozenset({"alice"}), kwargs=_tp_consent, get_not_allowed=True, not_found_for=NOT_ALICES),
+    "thirdparty:customer_consent_extend": Route(frozenset({"alice"}), kwargs=_tp_consent, not_found_for=NOT_ALICES),
     "thirdparty:authorize": Route(frozenset(), note="customers only, and only with a valid OAuth request: tests/thirdparty"),
     "thirdparty:token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),
     "thirdparty:revoke_token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),

@@ -43,15 +43,15 @@ def test_the_access_table_names_only_real_routes():
 
 
 @pytest.fixture
-def people(alice, bob, ivan, olga, trent):
-    return {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent}
+def people(alice, bob, peter, ivan, olga, trent, dora):
+    return {"alice": alice, "bob": bob, "peter": peter, "ivan": ivan, "olga": olga, "trent": trent, "dora": dora}
 
 
 REFUSED = {301, 302, 401, 403, 404, 405}
 
 
 @pytest.mark.objective("SO-C4")
-@pytest.mark.parametrize("persona", ["anonymous", "alice", "bob", "ivan", "olga", "trent"])
+@pytest.mark.parametrize("persona", ["anonymous", "alice", "bob", "peter", "ivan", "olga", "trent", "dora"])
 def test_each_persona_reaches_exactly_its_routes(people, persona):
     client = CsrfClient() if persona == "anonymous" else signed_in(people[persona])
     problems = []
@@ -73,6 +73,28 @@ def test_each_persona_reaches_exactly_its_routes(people, persona):
                 problems.append(f"{name}: {persona} should be refused, got {response.status_code}")
             if response.status_code == 302 and persona != "anonymous" and "/accounts/" not in response.url:
                 problems.append(f"{name}: {persona} redirected to {response.url}, not refused")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.objective("SO-C4")
+@pytest.mark.objective("SO-C7")
+@pytest.mark.parametrize("persona", ["bob", "peter", "dora"])
+def test_outsiders_with_the_right_role_do_not_learn_that_an_object_exists(people, persona):
+    """Another customer, the home's former occupant, another organisation's developer: 404, never 403 or a page."""
+    from tests.thirdparty.devices import stepped_up
+
+    client = stepped_up(people[persona])  # a fresh step-up, so a step-up gate cannot answer before the lookup
+    problems, checked = [], 0
+    for name in all_route_names():
+        entry = _table_entry(name)
+        if entry is None or persona not in entry.not_found_for:
+            continue
+        checked += 1
+        url = reverse(name, kwargs=entry.kwargs(people))
+        response = client.post(url) if entry.get_not_allowed else client.get(url)
+        if response.status_code != 404:
+            problems.append(f"{name}: {persona} got {response.status_code}, expected 404")
+    assert checked, f"no route names {persona} in not_found_for"
     assert not problems, "\n".join(problems)
 
 
