@@ -1,0 +1,51 @@
+"""The one occupancy rule (amiportal/premises/selectors.py): same agreement row, premise-local date (SO-C4, SO-C7)."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from amiportal.premises.selectors import current_account_ids, current_agreement, premises_occupied_now
+from tests.factories import CustomerAccountFactory, PremiseFactory, ServiceAgreementFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# 03:00 UTC on New Year's Day is still New Year's Eve in Chicago, already the afternoon in Tokyo.
+NEW_YEAR_UTC = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+
+
+def _home(zone: str, user, *, move_in: date, move_out: date | None = None):
+    premise = PremiseFactory(timezone=zone)
+    ServiceAgreementFactory(account=CustomerAccountFactory(user=user), premise=premise, move_in=move_in, move_out=move_out)
+    return premise
+
+
+@pytest.mark.objective("SO-C4")
+def test_moving_in_and_out_happen_at_midnight_in_the_homes_own_zone():
+    chicago_mover_in, tokyo_mover_in = UserFactory(), UserFactory()
+    chicago_leaver, tokyo_leaver = UserFactory(), UserFactory()
+    _home("America/Chicago", chicago_mover_in, move_in=date(2026, 1, 1))
+    tokyo_home = _home("Asia/Tokyo", tokyo_mover_in, move_in=date(2026, 1, 1))
+    chicago_home = _home("America/Chicago", chicago_leaver, move_in=date(2025, 1, 1), move_out=date(2025, 12, 31))
+    _home("Asia/Tokyo", tokyo_leaver, move_in=date(2025, 1, 1), move_out=date(2025, 12, 31))
+
+    assert list(premises_occupied_now(user=chicago_mover_in, now=NEW_YEAR_UTC)) == []
+    assert list(premises_occupied_now(user=tokyo_mover_in, now=NEW_YEAR_UTC)) == [tokyo_home]
+    assert list(premises_occupied_now(user=chicago_leaver, now=NEW_YEAR_UTC)) == [chicago_home]
+    assert list(premises_occupied_now(user=tokyo_leaver, now=NEW_YEAR_UTC)) == []
+
+
+@pytest.mark.objective("SO-C4")
+def test_a_former_occupant_is_not_current_because_someone_else_lives_there_now():
+    former, current = UserFactory(), UserFactory()
+    premise = _home("America/Chicago", former, move_in=date(2020, 1, 1), move_out=date(2023, 12, 31))
+    ServiceAgreementFactory(account=CustomerAccountFactory(user=current), premise=premise, move_in=date(2024, 1, 1))
+    assert list(premises_occupied_now(user=former)) == []
+    assert list(premises_occupied_now(user=current)) == [premise]
+    assert current_account_ids(premise_ids={premise.pk}) == {premise.pk: current.customer_account.pk}
+    assert current_agreement(premise=premise).account.user == current
+
+
+def test_a_vacant_premise_has_no_current_account():
+    premise = _home("America/Chicago", UserFactory(), move_in=date(2020, 1, 1), move_out=date(2021, 1, 1))
+    assert current_account_ids(premise_ids={premise.pk}) == {premise.pk: None}
+    assert current_agreement(premise=premise) is None
