@@ -19,7 +19,13 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from amiportal.premises.models import Meter, Premise
-from amiportal.premises.selectors import occupancies_for, premise_occupied_now_by, premises_for_customer, premises_occupied_now
+from amiportal.premises.selectors import (
+    occupancies_for,
+    premise_local_date,
+    premise_occupied_now_by,
+    premises_for_customer,
+    premises_occupied_now,
+)
 from billing.formats.espi_write import Window
 from billing.selectors import window_for_dates
 from han.models import CommissioningJob, Device, DeviceState
@@ -300,17 +306,11 @@ def consent_windows(*, consent: Consent, premise: Premise, now: datetime | None 
     earliest = now - consent.history_months * _MONTH
     windows = []
     for occupancy in occupancies_for(user=consent.customer, premise=premise):
-        span = window_for_dates(premise, occupancy.start, occupancy.end or timezone.localdate(now, timezone=_zone(premise)))
+        span = window_for_dates(premise, occupancy.start, occupancy.end or premise_local_date(zone=premise.timezone, now=now))
         start, end = max(span.start, earliest), min(span.end, now)
         if start < end:
             windows.append(Window(start, end))
     return windows
-
-
-def _zone(premise: Premise):
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(premise.timezone)
 
 
 def clip_windows(windows: list[Window], *, start: datetime | None, end: datetime | None) -> list[Window]:

@@ -53,15 +53,13 @@ def agreement_in_force(*, move_in: date, move_out: date | None, zone: str, now: 
     return Occupancy(move_in, move_out).contains(premise_local_date(zone=zone, now=now))
 
 
-def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime | None) -> list[tuple[int, int, int, date]]:
-    """(agreement id, premise id, account id, move-in) of the agreements in force now, premise-local."""
+def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime | None) -> list[tuple[int, int, date]]:
+    """(premise id, account id, move-in) of the agreements in force now, each on its premise's local date."""
     now = now or timezone.now()
-    rows = agreements.filter(_loosely_in_force(now)).values_list(
-        "pk", "premise_id", "account_id", "move_in", "move_out", "premise__timezone"
-    )
+    rows = agreements.filter(_loosely_in_force(now)).values_list("premise_id", "account_id", "move_in", "move_out", "premise__timezone")
     return [
-        (pk, premise_id, account_id, move_in)
-        for pk, premise_id, account_id, move_in, move_out, zone in rows
+        (premise_id, account_id, move_in)
+        for premise_id, account_id, move_in, move_out, zone in rows
         if agreement_in_force(move_in=move_in, move_out=move_out, zone=zone, now=now)
     ]
 
@@ -75,7 +73,7 @@ def premises_occupied_now(*, user, now: datetime | None = None) -> QuerySet[Prem
     if not user.is_authenticated:
         return Premise.objects.none()
     current = _agreements_in_force(ServiceAgreement.objects.filter(account__user=user), now)
-    return Premise.objects.filter(pk__in=sorted({premise_id for _, premise_id, _, _ in current})).order_by("service_point_id")
+    return Premise.objects.filter(pk__in=sorted({premise_id for premise_id, _, _ in current})).order_by("service_point_id")
 
 
 def premise_occupied_now_by(*, user, premise_id: int, now: datetime | None = None) -> bool:
@@ -121,7 +119,7 @@ def current_account_ids(*, premise_ids: set[int], now: datetime | None = None) -
     if not premise_ids:
         return found
     picked: dict[int, date] = {}
-    for _, premise_id, account_id, move_in in _agreements_in_force(ServiceAgreement.objects.filter(premise_id__in=premise_ids), now):
+    for premise_id, account_id, move_in in _agreements_in_force(ServiceAgreement.objects.filter(premise_id__in=premise_ids), now):
         if premise_id not in picked or move_in < picked[premise_id]:
             picked[premise_id] = move_in
             found[premise_id] = account_id
