@@ -76,10 +76,11 @@ def customer_activity_view(request):
     account = customer_account_for_user(user=request.user)
     entries = audit_entries_for_customer(customer_account_id=account.pk) if account else []
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    zone = customer_timezone_name(user=request.user)
     context = {
         "page": page,
-        "items": activity_describe(viewer=request.user, entries=list(page.object_list)),
-        "zone": customer_timezone_name(user=request.user),
+        "items": activity_describe(viewer=request.user, entries=list(page.object_list), zone=zone),
+        "zone": zone,
         "two_step_on": user_has_confirmed_device(user=request.user),
     }
     return render(request, "portal/customer_activity.html", context)

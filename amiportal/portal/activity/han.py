@@ -9,7 +9,7 @@ FALLBACK = "Something happened on your home network."
 
 _COMMANDS = {
     "network_configure": "the settings of your home network",
-    "permit_join": "the security key of {device}, so it can join",
+    "permit_join": "the key {device} needs to join",
     "remove": "an instruction to remove {device}",
     "load_control": "a request for {device} to use less energy for a while",
     "device_status_read": "a request for the status of {device}",
@@ -45,7 +45,7 @@ def verified(event: Event, names: Names) -> str:
 
 def relayed(event: Event, names: Names) -> str:
     what = _COMMANDS.get(event.payload.get("type"), "a command").format(device=names.device(event))
-    return f"The utility sent {what} to your home's gateway, signed and encrypted."
+    return f"The utility sent your home's gateway {what}, signed and encrypted."
 
 
 def failed(event: Event, names: Names) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -58,6 +60,7 @@ class Event:
 @dataclass
 class Names:
     viewer_id: int
+    zone: str = "UTC"
     users: dict[int, Any] = field(default_factory=dict)
     premises: dict[int, Premise] = field(default_factory=dict)
     devices: dict[str, Any] = field(default_factory=dict)
@@ -66,11 +69,11 @@ class Names:
     consent_applications: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, *, viewer, events: list[Event]) -> Names:
+    def load(cls, *, viewer, events: list[Event], zone: str = "UTC") -> Names:
         from han.models import Device
         from thirdparty.models import Consent, ThirdPartyApplication
 
-        names = cls(viewer_id=viewer.pk)
+        names = cls(viewer_id=viewer.pk, zone=zone)
         actor_ids = {e.entry.actor_id for e in events if e.entry.actor_id}
         names.users = {u.pk: u for u in get_user_model().objects.filter(pk__in=actor_ids).prefetch_related("groups")}
         device_uids = {uid for e in events if (uid := e.target_id("device"))}
@@ -87,6 +90,10 @@ class Names:
         apps = ThirdPartyApplication.objects.filter(oauth_application__client_id__in=client_ids).select_related("oauth_application")
         names.applications_by_client_id = {a.client_id: a for a in apps}
         return names
+
+    def local_day(self, moment: datetime) -> str:
+        """The reader's calendar day of a moment: "3 Dec 2026"."""
+        return f"{moment.astimezone(zoneinfo.ZoneInfo(self.zone)):%-d %b %Y}" if moment.tzinfo else f"{moment:%-d %b %Y}"
 
     def actor(self, event: Event) -> str:
         """Who did it, as the sentence's subject: "You", "Olga (utility staff)", "EnergyApp", "Someone else"."""

@@ -22,10 +22,13 @@ class ActivityItem:
     text: str
 
 
-def activity_describe(*, viewer, entries: list[AuditEntry]) -> list[ActivityItem]:
-    """Word a page of the viewer's own entries (from ``audit_entries_for_customer``), in one query per kind of name."""
+def activity_describe(*, viewer, entries: list[AuditEntry], zone: str = FALLBACK_ZONE) -> list[ActivityItem]:
+    """Word a page of the viewer's own entries (from ``audit_entries_for_customer``), in one query per kind of name.
+
+    ``zone`` is the reader's (``customer_timezone_name``): days inside sentences are theirs.
+    """
     events = [Event.of(entry) for entry in entries]
-    names = Names.load(viewer=viewer, events=events)
+    names = Names.load(viewer=viewer, events=events, zone=zone)
     return [ActivityItem(seq=e.entry.seq, at=e.entry.occurred_at, text=sentence(e, names)) for e in events]
 
 

@@ -29,9 +29,9 @@ def _company(event: Event, names: Names) -> str:
     return names.application(event) or "A company"
 
 
-def _until(event: Event) -> str:
+def _until(event: Event, names: Names) -> str:
     try:
-        return f" until {datetime.fromisoformat(event.payload['expires_at']):%-d %b %Y}"
+        return f" until {names.local_day(datetime.fromisoformat(event.payload['expires_at']))}"
     except (KeyError, TypeError, ValueError):
         return ""
 
@@ -39,19 +39,19 @@ def _until(event: Event) -> str:
 def granted(event: Event, names: Names) -> str:
     kinds = [_KINDS.get(kind, "other data") for kind in event.payload.get("data_kinds") or []]
     what = ", ".join(dict.fromkeys(kinds)) or "your data"
-    return f"You allowed {_company(event, names)} to see {what} for {names.premises_listed(event)}{_until(event)}."
+    return f"You allowed {_company(event, names)} to see {what} for {names.premises_listed(event)}{_until(event, names)}."
 
 
 def extended(event: Event, names: Names) -> str:
-    return f"{names.actor(event)} kept {_company(event, names)}'s access{_until(event)}."
+    return f"{names.actor(event)} kept the access of {_company(event, names)} to your data{_until(event, names)}."
 
 
 def revoked(event: Event, names: Names) -> str:
-    return f"{names.actor(event)} ended {_company(event, names)}'s access to your data."
+    return f"{names.actor(event)} ended the access of {_company(event, names)} to your data."
 
 
 def expired(event: Event, names: Names) -> str:
-    return f"{_company(event, names)}'s access to your data ended on the date you chose."
+    return f"The access of {_company(event, names)} to your data ended on the date you chose."
 
 
 def superseded(event: Event, names: Names) -> str:
