@@ -14,6 +14,8 @@ import pytest
 
 from amiportal.audit.models import AuditEntry
 from amiportal.audit.services import audit_append
+from amiportal.portal.activity.names import Event, Names
+from amiportal.portal.activity.registry import PHRASES
 from amiportal.premises.models import ServiceAgreement
 from tests.conftest import CsrfClient, add_totp, signed_in
 from tests.factories import CustomerAccountFactory, ServiceAgreementFactory, UserFactory
@@ -145,3 +147,13 @@ def test_local_time_names_the_zone_and_follows_daylight_saving():
     assert local_time(winter, "America/Chicago") == "3 Dec 2026, 09:14 CST"
     assert local_time(summer, "America/Chicago") == "3 Jul 2026, 09:14 CDT"
     assert local_time(winter, "Not/AZone") == "3 Dec 2026, 15:14 UTC"
+
+
+@pytest.mark.parametrize("action", sorted(PHRASES))
+def test_every_worded_action_reads_as_a_sentence_even_with_an_empty_or_odd_payload(action, alice):
+    for payload in ("{}", '{"premise_id": "x", "event": [], "origin": 3, "data_kinds": null, "count": "ten"}', "not json"):
+        entry = AuditEntry(seq=1, occurred_at=datetime.now(UTC), actor_label="system", action=action, target="device:nope", payload=payload)
+        event = Event.of(entry)
+        text = PHRASES[action](event, Names.load(viewer=alice, events=[event]))
+        assert text[0].isupper() and text.endswith("."), text
+        assert "{" not in text and "None" not in text and "nope" not in text, text
