@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
 from amiportal.accounts.roles import Role, primary_role
+from amiportal.accounts.selectors import user_has_confirmed_device
 from amiportal.audit.selectors import (
     audit_checkpoint_latest,
     audit_entries_all,
@@ -15,6 +16,7 @@ from amiportal.audit.selectors import (
     audit_entries_recent,
 )
 from amiportal.portal.access import role_required
+from amiportal.portal.activity.selectors import activity_describe, customer_timezone_name
 from amiportal.portal.forms import CustomerSearchForm, StaffAccessReasonForm
 from amiportal.portal.selectors import operator_summary
 from amiportal.premises.models import CustomerAccount
@@ -74,7 +76,14 @@ def customer_activity_view(request):
     account = customer_account_for_user(user=request.user)
     entries = audit_entries_for_customer(customer_account_id=account.pk) if account else []
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/customer_activity.html", {"page": page})
+    zone = customer_timezone_name(user=request.user)
+    context = {
+        "page": page,
+        "items": activity_describe(viewer=request.user, entries=list(page.object_list), zone=zone),
+        "zone": zone,
+        "two_step_on": user_has_confirmed_device(user=request.user),
+    }
+    return render(request, "portal/customer_activity.html", context)
 
 
 @role_required(Role.INSTALLER)

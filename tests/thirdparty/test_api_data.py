@@ -206,7 +206,8 @@ def test_every_request_is_in_the_customers_access_log(alice, api, tokens, consen
     assert [(e.status_code, e.items) for e in entries] == [(200, 192), (404, 0)]
     assert entries[0].premise == meter.premise
     page = signed_in(alice).get("/customer/access/log/").content.decode()
-    assert "IntervalBlock" in page and "192" in page and "Refused (404)" in page
+    assert "usage readings" in page and "192" in page and "Refused: not part of what you shared" in page
+    assert "IntervalBlock" not in page
 
 
 def test_rate_limit_per_consent_answers_429_with_retry_after(api, tokens, settings):

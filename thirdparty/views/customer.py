@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from amiportal.accounts.roles import Role
 from amiportal.portal.access import role_required
+from amiportal.portal.activity.selectors import customer_timezone_name
 from thirdparty.forms import ConsentExtendForm
 from thirdparty.selectors import access_log_for_customer, consent_get_for_customer, consents_expiring_soon, consents_for_customer
 from thirdparty.services.consent import consent_extend, consent_revoke
@@ -67,4 +68,4 @@ def extend_view(request, consent_id: int):
 @customers_only
 def access_log_view(request):
     page = Paginator(access_log_for_customer(customer=request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "thirdparty/customer_access_log.html", {"page": page})
+    return render(request, "thirdparty/customer_access_log.html", {"page": page, "zone": customer_timezone_name(user=request.user)})

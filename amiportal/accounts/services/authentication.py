@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.db.models import F
 from django.utils import timezone
 
+from amiportal.accounts.roles import two_factor_required
 from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
 from amiportal.audit.services import audit_append
 
@@ -36,21 +37,37 @@ def audit_user_event(*, user, action: str, payload: dict | None = None) -> None:
     audit_append(action=action, actor=user, target=f"user:{user.pk}", customer_account_id=customer_account_id_for(user), payload=payload)
 
 
+def _account_named(email: str) -> tuple[int | None, int | None]:
+    """The user and customer account an attempt names, so the account holder sees it in their activity.
+
+    One query whether or not the email exists, and nothing of it reaches the person signing in.
+    """
+    row = get_user_model().objects.filter(email=email).values_list("pk", "customer_account__id").first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
     email = email.strip().lower()
     keys = [throttle_key("login-email", email), throttle_key("login-ip", client_address(request))]
     wait = throttle_wait_seconds(keys=keys)
     if wait:
-        audit_append(action="auth.login_locked", actor_label="anonymous", target=keys[0], payload={"ip": client_address(request)})
+        audit_append(
+            action="auth.login_locked",
+            actor_label="anonymous",
+            target=keys[0],
+            customer_account_id=_account_named(email)[1],
+            payload={"ip": client_address(request)},
+        )
         return LoginOutcome(user=None, locked_seconds=wait)
     user = authenticate(request, email=email, password=password)
     if user is None:
         throttle_fail(keys=keys)
-        known = get_user_model().objects.filter(email=email).values_list("pk", flat=True).first()
+        known, account_id = _account_named(email)
         audit_append(
             action="auth.login_failed",
             actor_label="anonymous",
             target=f"user:{known}" if known else "unknown account",
+            customer_account_id=account_id,
             payload={"ip": client_address(request)},
         )
         return LoginOutcome(user=None)
@@ -59,7 +76,9 @@ def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
     now = timezone.now().timestamp()
     request.session[SESSION_LOGIN_AT] = now
     request.session[SESSION_SEEN_AT] = now
-    audit_user_event(user=user, action="auth.login_succeeded", payload={"ip": client_address(request), "second_factor_pending": True})
+    # The true state: whether this sign-in still needs a code (a hard-coded "pending: True" misled customers).
+    payload = {"ip": client_address(request), "second_factor_required": two_factor_required(user)}
+    audit_user_event(user=user, action="auth.login_succeeded", payload=payload)
     return LoginOutcome(user=user)
 
 
