@@ -58,6 +58,8 @@ DEVICE_CLASSES: dict[str, int] = {
 
 # Criticality levels (D.2.2.3.1.1.1): 1 green ... 9 emergency.
 CRITICALITY_LEVELS = {1: "green", 2: "1", 3: "2", 4: "3", 5: "4", 6: "5", 7: "emergency", 8: "planned outage", 9: "service disconnect"}
+# Emergency, planned outage and service disconnect speak for the utility: nobody else uses them unless granted.
+UTILITY_ONLY_CRITICALITIES = frozenset({7, 8, 9})
 
 # Event status values of Report Event Status (D.2.3.3.1.1).
 EVENT_STATUS = {
