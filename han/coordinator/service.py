@@ -192,6 +192,11 @@ class CoordinatorService:
         except (drlc.FrameError, KeyError) as exc:
             self.report("rejected", command.command_id, {"reason": f"invalid load control event: {exc}"})
             return
+        refusal = drlc.event_timing_refusal(event, start_now=bool(command.body.get("start_now")), now=drlc.utc_now())
+        if refusal is not None:
+            logger.warning("%s: load_control command %s refused: %s", self.identity.name, command.command_id, refusal)
+            self.report("failed", command.command_id, {"reason": refusal, "message": drlc.TIMING_REFUSALS[refusal]})
+            return
         device = self._joined_device(command)
         if device is None:
             return

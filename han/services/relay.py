@@ -26,7 +26,7 @@ from django.utils import timezone
 from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_agreement
-from han import broker
+from han import broker, drlc
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
 from han.protocol import CommandRejected, command_build, public_hex, report_verify
 from han.selectors import current_account_ids
@@ -59,6 +59,7 @@ FAILURE_MESSAGES = {
     "rejected": "The gateway refused the command",
     "key_unavailable": "The escrowed key could not be opened, so nothing was sent. Enter the install code again.",
     "not_on_this_network": "The device answered on a network that is not this premise's.",
+    **drlc.TIMING_REFUSALS,
 }
 
 
