@@ -9,6 +9,7 @@ and moves the job and its device forward. Neither ever logs or returns a key.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import logging
 import uuid
@@ -20,7 +21,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
@@ -31,13 +33,21 @@ from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, Device
 from han.protocol import CommandRejected, command_build, public_hex, report_verify
 from han.selectors import current_account_ids
 from han.services.keys import link_key_open, network_key_open
+from han.services.report_checks import (
+    ReportWindow,
+    command_expires_at,
+    is_fresh,
+    report_outlived_command,
+    report_sequence,
+    report_signed_at,
+)
 
 logger = logging.getLogger(__name__)
 
 PERMIT_SECONDS = 60
 COMMAND_TTL_SECONDS = 24 * 3600  # a coordinator that is down for a day still gets its work
 RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
-LAST_SEEN_RESOLUTION = timedelta(seconds=20)  # well inside the 90 s that counts as "online"
+COMMAND_LIFETIME = timedelta(seconds=COMMAND_TTL_SECONDS)
 
 COMMAND_TYPE_FOR_KIND = {
     JobKind.NETWORK_CONFIGURE: "network_configure",
@@ -119,8 +129,11 @@ class _Batch:
     audits: list[dict[str, Any]] = field(default_factory=list)
     account_ids: dict[int, int | None] = field(default_factory=dict)
     coordinators: dict[str, Coordinator | None] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
-    announced: set[int] = field(default_factory=set)
+    # Coordinator id -> the signed time of its latest fresh report in this batch (proof of life).
+    seen_at: dict[int, datetime] = field(default_factory=dict)
+    # Coordinator id -> its report numbers (loaded from its row, which the batch holds locked).
+    windows: dict[int, ReportWindow] = field(default_factory=dict)
+    coordinator_names: dict[int, str] = field(default_factory=dict)
     jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
     # Reports checked while preloading (keyed by ``id(report)``): each signature is verified once.
     verified: dict[int, bool] = field(default_factory=dict)
@@ -149,12 +162,20 @@ class _Batch:
         self.advances = {}
         self.done_jobs = set()
 
+    def window(self, coordinator: Coordinator) -> ReportWindow:
+        self.coordinator_names[coordinator.pk] = coordinator.name
+        if coordinator.pk not in self.windows:
+            self.windows[coordinator.pk] = ReportWindow.from_stored(high=coordinator.report_seq_high, window=coordinator.report_seq_window)
+        return self.windows[coordinator.pk]
+
+    def was_seen(self, coordinator: Coordinator, signed_at: datetime) -> None:
+        if signed_at > self.seen_at.get(coordinator.pk, signed_at - timedelta(seconds=1)):
+            self.seen_at[coordinator.pk] = signed_at
+
     def finish(self) -> None:
         """Appended last, so the audit chain's lock is held only for one insert at the end of the transaction."""
         self.flush()
-        _coordinators_seen(ids=self.seen - self.announced, now=self.now)
-        if self.announced:
-            Coordinator.objects.filter(pk__in=self.announced).update(last_seen_at=self.now)
+        _coordinators_write(self)
         audit_append_many(entries=[entry for entry in self.audits if entry is not None])
         self.audits = []
 
@@ -180,17 +201,36 @@ def _advance(device_id: int, to: DeviceState, batch: _Batch | None = None, *, au
     return True
 
 
-def _coordinators_seen(*, ids: set[int], now: datetime) -> None:
-    """Record that coordinators were heard from, at a resolution of ``LAST_SEEN_RESOLUTION``.
+def _coordinators_write(batch: _Batch) -> None:
+    """One UPDATE per coordinator the batch heard from: its report numbers, its counters, and when it was last seen.
 
-    A row is written only when its time is older than that, so heartbeats and busy
-    coordinators do not write (and lock) their row on every report; "online" (seen
-    within ``han.selectors.COORDINATOR_ONLINE_SECONDS``) stays exact enough.
+    ``last_seen_at`` comes from the reports' own signed times, only from fresh ones, and never moves back.
+    Replays are audited once per coordinator and batch, with their numbers.
     """
-    if ids:
-        Coordinator.objects.filter(pk__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)).update(
-            last_seen_at=now
-        )
+    for coordinator_id in batch.windows.keys() | batch.seen_at.keys():
+        fields: dict[str, Any] = {}
+        window = batch.windows.get(coordinator_id)
+        if window is not None and window.changed:
+            fields.update(report_seq_high=window.high, report_seq_window=window.stored_window())
+            if window.replayed:
+                batch.audit(
+                    action="han.reports_replayed",
+                    actor_label="han-relay",
+                    target=f"coordinator:{batch.coordinator_names[coordinator_id]}",
+                    payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
+                )
+            for counter, count in (
+                ("replayed_reports", window.replayed),
+                ("stale_heartbeats", window.stale_heartbeats),
+                ("late_reports", window.late),
+            ):
+                if count:
+                    fields[counter] = F(counter) + count
+        if coordinator_id in batch.seen_at:
+            seen = Value(batch.seen_at[coordinator_id])
+            fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
+        if fields:
+            Coordinator.objects.filter(pk=coordinator_id).update(**fields)
 
 
 def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
@@ -280,7 +320,7 @@ def job_relay(*, job_id: int) -> str:
         if others:
             CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
         jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
-        batch = _Batch(now=timezone.now())
+        batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
         outcomes, relayed = {}, []
         for each in jobs:
@@ -289,7 +329,9 @@ def job_relay(*, job_id: int) -> str:
             if outcome == "relayed":
                 relayed.append(each)
         if relayed:
-            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(state=JobState.RELAYED)
+            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
+                state=JobState.RELAYED, expires_at=batch.now + COMMAND_LIFETIME
+            )
             device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
             earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
             Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
@@ -324,6 +366,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
         body=body,
         secret=secret,
         ttl_seconds=COMMAND_TTL_SECONDS,
+        now=batch.now.timestamp(),
     )
     del secret
     broker.command_publish(coordinator_name=job.coordinator.name, envelope=envelope)
@@ -379,6 +422,7 @@ def reports_record(*, reports: list[Any]) -> list[str]:
         outcomes = []
         for report in reports:
             audits_before = len(batch.audits)
+            windows_before = copy.deepcopy(batch.windows)
             try:
                 with transaction.atomic():
                     outcomes.append(_report_apply(report, batch))
@@ -390,6 +434,7 @@ def reports_record(*, reports: list[Any]) -> list[str]:
                 del batch.audits[audits_before:]  # its changes were rolled back, so are its entries
                 batch.discard_pending()
                 batch.jobs.clear()
+                batch.windows = windows_before  # its number was not used: a retry of it is not a replay
                 outcomes.append("error")
         batch.finish()
         return outcomes
@@ -400,7 +445,7 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
         return None
     name = str(name)
     if name not in batch.coordinators:
-        batch.coordinators[name] = Coordinator.objects.filter(name=name).first()
+        batch.coordinators[name] = Coordinator.objects.select_for_update().filter(name=name).first()
     return batch.coordinators[name]
 
 
@@ -409,7 +454,8 @@ _REPORT_JOBS = (
     CommissioningJob.objects.select_for_update(of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
-        *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result"),
+        *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
+        *("expires_at", "created_at"),
         *("network__premise_id", "network__coordinator_id", "network__pan_id"),
         *("coordinator__name", "device__uid", "device__eui64"),
     )
@@ -434,7 +480,8 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
     names = {str(r["coordinator"]) for r in reports if isinstance(r, dict) and r.get("coordinator")}
     names -= batch.coordinators.keys()
     if names:
-        found = {c.name: c for c in Coordinator.objects.filter(name__in=names)}
+        # Locked (in primary-key order, before any job): their report numbers are read and written by this batch.
+        found = {c.name: c for c in Coordinator.objects.select_for_update().filter(name__in=names).order_by("pk")}
         for name in names:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}
@@ -475,12 +522,32 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         )
         return "refused"
     now = batch.now
-    event = report["event"]
+    event = report.get("event")
+    seq, signed_at = report_sequence(report), report_signed_at(report, now=now)
+    if seq is None or signed_at is None:
+        reason = "report carries no sequence number" if seq is None else "report has no signed time, or one in the future"
+        logger.warning("report from %s refused: %s", coordinator.name, reason)
+        batch.audit(
+            action="han.report_refused",
+            actor_label="han-relay",
+            target=f"coordinator:{coordinator.name}",
+            payload={"reason": reason, "event": str(event)[:40]},
+        )
+        return "refused"
+    window = batch.window(coordinator)
+    if not window.accept(seq):
+        logger.warning("report %s from %s refused: number %d was seen before (replay)", event, coordinator.name, seq)
+        return "replayed"
+    fresh = is_fresh(signed_at, now=now)
     if event == "online":
-        # A (re)started coordinator announces itself with its radio: always recorded. Heartbeats only refresh.
-        (batch.announced if (report.get("detail") or {}).get("radio") else batch.seen).add(coordinator.pk)
+        if not fresh:  # not proof of life: a coordinator that is down now may have signed it long ago
+            window.stale_heartbeats += 1
+            logger.warning("heartbeat from %s signed %s is stale", coordinator.name, signed_at.isoformat())
+            return "stale"
+        batch.was_seen(coordinator, signed_at)
         return "online"
-    batch.seen.add(coordinator.pk)
+    if fresh:
+        batch.was_seen(coordinator, signed_at)
     key = (coordinator.pk, str(report.get("command_id")))
     if key not in batch.jobs:  # a device's permitted, joined and interviewed usually arrive together
         batch.jobs[key] = _REPORT_JOBS.filter(command_id=report.get("command_id"), coordinator=coordinator).first()
@@ -488,6 +555,22 @@ def _report_apply(report: Any, batch: _Batch) -> str:
     if job is None:
         logger.warning("report %s from %s names no job of it", event, coordinator.name)
         return "no such job"
+    expires = command_expires_at(expires_at=job.expires_at, created_at=job.created_at, parameters=job.parameters, lifetime=COMMAND_LIFETIME)
+    if report_outlived_command(signed_at=signed_at, command_expires=expires, now=now, lifetime=COMMAND_LIFETIME):
+        window.late += 1
+        batch.audit(
+            action="han.report_refused",
+            actor_label="han-relay",
+            target=f"coordinator:{coordinator.name}",
+            payload={
+                "reason": "report outlived its command",
+                "event": str(event)[:40],
+                "command_id": str(job.command_id),
+                "seq": seq,
+                "signed_at": signed_at.isoformat(),
+            },
+        )
+        return "late"
     detail = report.get("detail") or {}
     if event == "duplicate":
         return "duplicate"
