@@ -188,3 +188,16 @@ def test_the_operator_network_page_shows_the_refused_report_counts(alice_network
     report_record(report=_report(identity, "online", seq=2))
     page = signed_in(olga).get(reverse("han:operator_network", args=[alice_network.pk])).content.decode()
     assert "1 stale heartbeat" in page and "1 replayed report" in page and "0 late reports" in page
+
+
+@pytest.mark.django_db
+def test_a_rekeyed_gateway_numbers_its_reports_afresh(alice_network, identity):
+    from han.protocol import CoordinatorIdentity
+    from han.services.networks import coordinator_register
+
+    assert report_record(report=_report(identity, "online", seq=500)) == "online"
+    rekeyed = CoordinatorIdentity.generate(identity.name)
+    coordinator_register(name=identity.name, box_public_key=rekeyed.box_public_hex, verify_public_key=rekeyed.verify_public_hex)
+    assert report_record(report=_report(rekeyed, "online", seq=1)) == "online"
+    assert report_record(report=_report(identity, "online", seq=501)) == "refused"  # the old key no longer counts
+    assert _coordinator(alice_network).report_seq_high == 1
