@@ -21,7 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Value
+from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -202,35 +202,48 @@ def _advance(device_id: int, to: DeviceState, batch: _Batch | None = None, *, au
 
 
 def _coordinators_write(batch: _Batch) -> None:
-    """One UPDATE per coordinator the batch heard from: its report numbers, its counters, and when it was last seen.
+    """One UPDATE for every coordinator the batch heard from: report numbers, counters, and when each was last seen.
 
     ``last_seen_at`` comes from the reports' own signed times, only from fresh ones, and never moves back.
-    Replays are audited once per coordinator and batch, with their numbers.
+    Replays are audited once per coordinator and batch, with their numbers. One statement (``CASE`` per
+    column) however many coordinators a batch carries: a process hosting many simulated premises sends
+    batches from all of them.
     """
-    for coordinator_id in batch.windows.keys() | batch.seen_at.keys():
-        fields: dict[str, Any] = {}
-        window = batch.windows.get(coordinator_id)
-        if window is not None and window.changed:
-            fields.update(report_seq_high=window.high, report_seq_window=window.stored_window())
-            if window.replayed:
-                batch.audit(
-                    action="han.reports_replayed",
-                    actor_label="han-relay",
-                    target=f"coordinator:{batch.coordinator_names[coordinator_id]}",
-                    payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
+    windows = {pk: window for pk, window in batch.windows.items() if window.changed}
+    ids = windows.keys() | batch.seen_at.keys()
+    if not ids:
+        return
+    for coordinator_id, window in windows.items():
+        if window.replayed:
+            batch.audit(
+                action="han.reports_replayed",
+                actor_label="han-relay",
+                target=f"coordinator:{batch.coordinator_names[coordinator_id]}",
+                payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
+            )
+
+    def per_coordinator(values: dict[int, Any], field_name: str, output_field) -> Case:
+        whens = [When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()]
+        return Case(*whens, default=F(field_name), output_field=output_field)
+
+    fields: dict[str, Any] = {}
+    if windows:
+        fields["report_seq_high"] = per_coordinator({pk: w.high for pk, w in windows.items()}, "report_seq_high", PositiveBigIntegerField())
+        fields["report_seq_window"] = per_coordinator(
+            {pk: w.stored_window() for pk, w in windows.items()}, "report_seq_window", BinaryField()
+        )
+        for counter, attribute in (("replayed_reports", "replayed"), ("stale_heartbeats", "stale_heartbeats"), ("late_reports", "late")):
+            counts = {pk: getattr(w, attribute) for pk, w in windows.items() if getattr(w, attribute)}
+            if counts:
+                fields[counter] = Case(
+                    *[When(pk=pk, then=F(counter) + count) for pk, count in counts.items()],
+                    default=F(counter),
+                    output_field=PositiveIntegerField(),
                 )
-            for counter, count in (
-                ("replayed_reports", window.replayed),
-                ("stale_heartbeats", window.stale_heartbeats),
-                ("late_reports", window.late),
-            ):
-                if count:
-                    fields[counter] = F(counter) + count
-        if coordinator_id in batch.seen_at:
-            seen = Value(batch.seen_at[coordinator_id])
-            fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
-        if fields:
-            Coordinator.objects.filter(pk=coordinator_id).update(**fields)
+    if batch.seen_at:
+        seen = per_coordinator(batch.seen_at, "last_seen_at", DateTimeField())
+        fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
+    Coordinator.objects.filter(pk__in=ids).update(**fields)
 
 
 def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:

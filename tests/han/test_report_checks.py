@@ -201,3 +201,27 @@ def test_a_rekeyed_gateway_numbers_its_reports_afresh(alice_network, identity):
     assert report_record(report=_report(rekeyed, "online", seq=1)) == "online"
     assert report_record(report=_report(identity, "online", seq=501)) == "refused"  # the old key no longer counts
     assert _coordinator(alice_network).report_seq_high == 1
+
+
+@pytest.mark.django_db
+def test_one_batch_from_several_gateways_updates_each_of_them_by_its_own_reports(alice_network, identity):
+    from han.protocol import CoordinatorIdentity
+    from han.services.networks import coordinator_register
+
+    other = CoordinatorIdentity.generate("gw-other")
+    coordinator_register(name=other.name, box_public_key=other.box_public_hex, verify_public_key=other.verify_public_hex)
+    fresh = _report(identity, "online", seq=10, age_seconds=5)
+    outcomes = reports_record(
+        reports=[
+            fresh,
+            _report(other, "online", seq=3, age_seconds=600),
+            _report(other, "online", seq=3),
+            _report(identity, "online", seq=9, age_seconds=30),  # late, never seen: counts, but is older than seq 10
+        ]
+    )
+    assert outcomes == ["online", "stale", "replayed", "online"]
+    alice_gateway, other_gateway = _coordinator(alice_network), Coordinator.objects.get(name="gw-other")
+    assert (alice_gateway.report_seq_high, alice_gateway.stale_heartbeats, alice_gateway.replayed_reports) == (10, 0, 0)
+    assert alice_gateway.last_seen_at.timestamp() == fresh["at"]
+    assert (other_gateway.report_seq_high, other_gateway.stale_heartbeats, other_gateway.replayed_reports) == (3, 1, 1)
+    assert other_gateway.last_seen_at is None
