@@ -58,6 +58,8 @@ DEVICE_CLASSES: dict[str, int] = {
 
 # Criticality levels (D.2.2.3.1.1.1): 1 green ... 9 emergency.
 CRITICALITY_LEVELS = {1: "green", 2: "1", 3: "2", 4: "3", 5: "4", 6: "5", 7: "emergency", 8: "planned outage", 9: "service disconnect"}
+# Emergency, planned outage and service disconnect speak for the utility: nobody else uses them unless granted.
+UTILITY_ONLY_CRITICALITIES = frozenset({7, 8, 9})
 
 # Event status values of Report Event Status (D.2.3.3.1.1).
 EVENT_STATUS = {
@@ -170,6 +172,36 @@ class LoadControlEvent:
     def end_time(self, received_at: int) -> int:
         """UTCTime the event ends if it starts as scheduled (``received_at`` stands in for "now")."""
         return (self.start_time or received_at) + 60 * self.duration_minutes
+
+
+# A "start now" event that reaches the gateway later than this after it was issued is refused: whatever
+# it was meant to answer (a price spike, a grid emergency) may be over, and a replay would act on old news.
+START_NOW_MAX_DELAY_SECONDS = 300
+
+# Why a gateway refuses an event on timing, by reason code (the head-end shows the same words).
+TIMING_REFUSALS = {
+    "event_without_start": "The event carries no explicit start, so the gateway cannot tell when it was meant for.",
+    "event_ended": "The event had already ended when it reached the gateway, so it was not sent to the device.",
+    "event_stale": (
+        f"The start-now event reached the gateway more than {START_NOW_MAX_DELAY_SECONDS // 60} minutes after it was issued,"
+        " so it was not sent to the device."
+    ),
+}
+
+
+def event_timing_refusal(event: LoadControlEvent, *, start_now: bool, now: int) -> str | None:
+    """The reason code (``TIMING_REFUSALS``) a gateway refuses ``event`` for at UTCTime ``now``; None if it may go on.
+
+    Every event carries an explicit start: the head-end writes "now" into a start-now event when it
+    issues it (and says so with ``start_now``), so the gateway can tell how old it is.
+    """
+    if event.start_time == 0:
+        return "event_without_start"
+    if event.end_time(now) <= now:
+        return "event_ended"
+    if start_now and now - event.start_time > START_NOW_MAX_DELAY_SECONDS:
+        return "event_stale"
+    return None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,15 @@ class Coordinator(models.Model):
     verify_public_key = models.CharField(max_length=64, help_text="Ed25519 public key (hex): the coordinator signs its reports with it.")
     radio_type = models.CharField(max_length=20, default="simulated")
     is_active = models.BooleanField(default=True)
+    # From the signed time of its last fresh report (a heartbeat older than 60 s is not proof of life).
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Report numbers: the highest seen, and which of the numbers below it were seen (a bitmap), so a
+    # replayed report is refused while a late one that was never seen still counts.
+    report_seq_high = models.PositiveBigIntegerField(default=0, editable=False)
+    report_seq_window = models.BinaryField(default=bytes, blank=True, editable=False)
+    stale_heartbeats = models.PositiveIntegerField(default=0, help_text="Heartbeats that arrived more than 60 s after they were signed.")
+    replayed_reports = models.PositiveIntegerField(default=0, help_text="Reports refused because their number was seen before.")
+    late_reports = models.PositiveIntegerField(default=0, help_text="Reports refused because they outlived their command.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -196,6 +204,8 @@ class CommissioningJob(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When the last envelope sent for it expires: a report older than that cannot change anything.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

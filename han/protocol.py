@@ -249,14 +249,63 @@ def command_open(
 # --- Reports from coordinators ----------------------------------------------------------
 
 
+class ReportSequence:
+    """Numbers one coordinator's reports 1, 2, 3 ..., and a restart continues above the last number used.
+
+    The head-end remembers the numbers it has seen per coordinator and refuses a report whose number
+    it has seen (a replay), so the numbers must never repeat. With a file, blocks of ``block`` numbers
+    are reserved on disk before any of them is used (one write per block, not per report); a restart
+    starts after the last reserved block, skipping at most ``block`` unused numbers. Without a file
+    (tests, benchmarks), numbering starts from the clock in microseconds, so a new instance for the
+    same coordinator still numbers above an earlier one.
+    """
+
+    def __init__(self, path: Path | None = None, *, block: int = 256) -> None:
+        self._path = path
+        self._block = block
+        self._lock = threading.Lock()
+        if path is None:
+            self._next = self._reserved = time.time_ns() // 1000
+        elif path.exists():
+            self._next = self._reserved = int(path.read_text(encoding="ascii").strip() or "1")
+        else:
+            self._next = self._reserved = 1
+
+    def next(self) -> int:
+        with self._lock:
+            if self._path is not None and self._next >= self._reserved:
+                self._reserve(self._next + self._block)
+            number = self._next
+            self._next += 1
+            return number
+
+    def _reserve(self, upto: int) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(str(upto))
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(self._path)
+        self._reserved = upto
+
+
 def report_build(
-    *, identity: CoordinatorIdentity, event: str, command_id: str | None, detail: dict[str, Any], now: float | None = None
+    *,
+    identity: CoordinatorIdentity,
+    event: str,
+    command_id: str | None,
+    detail: dict[str, Any],
+    seq: int,
+    now: float | None = None,
 ) -> dict[str, Any]:
+    """A signed report. ``seq`` is the coordinator's next report number (``ReportSequence``); ``at`` its own clock."""
     report: dict[str, Any] = {
         "v": REPORT_VERSION,
         "coordinator": identity.name,
         "event": event,
         "command_id": command_id,
+        "seq": seq,
         "at": int(now if now is not None else time.time()),
         "detail": detail,
     }

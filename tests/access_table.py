@@ -148,6 +148,9 @@ ROUTES: dict[str, Route] = {
     "thirdparty:openapi": Route(ANYONE, note="public OpenAPI schema"),
     "thirdparty:operator_registry": Route(OPERATORS),
     "thirdparty:operator_application": Route(OPERATORS, kwargs=_tp_application),
+    "thirdparty:operator_application_criticalities": Route(
+        frozenset(), kwargs=_tp_application, note="admins only (superusers), after a step-up; operators get 403"
+    ),
     "thirdparty:customer_access": Route(CUSTOMERS),
     "thirdparty:customer_access_log": Route(CUSTOMERS),
     "thirdparty:customer_consent_revoke": Route(frozenset({"alice"}), kwargs=_tp_consent, get_not_allowed=True, not_found_for=NOT_ALICES),

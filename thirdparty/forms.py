@@ -112,6 +112,18 @@ class ApplicationStatusForm(forms.Form):
     reason = forms.CharField(max_length=300, help_text="Recorded in the audit trail and shown to the developer.")
 
 
+class CriticalityGrantForm(forms.Form):
+    levels = forms.TypedMultipleChoiceField(
+        label="Utility-only levels this application may send",
+        choices=[(7, "7 · emergency"), (8, "8 · planned outage"), (9, "9 · service disconnect")],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked to withdraw every grant. Levels 1 to 6 need no grant.",
+    )
+    reason = forms.CharField(max_length=300, help_text="Why the utility lets this company speak for it; recorded in the audit trail.")
+
+
 def default_end_date() -> date:
     return timezone.localdate() + timedelta(days=settings.AMI_TP_CONSENT_DEFAULT_DAYS)
 

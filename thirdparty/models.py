@@ -82,6 +82,11 @@ class ThirdPartyApplication(models.Model):
     agreement_acceptance = models.ForeignKey(AgreementAcceptance, on_delete=models.PROTECT, related_name="+")
     webhook_url = models.URLField(blank=True, help_text="Where authorization and new-data events are POSTed (https).")
     webhook_secret_sealed = models.TextField(blank=True, help_text="HMAC signing secret, envelope-encrypted.")
+    granted_utility_criticalities = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Utility-only DRLC criticality levels (7-9) an admin granted this application; levels 1-6 need no grant.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,6 +19,11 @@ urlpatterns = [
     # The operator's side
     path("operator/third-parties/", operator.registry_view, name="operator_registry"),
     path("operator/third-parties/<int:application_id>/", operator.application_view, name="operator_application"),
+    path(
+        "operator/third-parties/<int:application_id>/criticalities/",
+        operator.application_criticalities_view,
+        name="operator_application_criticalities",
+    ),
     # The customer's side
     path("customer/access/", customer.access_view, name="customer_access"),
     path("customer/access/log/", customer.access_log_view, name="customer_access_log"),

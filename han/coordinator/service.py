@@ -22,7 +22,7 @@ import zigpy.types as t
 
 from han import broker, drlc
 from han.coordinator.reports import ReportSender
-from han.protocol import Command, CommandRejected, CoordinatorIdentity, ReplayGuard, command_open, report_build
+from han.protocol import Command, CommandRejected, CoordinatorIdentity, ReplayGuard, ReportSequence, command_open, report_build
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,13 @@ class CoordinatorService:
         consumer: Any = None,
         send_report: Callable[[dict[str, Any]], None] | None = None,
         reports: ReportSender | None = None,
+        sequence: ReportSequence | None = None,
     ) -> None:
         """Reports go through ``reports`` (a process's shared, batching sender; a private one if None),
-        or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline)."""
+        or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline).
+        ``sequence`` numbers the reports (kept on disk by ``han_coordinator``, so a restart continues it)."""
         self.identity = identity
+        self.sequence = sequence or ReportSequence()
         self.head_end_public_hex = head_end_public_hex
         self.app = app
         self.replay_guard = replay_guard
@@ -79,7 +82,7 @@ class CoordinatorService:
     # --- reports ------------------------------------------------------------------------
 
     def report(self, event: str, command_id: str | None, detail: dict[str, Any] | None = None) -> None:
-        signed = report_build(identity=self.identity, event=event, command_id=command_id, detail=detail or {})
+        signed = report_build(identity=self.identity, event=event, command_id=command_id, detail=detail or {}, seq=self.sequence.next())
         if self._reports is not None:
             self._reports.submit(signed)
             return
@@ -191,6 +194,11 @@ class CoordinatorService:
             event = drlc.LoadControlEvent.from_dict(command.body["event"])
         except (drlc.FrameError, KeyError) as exc:
             self.report("rejected", command.command_id, {"reason": f"invalid load control event: {exc}"})
+            return
+        refusal = drlc.event_timing_refusal(event, start_now=bool(command.body.get("start_now")), now=drlc.utc_now())
+        if refusal is not None:
+            logger.warning("%s: load_control command %s refused: %s", self.identity.name, command.command_id, refusal)
+            self.report("failed", command.command_id, {"reason": refusal, "message": drlc.TIMING_REFUSALS[refusal]})
             return
         device = self._joined_device(command)
         if device is None:

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from amiportal.audit.services import audit_append
 from han.drlc import CLUSTER_ID as DRLC_CLUSTER
-from han.drlc import FrameError, LoadControlEvent
+from han.drlc import FrameError, LoadControlEvent, utc_now
 from han.models import CommissioningJob, Device, DeviceState, JobKind
 from han.services.relay import _account_id, job_enqueue
 
@@ -61,12 +61,16 @@ def device_load_control_request(
     if not device_takes_load_control(device):
         raise ValidationError("This device does not take load control events.")
     job = _create(device=device, kind=JobKind.LOAD_CONTROL, actor=actor, parameters={})
+    # Every event carries an explicit start: "now" is written in at issue time (and flagged), so the
+    # gateway can refuse one that reaches it too late (``han.drlc.event_timing_refusal``).
+    start_now = not event.get("start_time")
+    explicit = {**event, "start_time": utc_now() if start_now else event["start_time"]}
     # Unique per head-end, and 32 bits as the field wants.
     try:
-        checked = LoadControlEvent.from_dict({**event, "issuer_event_id": job.pk & 0xFFFFFFFF})
+        checked = LoadControlEvent.from_dict({**explicit, "issuer_event_id": job.pk & 0xFFFFFFFF})
     except FrameError as exc:
         raise ValidationError(f"Not a valid load control event: {exc}.") from None
-    job.parameters = {"event": checked.as_dict()}
+    job.parameters = {"event": checked.as_dict(), "start_now": start_now}
     job.save(update_fields=["parameters"])
     audit_append(
         action="han.load_control_requested",
@@ -74,7 +78,13 @@ def device_load_control_request(
         actor_label=actor_label,
         target=f"device:{device.uid}",
         customer_account_id=_account_id(job),
-        payload={"command_id": str(job.command_id), "eui64": device.eui64, "event": checked.as_dict(), "origin": origin or {}},
+        payload={
+            "command_id": str(job.command_id),
+            "eui64": device.eui64,
+            "event": checked.as_dict(),
+            "start_now": start_now,
+            "origin": origin or {},
+        },
     )
     job_enqueue(job=job)
     return job

@@ -27,14 +27,16 @@ def coordinator_register(
     *, name: str, box_public_key: str, verify_public_key: str, radio_type: str = "simulated", actor=None
 ) -> Coordinator:
     """Record a coordinator's public keys; re-registering the same name updates them (a re-keyed gateway)."""
-    coordinator, created = Coordinator.objects.update_or_create(
-        name=name,
-        defaults={
-            "box_public_key": _hex_public_key(box_public_key, "The X25519 public key"),
-            "verify_public_key": _hex_public_key(verify_public_key, "The Ed25519 public key"),
-            "radio_type": radio_type,
-        },
-    )
+    defaults = {
+        "box_public_key": _hex_public_key(box_public_key, "The X25519 public key"),
+        "verify_public_key": _hex_public_key(verify_public_key, "The Ed25519 public key"),
+        "radio_type": radio_type,
+    }
+    previous_key = Coordinator.objects.filter(name=name).values_list("verify_public_key", flat=True).first()
+    if previous_key is not None and previous_key != defaults["verify_public_key"]:
+        # A new signing key numbers its reports afresh; the old key's reports no longer verify, so none can be replayed.
+        defaults.update(report_seq_high=0, report_seq_window=b"")
+    coordinator, created = Coordinator.objects.update_or_create(name=name, defaults=defaults)
     audit_append(
         action="han.coordinator_registered" if created else "han.coordinator_rekeyed",
         actor=actor,

@@ -9,6 +9,7 @@ and moves the job and its device forward. Neither ever logs or returns a key.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import logging
 import uuid
@@ -20,23 +21,32 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_account_ids, current_agreement
-from han import broker
+from han import broker, drlc
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
 from han.protocol import CommandRejected, command_build, public_hex, report_verify
 from han.services.keys import link_key_open, network_key_open
+from han.services.report_checks import (
+    ReportWindow,
+    command_expires_at,
+    is_fresh,
+    report_outlived_command,
+    report_sequence,
+    report_signed_at,
+)
 
 logger = logging.getLogger(__name__)
 
 PERMIT_SECONDS = 60
 COMMAND_TTL_SECONDS = 24 * 3600  # a coordinator that is down for a day still gets its work
 RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
-LAST_SEEN_RESOLUTION = timedelta(seconds=20)  # well inside the 90 s that counts as "online"
+COMMAND_LIFETIME = timedelta(seconds=COMMAND_TTL_SECONDS)
 
 COMMAND_TYPE_FOR_KIND = {
     JobKind.NETWORK_CONFIGURE: "network_configure",
@@ -58,6 +68,7 @@ FAILURE_MESSAGES = {
     "rejected": "The gateway refused the command",
     "key_unavailable": "The escrowed key could not be opened, so nothing was sent. Enter the install code again.",
     "not_on_this_network": "The device answered on a network that is not this premise's.",
+    **drlc.TIMING_REFUSALS,
 }
 
 
@@ -117,8 +128,11 @@ class _Batch:
     audits: list[dict[str, Any]] = field(default_factory=list)
     account_ids: dict[int, int | None] = field(default_factory=dict)
     coordinators: dict[str, Coordinator | None] = field(default_factory=dict)
-    seen: set[int] = field(default_factory=set)
-    announced: set[int] = field(default_factory=set)
+    # Coordinator id -> the signed time of its latest fresh report in this batch (proof of life).
+    seen_at: dict[int, datetime] = field(default_factory=dict)
+    # Coordinator id -> its report numbers (loaded from its row, which the batch holds locked).
+    windows: dict[int, ReportWindow] = field(default_factory=dict)
+    coordinator_names: dict[int, str] = field(default_factory=dict)
     jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
     # Reports checked while preloading (keyed by ``id(report)``): each signature is verified once.
     verified: dict[int, bool] = field(default_factory=dict)
@@ -147,12 +161,20 @@ class _Batch:
         self.advances = {}
         self.done_jobs = set()
 
+    def window(self, coordinator: Coordinator) -> ReportWindow:
+        self.coordinator_names[coordinator.pk] = coordinator.name
+        if coordinator.pk not in self.windows:
+            self.windows[coordinator.pk] = ReportWindow.from_stored(high=coordinator.report_seq_high, window=coordinator.report_seq_window)
+        return self.windows[coordinator.pk]
+
+    def was_seen(self, coordinator: Coordinator, signed_at: datetime) -> None:
+        if signed_at > self.seen_at.get(coordinator.pk, signed_at - timedelta(seconds=1)):
+            self.seen_at[coordinator.pk] = signed_at
+
     def finish(self) -> None:
         """Appended last, so the audit chain's lock is held only for one insert at the end of the transaction."""
         self.flush()
-        _coordinators_seen(ids=self.seen - self.announced, now=self.now)
-        if self.announced:
-            Coordinator.objects.filter(pk__in=self.announced).update(last_seen_at=self.now)
+        _coordinators_write(self)
         audit_append_many(entries=[entry for entry in self.audits if entry is not None])
         self.audits = []
 
@@ -178,17 +200,49 @@ def _advance(device_id: int, to: DeviceState, batch: _Batch | None = None, *, au
     return True
 
 
-def _coordinators_seen(*, ids: set[int], now: datetime) -> None:
-    """Record that coordinators were heard from, at a resolution of ``LAST_SEEN_RESOLUTION``.
+def _coordinators_write(batch: _Batch) -> None:
+    """One UPDATE for every coordinator the batch heard from: report numbers, counters, and when each was last seen.
 
-    A row is written only when its time is older than that, so heartbeats and busy
-    coordinators do not write (and lock) their row on every report; "online" (seen
-    within ``han.selectors.COORDINATOR_ONLINE_SECONDS``) stays exact enough.
+    ``last_seen_at`` comes from the reports' own signed times, only from fresh ones, and never moves back.
+    Replays are audited once per coordinator and batch, with their numbers. One statement (``CASE`` per
+    column) however many coordinators a batch carries: a process hosting many simulated premises sends
+    batches from all of them.
     """
-    if ids:
-        Coordinator.objects.filter(pk__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - LAST_SEEN_RESOLUTION)).update(
-            last_seen_at=now
+    windows = {pk: window for pk, window in batch.windows.items() if window.changed}
+    ids = windows.keys() | batch.seen_at.keys()
+    if not ids:
+        return
+    for coordinator_id, window in windows.items():
+        if window.replayed:
+            batch.audit(
+                action="han.reports_replayed",
+                actor_label="han-relay",
+                target=f"coordinator:{batch.coordinator_names[coordinator_id]}",
+                payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
+            )
+
+    def per_coordinator(values: dict[int, Any], field_name: str, output_field) -> Case:
+        whens = [When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()]
+        return Case(*whens, default=F(field_name), output_field=output_field)
+
+    fields: dict[str, Any] = {}
+    if windows:
+        fields["report_seq_high"] = per_coordinator({pk: w.high for pk, w in windows.items()}, "report_seq_high", PositiveBigIntegerField())
+        fields["report_seq_window"] = per_coordinator(
+            {pk: w.stored_window() for pk, w in windows.items()}, "report_seq_window", BinaryField()
         )
+        for counter, attribute in (("replayed_reports", "replayed"), ("stale_heartbeats", "stale_heartbeats"), ("late_reports", "late")):
+            counts = {pk: getattr(w, attribute) for pk, w in windows.items() if getattr(w, attribute)}
+            if counts:
+                fields[counter] = Case(
+                    *[When(pk=pk, then=F(counter) + count) for pk, count in counts.items()],
+                    default=F(counter),
+                    output_field=PositiveIntegerField(),
+                )
+    if batch.seen_at:
+        seen = per_coordinator(batch.seen_at, "last_seen_at", DateTimeField())
+        fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
+    Coordinator.objects.filter(pk__in=ids).update(**fields)
 
 
 def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
@@ -278,7 +332,7 @@ def job_relay(*, job_id: int) -> str:
         if others:
             CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
         jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
-        batch = _Batch(now=timezone.now())
+        batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
         outcomes, relayed = {}, []
         for each in jobs:
@@ -287,7 +341,9 @@ def job_relay(*, job_id: int) -> str:
             if outcome == "relayed":
                 relayed.append(each)
         if relayed:
-            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(state=JobState.RELAYED)
+            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
+                state=JobState.RELAYED, expires_at=batch.now + COMMAND_LIFETIME
+            )
             device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
             earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
             Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
@@ -322,6 +378,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
         body=body,
         secret=secret,
         ttl_seconds=COMMAND_TTL_SECONDS,
+        now=batch.now.timestamp(),
     )
     del secret
     broker.command_publish(coordinator_name=job.coordinator.name, envelope=envelope)
@@ -377,6 +434,7 @@ def reports_record(*, reports: list[Any]) -> list[str]:
         outcomes = []
         for report in reports:
             audits_before = len(batch.audits)
+            windows_before = copy.deepcopy(batch.windows)
             try:
                 with transaction.atomic():
                     outcomes.append(_report_apply(report, batch))
@@ -388,6 +446,7 @@ def reports_record(*, reports: list[Any]) -> list[str]:
                 del batch.audits[audits_before:]  # its changes were rolled back, so are its entries
                 batch.discard_pending()
                 batch.jobs.clear()
+                batch.windows = windows_before  # its number was not used: a retry of it is not a replay
                 outcomes.append("error")
         batch.finish()
         return outcomes
@@ -398,7 +457,7 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
         return None
     name = str(name)
     if name not in batch.coordinators:
-        batch.coordinators[name] = Coordinator.objects.filter(name=name).first()
+        batch.coordinators[name] = Coordinator.objects.select_for_update().filter(name=name).first()
     return batch.coordinators[name]
 
 
@@ -407,7 +466,8 @@ _REPORT_JOBS = (
     CommissioningJob.objects.select_for_update(of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
-        *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result"),
+        *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
+        *("expires_at", "created_at"),
         *("network__premise_id", "network__coordinator_id", "network__pan_id"),
         *("coordinator__name", "device__uid", "device__eui64"),
     )
@@ -432,7 +492,8 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
     names = {str(r["coordinator"]) for r in reports if isinstance(r, dict) and r.get("coordinator")}
     names -= batch.coordinators.keys()
     if names:
-        found = {c.name: c for c in Coordinator.objects.filter(name__in=names)}
+        # Locked (in primary-key order, before any job): their report numbers are read and written by this batch.
+        found = {c.name: c for c in Coordinator.objects.select_for_update().filter(name__in=names).order_by("pk")}
         for name in names:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}
@@ -473,12 +534,32 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         )
         return "refused"
     now = batch.now
-    event = report["event"]
+    event = report.get("event")
+    seq, signed_at = report_sequence(report), report_signed_at(report, now=now)
+    if seq is None or signed_at is None:
+        reason = "report carries no sequence number" if seq is None else "report has no signed time, or one in the future"
+        logger.warning("report from %s refused: %s", coordinator.name, reason)
+        batch.audit(
+            action="han.report_refused",
+            actor_label="han-relay",
+            target=f"coordinator:{coordinator.name}",
+            payload={"reason": reason, "event": str(event)[:40]},
+        )
+        return "refused"
+    window = batch.window(coordinator)
+    if not window.accept(seq):
+        logger.warning("report %s from %s refused: number %d was seen before (replay)", event, coordinator.name, seq)
+        return "replayed"
+    fresh = is_fresh(signed_at, now=now)
     if event == "online":
-        # A (re)started coordinator announces itself with its radio: always recorded. Heartbeats only refresh.
-        (batch.announced if (report.get("detail") or {}).get("radio") else batch.seen).add(coordinator.pk)
+        if not fresh:  # not proof of life: a coordinator that is down now may have signed it long ago
+            window.stale_heartbeats += 1
+            logger.warning("heartbeat from %s signed %s is stale", coordinator.name, signed_at.isoformat())
+            return "stale"
+        batch.was_seen(coordinator, signed_at)
         return "online"
-    batch.seen.add(coordinator.pk)
+    if fresh:
+        batch.was_seen(coordinator, signed_at)
     key = (coordinator.pk, str(report.get("command_id")))
     if key not in batch.jobs:  # a device's permitted, joined and interviewed usually arrive together
         batch.jobs[key] = _REPORT_JOBS.filter(command_id=report.get("command_id"), coordinator=coordinator).first()
@@ -486,6 +567,22 @@ def _report_apply(report: Any, batch: _Batch) -> str:
     if job is None:
         logger.warning("report %s from %s names no job of it", event, coordinator.name)
         return "no such job"
+    expires = command_expires_at(expires_at=job.expires_at, created_at=job.created_at, parameters=job.parameters, lifetime=COMMAND_LIFETIME)
+    if report_outlived_command(signed_at=signed_at, command_expires=expires, now=now, lifetime=COMMAND_LIFETIME):
+        window.late += 1
+        batch.audit(
+            action="han.report_refused",
+            actor_label="han-relay",
+            target=f"coordinator:{coordinator.name}",
+            payload={
+                "reason": "report outlived its command",
+                "event": str(event)[:40],
+                "command_id": str(job.command_id),
+                "seq": seq,
+                "signed_at": signed_at.isoformat(),
+            },
+        )
+        return "late"
     detail = report.get("detail") or {}
     if event == "duplicate":
         return "duplicate"

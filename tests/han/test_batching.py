@@ -11,7 +11,7 @@ from amiportal.audit.selectors import audit_verify
 from amiportal.audit.services import audit_append, audit_append_many
 from han.coordinator.reports import ReportSender
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobKind, JobState
+from han.models import CommissioningJob, Coordinator, Device, DeviceState, DeviceType, JobKind, JobState
 from han.protocol import CoordinatorIdentity, report_build
 from han.services.commissioning import device_commission
 from han.services.relay import job_relay, reports_record
@@ -49,7 +49,9 @@ def test_a_batch_of_reports_verifies_a_device_and_a_forged_report_in_it_changes_
     device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r))
     forger = CoordinatorIdentity.generate(identity.name)  # the right name, the wrong key
-    forged = report_build(identity=forger, event="failed", command_id=reports[-1]["command_id"], detail={"reason": "timed_out"})
+    forged = report_build(
+        identity=forger, event="failed", command_id=reports[-1]["command_id"], detail={"reason": "timed_out"}, seq=reports[-1]["seq"] + 1
+    )
 
     outcomes = reports_record(reports=[*reports, forged, "not a report"])
 
@@ -74,17 +76,20 @@ def test_a_device_whose_reports_arrive_together_is_written_once_and_a_repeat_in_
     assert events(reports) == ["permitted", "joined", "interviewed"]
 
     # Coordinator, job and account in three look-ups; one UPDATE for the device's four moves, one for the job,
-    # one for the coordinator's last_seen_at; the audit append (lock, head, insert) and two savepoints.
+    # one for the coordinator (report numbers, counters, last_seen_at); the audit append (lock, head, insert)
+    # and two savepoints.
     with django_assert_max_num_queries(13):
         outcomes = reports_record(reports=[*reports, reports[-1], reports[1]])
 
-    assert outcomes == ["permitted", "joined", "verified", "verified", "joined"]
+    # The repeats carry numbers already seen in the batch: refused as replays, counted, and they change nothing.
+    assert outcomes == ["permitted", "joined", "verified", "replayed", "replayed"]
     device.refresh_from_db()
     assert device.state == DeviceState.VERIFIED
     assert (device.manufacturer, device.model) == (sim_device.manufacturer, sim_device.model)
     assert device.interview["eui64"] == sim_device.eui64 and device.last_seen_at is not None
     assert CommissioningJob.objects.get(device=device).state == JobState.DONE
     assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").count() == 1
+    assert Coordinator.objects.get(pk=alice_network.coordinator_id).replayed_reports == 2
     assert audit_verify().ok
 
 

@@ -142,6 +142,7 @@ def test_a_forged_report_changes_nothing(alice_network, identity, captured, sim_
         event="interviewed",
         command_id=str(job.command_id),
         detail={"eui64": device.eui64, "pan_id": alice_network.pan_id},
+        seq=1,
     )
     assert report_record(report=forged) == "refused"
     device.refresh_from_db()

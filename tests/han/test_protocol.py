@@ -101,7 +101,7 @@ def test_commands_without_key_material_carry_no_sealed_part(gateway):
 
 @pytest.mark.objective("SO-C13")
 def test_coordinator_reports_are_signed_and_verified(gateway):
-    report = report_build(identity=gateway, event="joined", command_id="x", detail={"eui64": "00:0d:6f:00:0a:bc:12:34"})
+    report = report_build(identity=gateway, event="joined", command_id="x", detail={"eui64": "00:0d:6f:00:0a:bc:12:34"}, seq=1)
     assert report_verify(report=report, verify_public_hex=gateway.verify_public_hex) is report
     report["detail"]["eui64"] = "00:0d:6f:00:0a:bc:12:35"
     with pytest.raises(CommandRejected):

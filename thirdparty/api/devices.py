@@ -31,6 +31,7 @@ from thirdparty.api.signatures import COMPONENTS, SignatureRefused
 from thirdparty.api.views import ERRORS, EspiView
 from thirdparty.models import DataKind
 from thirdparty.selectors import consent_device_command_get, consent_device_get, consent_devices
+from thirdparty.services.criticality import CriticalityNotGranted, load_control_criticality_check
 from thirdparty.services.device_control import device_command_request, signed_request_verify
 
 DEVICE_KINDS = (DataKind.HAN_STATUS, DataKind.HAN_CONTROL)
@@ -49,7 +50,14 @@ class LoadControlInput(serializers.Serializer):
         child=serializers.ChoiceField(choices=list(drlc.DEVICE_CLASSES)), min_length=1, help_text="Loads the event applies to."
     )
     duration_minutes = serializers.IntegerField(min_value=1, max_value=drlc.MAX_DURATION_MINUTES)
-    criticality = serializers.IntegerField(min_value=1, max_value=9, help_text="1 green ... 7 emergency, 8 planned outage, 9 disconnect.")
+    criticality = serializers.IntegerField(
+        min_value=1,
+        max_value=9,
+        help_text=(
+            "1 green ... 6. 7 emergency, 8 planned outage and 9 service disconnect are utility-only:"
+            " refused with 403 unless an admin granted them to the application."
+        ),
+    )
     start_at = serializers.DateTimeField(required=False, help_text="When the event starts; leave out to start now. At most 24 h ahead.")
     cooling_offset_celsius = serializers.DecimalField(
         max_digits=3, decimal_places=1, min_value=Decimal("0"), max_value=Decimal("25.4"), required=False
@@ -84,6 +92,19 @@ class LoadControlInput(serializers.Serializer):
         if "duty_cycle_percent" in data:
             event["duty_cycle"] = data["duty_cycle_percent"]
         return event
+
+
+def criticality_problem(refused: CriticalityNotGranted) -> dict:
+    """An RFC 9457-shaped body: what was refused, and which levels the application may use."""
+    return {
+        "type": "about:blank",
+        "title": "Criticality not granted",
+        "status": 403,
+        "detail": str(refused),
+        "code": "criticality_not_granted",
+        "criticality": refused.criticality,
+        "allowed_criticalities": sorted(refused.allowed),
+    }
 
 
 def _device_path(consent, meter, device: Device) -> str:
@@ -170,6 +191,11 @@ class SignedDeviceCommandView(DeviceView):
         except SignatureRefused as refused:
             raise SignatureInvalid(f"Request signature refused: {refused.reason}.") from None
         event = self.event_from(body)
+        if event is not None:
+            try:
+                load_control_criticality_check(consent=self.consent, criticality=event["criticality"], target=f"device:{device.uid}")
+            except CriticalityNotGranted as refused:
+                return Response(criticality_problem(refused), status=403)
         try:
             job = device_command_request(consent=self.consent, device=device, kind=self.kind, audit_seq=audit_seq, event=event)
         except DjangoValidationError as exc:

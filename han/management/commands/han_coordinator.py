@@ -24,7 +24,7 @@ from han.coordinator.radios import RadioUnavailable, controller_class_for
 from han.coordinator.reports import ReportSender
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedNetwork
-from han.protocol import CoordinatorIdentity, ReplayGuard
+from han.protocol import CoordinatorIdentity, ReplayGuard, ReportSequence
 
 logger = logging.getLogger("han.coordinator")
 
@@ -121,6 +121,7 @@ class Command(BaseCommand):
                     app=app,
                     replay_guard=ReplayGuard(key_dir / f"{name}.seen"),
                     reports=reports,
+                    sequence=ReportSequence(key_dir / f"{name}.seq"),
                 )
             )
             self.stdout.write(
