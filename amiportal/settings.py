@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "amiportal.audit",
+    "amiportal.crypto",
     "amiportal.accounts",
     "amiportal.premises",
     "amiportal.portal",

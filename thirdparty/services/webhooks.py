@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from amiportal.crypto.envelope import open_sealed, seal
+from amiportal.crypto.sealed_columns import column_open, column_seal
 from thirdparty.models import Consent, ThirdPartyApplication, WebhookEvent
 
 EVENTS = ("authorization.created", "authorization.updated", "authorization.revoked", "authorization.expired", "data.available")
@@ -31,12 +31,8 @@ class WebhookDeliveryError(Exception):
     """The receiver did not answer 2xx; the task retries."""
 
 
-def _secret_context(application_id: int) -> str:
-    return f"thirdparty_application:{application_id}:webhook_secret"
-
-
 def webhook_secret_of(application: ThirdPartyApplication) -> str:
-    return open_sealed(application.webhook_secret_sealed, context=_secret_context(application.pk)).decode()
+    return column_open(application, "webhook_secret_sealed").decode()
 
 
 @transaction.atomic
@@ -49,7 +45,7 @@ def webhook_configure(*, application: ThirdPartyApplication, url: str, actor) ->
     fields = ["webhook_url"]
     if url and not application.webhook_secret_sealed:
         new_secret = "whsec_" + secrets.token_urlsafe(32)
-        application.webhook_secret_sealed = seal(new_secret.encode(), context=_secret_context(application.pk))
+        application.webhook_secret_sealed = column_seal(application, "webhook_secret_sealed", new_secret.encode())
         fields.append("webhook_secret_sealed")
     application.save(update_fields=fields)
     audit_append(
