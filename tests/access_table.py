@@ -127,6 +127,7 @@ ROUTES: dict[str, Route] = {
     "thirdparty:developer_application": Route(frozenset({"trent"}), kwargs=_tp_application, note="other developers get 404"),
     "thirdparty:developer_secret_rotate": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
     "thirdparty:developer_webhook": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
+    "thirdparty:developer_webhook_secret_rotate": Route(frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True),
     "thirdparty:developer_agreement": Route(frozenset({"trent"})),
     "thirdparty:api_docs": Route(ANYONE, note="public API reference"),
     "thirdparty:openapi": Route(ANYONE, note="public OpenAPI schema"),

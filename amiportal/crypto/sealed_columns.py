@@ -39,6 +39,12 @@ class SealedColumn:
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("accounts.SealedTOTPDevice", "key_sealed", "uid", "accounts.sealedtotpdevice.key:{}"),
     SealedColumn("thirdparty.ThirdPartyApplication", "webhook_secret_sealed", "pk", "thirdparty_application:{}:webhook_secret"),
+    SealedColumn(
+        "thirdparty.ThirdPartyApplication",
+        "webhook_previous_secret_sealed",
+        "pk",
+        "thirdparty_application:{}:webhook_previous_secret",
+    ),
     SealedColumn("han.HanNetwork", "network_key_sealed", "uid", "han.hannetwork.network_key:{}"),
     SealedColumn("han.Device", "link_key_sealed", "uid", "han.device.link_key:{}"),
 )
