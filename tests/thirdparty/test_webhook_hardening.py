@@ -161,6 +161,7 @@ def test_secret_rotation_shows_the_new_secret_once_and_both_sign_during_the_over
     assert AuditEntry.objects.filter(action="thirdparty.webhook_secret_rotated", actor_id=trent.pk).exists()
     page = signed_in(trent).get(f"/developer/applications/{application.pk}/").content.decode()
     assert new_secret not in page and old_secret not in page  # shown once only
+    assert "The previous secret also signs until" in page
 
     world.grant(application, alice)
     event = WebhookEvent.objects.get()

@@ -60,11 +60,18 @@ def webhook_secret_of(application: ThirdPartyApplication) -> str:
     return column_open(application, "webhook_secret_sealed").decode()
 
 
+def webhook_previous_secret_signs_until(application: ThirdPartyApplication, *, now: datetime | None = None) -> datetime | None:
+    """When the rotation overlap ends, or None when the previous secret no longer signs."""
+    until = application.webhook_previous_secret_until
+    if application.webhook_previous_secret_sealed and until and until > (now or timezone.now()):
+        return until
+    return None
+
+
 def webhook_secrets_signing(application: ThirdPartyApplication, *, now: datetime | None = None) -> list[str]:
     """The current secret, then the previous one while the rotation overlap lasts."""
     secrets_ = [webhook_secret_of(application)]
-    until = application.webhook_previous_secret_until
-    if application.webhook_previous_secret_sealed and until and until > (now or timezone.now()):
+    if webhook_previous_secret_signs_until(application, now=now):
         secrets_.append(column_open(application, "webhook_previous_secret_sealed").decode())
     return secrets_
 

@@ -12,7 +12,12 @@ from amiportal.portal.access import role_required
 from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
 from thirdparty.selectors import acceptance_current_for, agreement_current, application_get_for_developer, applications_for_developer
 from thirdparty.services.registration import agreement_accept, application_register, application_secret_rotate, application_update
-from thirdparty.services.webhooks import WebhookDestinationError, webhook_configure, webhook_secret_rotate
+from thirdparty.services.webhooks import (
+    WebhookDestinationError,
+    webhook_configure,
+    webhook_previous_secret_signs_until,
+    webhook_secret_rotate,
+)
 
 developer_only = role_required(Role.THIRD_PARTY_DEVELOPER)
 
@@ -96,6 +101,7 @@ def application_view(request, application_id: int):
             "application": application,
             "form": details,
             "webhook_form": WebhookForm(initial={"webhook_url": application.webhook_url}),
+            "webhook_previous_signs_until": webhook_previous_secret_signs_until(application),
             "current_acceptance": acceptance_current_for(developer=request.user),
         },
     )
