@@ -4,29 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('thirdparty', '0004_signed_device_requests'),
+        ("thirdparty", "0004_signed_device_requests"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='thirdpartyapplication',
-            name='webhook_previous_secret_sealed',
-            field=models.TextField(blank=True, help_text='The secret before the last rotation, envelope-encrypted; it also signs until the overlap ends.'),
+            model_name="thirdpartyapplication",
+            name="webhook_previous_secret_sealed",
+            field=models.TextField(
+                blank=True, help_text="The secret before the last rotation, envelope-encrypted; it also signs until the overlap ends."
+            ),
         ),
         migrations.AddField(
-            model_name='thirdpartyapplication',
-            name='webhook_previous_secret_until',
-            field=models.DateTimeField(blank=True, help_text='End of the rotation overlap.', null=True),
+            model_name="thirdpartyapplication",
+            name="webhook_previous_secret_until",
+            field=models.DateTimeField(blank=True, help_text="End of the rotation overlap.", null=True),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='lease_expires_at',
-            field=models.DateTimeField(blank=True, help_text='While sending: when the claim lapses and the sweeper may hand the event out again.', null=True),
+            model_name="webhookevent",
+            name="lease_expires_at",
+            field=models.DateTimeField(
+                blank=True, help_text="While sending: when the claim lapses and the sweeper may hand the event out again.", null=True
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(fields=['state', 'lease_expires_at'], name='webhook_event_lease'),
+            model_name="webhookevent",
+            index=models.Index(fields=["state", "lease_expires_at"], name="webhook_event_lease"),
         ),
     ]
