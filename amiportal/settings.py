@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "amiportal.audit",
+    "amiportal.crypto",
     "amiportal.accounts",
     "amiportal.premises",
     "amiportal.portal",
@@ -316,6 +318,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "thirdparty.tasks.signature_nonces_prune_task",
         "schedule": timedelta(hours=1),
     },
+    "thirdparty-webhook-leases-sweep": {  # events whose sending worker died go back to pending
+        "task": "thirdparty.tasks.webhook_leases_sweep_task",
+        "schedule": timedelta(minutes=1),
+    },
     "thirdparty-data-available": {
         "task": "thirdparty.tasks.data_available_task",
         "schedule": timedelta(minutes=15),
@@ -347,6 +353,20 @@ AMI_TP_CONSENT_MAX_DAYS = env_int("AMI_TP_CONSENT_MAX_DAYS", 3 * 365, minimum=1)
 AMI_TP_REMINDER_DAYS = env_int("AMI_TP_REMINDER_DAYS", 30, minimum=1)
 AMI_TP_RATE_PER_CLIENT = env_str("AMI_TP_RATE_PER_CLIENT", "600/minute")
 AMI_TP_RATE_PER_CONSENT = env_str("AMI_TP_RATE_PER_CONSENT", "120/minute")
+# Webhook destinations: loopback, private, link-local (cloud metadata), CGNAT, multicast and
+# unspecified addresses are refused, at registration and again at every send, except these
+# networks (CIDR). Only outside production: tests and `make run` deliver to a local receiver.
+AMI_WEBHOOK_ALLOWED_NETWORKS = env_list("AMI_WEBHOOK_ALLOWED_NETWORKS", [] if IS_PRODUCTION else ["127.0.0.0/8", "::1/128"])
+if IS_PRODUCTION and AMI_WEBHOOK_ALLOWED_NETWORKS:
+    raise ImproperlyConfigured("AMI_WEBHOOK_ALLOWED_NETWORKS is a development setting; production delivers only to public addresses.")
+try:
+    [ipaddress.ip_network(network) for network in AMI_WEBHOOK_ALLOWED_NETWORKS]
+except ValueError as error:
+    raise ImproperlyConfigured(f"AMI_WEBHOOK_ALLOWED_NETWORKS: {error}") from None
+# A worker that dies while sending leaves the event claimed until its lease lapses; the sweeper then hands it out again.
+AMI_WEBHOOK_LEASE_SECONDS = env_int("AMI_WEBHOOK_LEASE_SECONDS", 120, minimum=15, maximum=3600)
+# After a secret rotation the previous secret signs too, for this long.
+AMI_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("AMI_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0, maximum=24 * 30)
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "thirdparty.oauth.ConsentBoundValidator",
     "SCOPES_BACKEND_CLASS": "thirdparty.oauth.DataKindScopes",

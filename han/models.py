@@ -69,10 +69,6 @@ class HanNetwork(models.Model):
     def __str__(self) -> str:
         return f"HAN {self.pan_id:04X} at {self.premise}"
 
-    @property
-    def network_key_context(self) -> str:
-        return f"han.hannetwork.network_key:{self.uid}"
-
 
 class DeviceType(models.TextChoices):
     """Zigbee Smart Energy device types."""
@@ -135,10 +131,6 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_device_type_display()} {self.eui64}"
-
-    @property
-    def link_key_context(self) -> str:
-        return f"han.device.link_key:{self.uid}"
 
     @property
     def is_in_progress(self) -> bool:

@@ -143,6 +143,9 @@ ROUTES: dict[str, Route] = {
     "thirdparty:developer_webhook": Route(
         frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True, not_found_for=frozenset({"dora"})
     ),
+    "thirdparty:developer_webhook_secret_rotate": Route(
+        frozenset({"trent"}), kwargs=_tp_application, get_not_allowed=True, not_found_for=frozenset({"dora"})
+    ),
     "thirdparty:developer_agreement": Route(DEVELOPERS),
     "thirdparty:api_docs": Route(ANYONE, note="public API reference"),
     "thirdparty:openapi": Route(ANYONE, note="public OpenAPI schema"),

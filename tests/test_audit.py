@@ -155,6 +155,36 @@ def test_payloads_that_look_like_secrets_are_refused():
     assert AuditEntry.objects.count() == 0
 
 
+@pytest.mark.objective("SO-U1")
+def test_secret_names_are_judged_by_whole_words_not_substrings():
+    refused = (
+        {"card_number": "4111"},
+        {"cardNumber": "4111"},
+        {"card_pan": "4111"},
+        {"pan": "4111"},
+        {"apiKey": "k"},
+        {"signing_seed": "s"},
+        {"otp_code": "123456"},
+        {"install_code": "83FE"},
+        {"client-secret": "s"},
+    )
+    for payload in refused:
+        with pytest.raises(AuditPayloadError):
+            audit_append(action="test.secret", actor_label="tester", payload=payload)
+    # Facts about keys and networks are not secrets: a Zigbee PAN id keeps its name.
+    allowed = {
+        "pan_id": "1A2B",
+        "extended_pan_id": "00:11:22:33:44:55:66:77",
+        "company": "Bakery",
+        "span_minutes": 15,
+        "key_escrowed": True,
+        "keys_restored": 2,
+        "verify_public_key": "ab" * 32,
+    }
+    entry = audit_append(action="test.facts", actor_label="tester", payload=allowed)
+    assert json.loads(entry.payload) == allowed
+
+
 @pytest.mark.postgres
 @pytest.mark.objective("SO-U8")
 def test_the_append_only_trigger_refuses_update_delete_and_truncate():

@@ -87,6 +87,10 @@ class ThirdPartyApplication(models.Model):
         blank=True,
         help_text="Utility-only DRLC criticality levels (7-9) an admin granted this application; levels 1-6 need no grant.",
     )
+    webhook_previous_secret_sealed = models.TextField(
+        blank=True, help_text="The secret before the last rotation, envelope-encrypted; it also signs until the overlap ends."
+    )
+    webhook_previous_secret_until = models.DateTimeField(null=True, blank=True, help_text="End of the rotation overlap.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,9 +217,13 @@ class WebhookEvent(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="While sending: when the claim lapses and the sweeper may hand the event out again."
+    )
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "lease_expires_at"], name="webhook_event_lease")]
 
     def __str__(self) -> str:
         return f"{self.event} {self.pk}"

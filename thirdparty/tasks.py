@@ -2,9 +2,7 @@ from celery import shared_task
 
 from thirdparty.services.consent import consent_reminders_send, consents_expire_due
 from thirdparty.services.device_control import signature_nonces_prune
-from thirdparty.services.webhooks import WebhookDeliveryError, data_available_notify, webhook_deliver
-
-WEBHOOK_MAX_ATTEMPTS = 8
+from thirdparty.services.webhooks import MAX_ATTEMPTS, WebhookDeliveryError, data_available_notify, webhook_deliver, webhook_leases_sweep
 
 
 @shared_task(
@@ -13,10 +11,17 @@ WEBHOOK_MAX_ATTEMPTS = 8
     retry_backoff=5,
     retry_backoff_max=3600,
     retry_jitter=True,
-    max_retries=WEBHOOK_MAX_ATTEMPTS,
+    max_retries=MAX_ATTEMPTS - 1,
 )
 def webhook_deliver_task(event_id: str) -> str:
-    return webhook_deliver(event_id=event_id, max_attempts=WEBHOOK_MAX_ATTEMPTS + 1)
+    return webhook_deliver(event_id=event_id, max_attempts=MAX_ATTEMPTS)
+
+
+@shared_task(acks_late=True)
+def webhook_leases_sweep_task() -> dict[str, int]:
+    """Beat: events whose sending worker died (lease expired) go back to pending and are enqueued again."""
+    result = webhook_leases_sweep()
+    return {"returned": len(result.returned), "failed": len(result.failed)}
 
 
 @shared_task(acks_late=True)

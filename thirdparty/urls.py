@@ -13,6 +13,11 @@ urlpatterns = [
     path("developer/applications/<int:application_id>/", developer.application_view, name="developer_application"),
     path("developer/applications/<int:application_id>/secret/", developer.secret_rotate_view, name="developer_secret_rotate"),
     path("developer/applications/<int:application_id>/webhook/", developer.webhook_view, name="developer_webhook"),
+    path(
+        "developer/applications/<int:application_id>/webhook/secret/",
+        developer.webhook_secret_rotate_view,
+        name="developer_webhook_secret_rotate",
+    ),
     path("developer/agreement/", developer.agreement_view, name="developer_agreement"),
     path("developer/api/", docs.api_docs_view, name="api_docs"),
     path("espi/1_1/openapi.json", docs.openapi_view, name="openapi"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from amiportal.crypto import envelope
+from amiportal.crypto.sealed_columns import column_open, column_seal
 from amiportal.crypto.secret_hash import secret_matches
 
 
@@ -97,15 +97,12 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     class Meta(Device.Meta):
         verbose_name = "TOTP authenticator"
 
-    def _context(self) -> str:
-        return f"accounts.sealedtotpdevice.key:{self.uid}"
-
     def set_key(self, raw: bytes) -> None:
-        self.key_sealed = envelope.seal(raw, context=self._context())
+        self.key_sealed = column_seal(self, "key_sealed", raw)
 
     @property
     def bin_key(self) -> bytes:
-        return envelope.open_sealed(self.key_sealed, context=self._context())
+        return column_open(self, "key_sealed")
 
     def get_throttle_factor(self) -> int:
         return 1

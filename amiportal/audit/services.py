@@ -15,9 +15,23 @@ from amiportal.audit import chain
 from amiportal.audit.context import current_request_id
 from amiportal.audit.models import AuditCheckpoint, AuditEntry
 
-# Payload keys that smell of secrets are refused outright: the trail is read by
+# Payload keys that name secrets are refused outright: the trail is read by
 # operators and exported, so it must never carry key material or credentials.
-_SECRET_KEY_NAMES = re.compile(r"(password|passwd|secret|token|private|link_key|network_key|otp_code|pan|cvv)", re.I)
+# A name is judged by its words (snake_case, kebab-case or camelCase segments),
+# never by substrings: "company" holds "pan" and a Zigbee "pan_id" starts with
+# it, yet neither is a card number.
+# These words name a secret wherever they stand in a name ("refresh_token").
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "secret", "secrets", "token", "tokens", "private", "credential", "credentials", "cvv", "cvc"}
+)
+# These name a secret only as the name's last word, its head noun: "link_key" and
+# "card_pan" are secrets, while "key_escrowed", "keys_restored" and "pan_id" are facts about one.
+_SECRET_HEADS = frozenset({"key", "keys", "pan", "pin", "seed"})
+# A public key is no secret.
+_PUBLIC_QUALIFIERS = frozenset({"public"})
+# Two-word names whose words are harmless apart.
+_SECRET_PAIRS = frozenset({("card", "number"), ("otp", "code"), ("install", "code"), ("authorization", "code")})
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # A fixed advisory-lock id: appends take it so the chain stays a line, not a tree.
 _CHAIN_LOCK_ID = 0x41_4D_49_41_55_44  # "AMIAUD"
 
@@ -26,10 +40,25 @@ class AuditPayloadError(ValueError):
     pass
 
 
+def _name_words(name: str) -> list[str]:
+    return [word for word in re.split(r"[^a-z0-9]+", _CAMEL_BOUNDARY.sub("_", name).lower()) if word]
+
+
+def payload_key_looks_secret(name: str) -> bool:
+    """True when a payload key names a secret (see the word lists above)."""
+    words = _name_words(name)
+    if not words:
+        return False
+    if _SECRET_WORDS.intersection(words) or _SECRET_PAIRS.intersection(zip(words, words[1:], strict=False)):
+        return True
+    head, qualifier = words[-1], (words[-2] if len(words) > 1 else "")
+    return head in _SECRET_HEADS and qualifier not in _PUBLIC_QUALIFIERS
+
+
 def _check_payload(payload: Any, path: str = "") -> None:
     if isinstance(payload, dict):
         for key, value in payload.items():
-            if _SECRET_KEY_NAMES.search(str(key)):
+            if payload_key_looks_secret(str(key)):
                 raise AuditPayloadError(f"audit payload key {path}{key!r} looks like a secret; log its id, not its value")
             _check_payload(value, f"{path}{key}.")
     elif isinstance(payload, list):

@@ -74,7 +74,7 @@ def han_network_create(*, premise: Premise, coordinator: Coordinator, channel: i
         actor_label=None if actor else "system",
         target=f"premise:{premise.pk}",
         customer_account_id=_account_id(premise),
-        payload={"coordinator": coordinator.name, "zigbee_network_id": f"{network.pan_id:04X}", "channel": channel, "key_escrowed": True},
+        payload={"coordinator": coordinator.name, "pan_id": f"{network.pan_id:04X}", "channel": channel, "key_escrowed": True},
     )
     job_enqueue(
         job=CommissioningJob.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)

@@ -64,7 +64,8 @@ def test_a_gateway_is_registered_from_its_public_keys_and_gets_the_premises_han(
     assert [(name, envelope["type"]) for name, envelope in captured] == [(gateway.name, "network_configure")]
     registered = AuditEntry.objects.get(action="han.coordinator_registered", target=f"coordinator:{gateway.name}")
     assert registered.actor_id == olga.pk
-    assert AuditEntry.objects.filter(action="han.network_created", target=f"premise:{alice_premise.pk}").exists()
+    created = AuditEntry.objects.get(action="han.network_created", target=f"premise:{alice_premise.pk}")
+    assert json.loads(created.payload)["pan_id"] == f"{network.pan_id:04X}"  # under its own name (the secret rule reads words)
     assert "Registered coordinator gw-field-1" in out and "AMI_HAN_HEAD_END_PUBLIC_KEY=" in out
 
 

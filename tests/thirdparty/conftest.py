@@ -3,6 +3,7 @@ from django.test import Client
 
 from tests.conftest import signed_in
 from tests.thirdparty import world
+from tests.webhook_receiver import receiver  # noqa: F401 (a fixture for the webhook tests)
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -15,31 +13,6 @@ from thirdparty.services.consent import consent_revoke
 from thirdparty.services.webhooks import WebhookDeliveryError, signature_header, signature_valid, webhook_deliver, webhook_secret_of
 
 pytestmark = pytest.mark.django_db
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list = []
-    answer = 200
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((self.headers, body))
-        self.send_response(type(self).answer)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    _Receiver.received = []
-    _Receiver.answer = 200
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, _Receiver
-    server.shutdown()
 
 
 @pytest.fixture

@@ -1,78 +1,138 @@
 """Webhooks to third parties: authorization created/updated/revoked/expired, new data available.
 
-Each POST carries ``AMI-Event-Id`` (stable across retries, for de-duplication) and
-``AMI-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` under the
-application's webhook secret, which is stored sealed (amiportal.crypto.envelope).
-Delivery is at least once: a Celery task retries with backoff until it gets a 2xx.
+Each POST carries the Standard Webhooks headers (``webhook-id``, stable across
+retries for de-duplication, ``webhook-timestamp``, ``webhook-signature``) and, for
+the deprecation period in docs/thirdparty.md, ``AMI-Event-Id`` and ``AMI-Signature``
+(``thirdparty/services/webhook_signing.py``), all under the application's webhook
+secret, stored sealed; after a rotation the previous secret signs too until the
+overlap ends. Destinations are checked at registration and at every send
+(``webhook_destinations.py``); redirects are never followed.
+
+Delivery is at least once: a Celery task claims the event with a lease
+(``amiportal.leases``) and retries with backoff until it gets a 2xx; an event
+whose worker died is handed out again by the lease sweeper.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import http.client
 import json
-import secrets
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from amiportal.crypto.envelope import open_sealed, seal
+from amiportal.audit.services import audit_append
+from amiportal.crypto.sealed_columns import column_open, column_seal
+from amiportal.leases import Lease, LeasedQueue, SweepResult, lease_claim, lease_release, lease_sweep
 from thirdparty.models import Consent, ThirdPartyApplication, WebhookEvent
+from thirdparty.services.webhook_destinations import CheckedDestination, WebhookDestinationError, webhook_destination_check
+from thirdparty.services.webhook_signing import signature_header, signature_valid, standard_headers, webhook_secret_new
+
+__all__ = ["WebhookDestinationError", "signature_header", "signature_valid"]
 
 EVENTS = ("authorization.created", "authorization.updated", "authorization.revoked", "authorization.expired", "data.available")
 TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 9
+_RESPONSE_READ_LIMIT = 64 * 1024
 
 
 class WebhookDeliveryError(Exception):
     """The receiver did not answer 2xx; the task retries."""
 
 
-def _secret_context(application_id: int) -> str:
-    return f"thirdparty_application:{application_id}:webhook_secret"
+def webhook_queue() -> LeasedQueue:
+    return LeasedQueue(
+        model=WebhookEvent,
+        pending=WebhookEvent.State.PENDING,
+        claimed=WebhookEvent.State.SENDING,
+        failed=WebhookEvent.State.FAILED,
+        lease_seconds=settings.AMI_WEBHOOK_LEASE_SECONDS,
+        max_attempts=MAX_ATTEMPTS,
+    )
 
 
 def webhook_secret_of(application: ThirdPartyApplication) -> str:
-    return open_sealed(application.webhook_secret_sealed, context=_secret_context(application.pk)).decode()
+    return column_open(application, "webhook_secret_sealed").decode()
 
 
-@transaction.atomic
-def webhook_configure(*, application: ThirdPartyApplication, url: str, actor) -> str | None:
-    """Set the webhook URL. Returns a new signing secret (shown once) when one is created, else None."""
-    from amiportal.audit.services import audit_append
+def webhook_previous_secret_signs_until(application: ThirdPartyApplication, *, now: datetime | None = None) -> datetime | None:
+    """When the rotation overlap ends, or None when the previous secret no longer signs."""
+    until = application.webhook_previous_secret_until
+    if application.webhook_previous_secret_sealed and until and until > (now or timezone.now()):
+        return until
+    return None
 
-    new_secret = None
-    application.webhook_url = url
-    fields = ["webhook_url"]
-    if url and not application.webhook_secret_sealed:
-        new_secret = "whsec_" + secrets.token_urlsafe(32)
-        application.webhook_secret_sealed = seal(new_secret.encode(), context=_secret_context(application.pk))
-        fields.append("webhook_secret_sealed")
-    application.save(update_fields=fields)
+
+def webhook_secrets_signing(application: ThirdPartyApplication, *, now: datetime | None = None) -> list[str]:
+    """The current secret, then the previous one while the rotation overlap lasts."""
+    secrets_ = [webhook_secret_of(application)]
+    if webhook_previous_secret_signs_until(application, now=now):
+        secrets_.append(column_open(application, "webhook_previous_secret_sealed").decode())
+    return secrets_
+
+
+def _refuse(*, application: ThirdPartyApplication, url: str, error: WebhookDestinationError, actor=None, actor_label=None) -> None:
     audit_append(
-        action="thirdparty.webhook_configured", actor=actor, target=f"thirdparty_application:{application.pk}", payload={"url": url}
+        action="thirdparty.webhook_destination_refused",
+        actor=actor,
+        actor_label=actor_label,
+        target=f"thirdparty_application:{application.pk}",
+        payload={"url": url, "reason": str(error)},
     )
+
+
+def webhook_configure(*, application: ThirdPartyApplication, url: str, actor) -> str | None:
+    """Set the webhook URL. Returns a new signing secret (shown once) when one is created, else None.
+
+    A destination that is not a public address raises ``WebhookDestinationError``
+    and changes nothing; the attempt is audited.
+    """
+    if url:
+        try:
+            webhook_destination_check(url)
+        except WebhookDestinationError as error:
+            _refuse(application=application, url=url, error=error, actor=actor)
+            raise
+    with transaction.atomic():
+        new_secret = None
+        application.webhook_url = url
+        fields = ["webhook_url"]
+        if url and not application.webhook_secret_sealed:
+            new_secret = webhook_secret_new()
+            application.webhook_secret_sealed = column_seal(application, "webhook_secret_sealed", new_secret.encode())
+            fields.append("webhook_secret_sealed")
+        application.save(update_fields=fields)
+        audit_append(
+            action="thirdparty.webhook_configured", actor=actor, target=f"thirdparty_application:{application.pk}", payload={"url": url}
+        )
     return new_secret
 
 
-def signature_header(secret: str, body: bytes, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
-
-
-def signature_valid(secret: str, body: bytes, header: str, *, tolerance_seconds: int = 300, now: int | None = None) -> bool:
-    """What a receiver does (and the developer guide shows): check the MAC and reject stale timestamps."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (ValueError, KeyError):
-        return False
-    if abs((now or int(time.time())) - timestamp) > tolerance_seconds:
-        return False
-    return hmac.compare_digest(signature_header(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")
+@transaction.atomic
+def webhook_secret_rotate(*, application: ThirdPartyApplication, actor, now: datetime | None = None) -> str:
+    """Issue a new signing secret (returned once); the old one keeps signing until the overlap ends."""
+    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    if not application.webhook_secret_sealed:
+        raise ValueError("Set a webhook URL first: it creates the first signing secret.")
+    now = now or timezone.now()
+    previous = webhook_secret_of(application)
+    new_secret = webhook_secret_new()
+    application.webhook_previous_secret_sealed = column_seal(application, "webhook_previous_secret_sealed", previous.encode())
+    application.webhook_previous_secret_until = now + timedelta(hours=settings.AMI_WEBHOOK_SECRET_OVERLAP_HOURS)
+    application.webhook_secret_sealed = column_seal(application, "webhook_secret_sealed", new_secret.encode())
+    application.save(update_fields=["webhook_secret_sealed", "webhook_previous_secret_sealed", "webhook_previous_secret_until"])
+    audit_append(
+        action="thirdparty.webhook_secret_rotated",
+        actor=actor,
+        target=f"thirdparty_application:{application.pk}",
+        payload={"previous_signs_until": application.webhook_previous_secret_until.isoformat()},
+    )
+    return new_secret
 
 
 def _payload(event: str, consent: Consent | None, extra: dict) -> dict:
@@ -108,61 +168,98 @@ def webhook_event_emit(
     return record
 
 
-@dataclass
-class _Response:
-    status: int
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> _Response:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (https or loopback, checked at registration)
+def _post(destination: CheckedDestination, body: bytes, headers: dict[str, str]) -> int:
+    """POST to the checked address (never re-resolved), TLS verified against the URL's host; no redirects."""
+    if destination.scheme == "https":
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            destination.host, destination.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(destination.host, destination.port, timeout=TIMEOUT_SECONDS)
+    connection._create_connection = lambda address, *args, **kwargs: socket.create_connection(  # type: ignore[attr-defined]
+        (destination.address, address[1]), *args, **kwargs
+    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return _Response(response.status)
-    except urllib.error.HTTPError as error:
-        return _Response(error.code)
+        connection.request("POST", destination.path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(_RESPONSE_READ_LIMIT)
+        return response.status
+    finally:
+        connection.close()
 
 
-def webhook_deliver(*, event_id: str, max_attempts: int) -> str:
-    """Send one event. Idempotent by a conditional claim; raises WebhookDeliveryError to be retried."""
-    claimed = WebhookEvent.objects.filter(pk=event_id, state=WebhookEvent.State.PENDING).update(state=WebhookEvent.State.SENDING)
-    if not claimed:
-        return "not pending"
-    event = WebhookEvent.objects.select_related("application").get(pk=event_id)
-    application = event.application
-    body = json.dumps(
+def _body(event: WebhookEvent) -> bytes:
+    return json.dumps(
         {
             "id": str(event.pk),
             "type": event.event,
             "created": event.created_at.isoformat(),
-            "client_id": application.client_id,
+            "client_id": event.application.client_id,
             "data": event.payload,
         },
         sort_keys=True,
     ).encode()
+
+
+def _send(event: WebhookEvent) -> str:
+    """One attempt; returns "" on a 2xx, else what went wrong."""
+    application = event.application
+    try:
+        destination = webhook_destination_check(application.webhook_url)
+    except WebhookDestinationError as error:
+        _refuse(application=application, url=application.webhook_url, error=error, actor_label="webhook_deliver")
+        return str(error)
+    body = _body(event)
+    timestamp = int(time.time())
+    secrets_ = webhook_secrets_signing(application)
     headers = {
         "Content-Type": "application/json",
-        "AMI-Event-Id": str(event.pk),
-        "AMI-Signature": signature_header(webhook_secret_of(application), body, int(time.time())),
         "User-Agent": "AMI-Portal-Webhooks/1",
+        **standard_headers(secrets_, message_id=str(event.pk), timestamp=timestamp, body=body),
+        "AMI-Event-Id": str(event.pk),
+        "AMI-Signature": signature_header(secrets_[0], body, timestamp, also=secrets_[1:]),
     }
-    attempts = event.attempts + 1
     try:
-        status = _post(application.webhook_url, body, headers).status
-        error = "" if 200 <= status < 300 else f"receiver answered {status}"
-    except (OSError, ValueError) as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
+        status = _post(destination, body, headers)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if 200 <= status < 300:
+        return ""
+    if 300 <= status < 400:
+        return f"receiver answered {status}; redirects are not followed"
+    return f"receiver answered {status}"
+
+
+def webhook_deliver(*, event_id: str, max_attempts: int = MAX_ATTEMPTS) -> str:
+    """Send one event. Idempotent by a leased claim; raises WebhookDeliveryError to be retried."""
+    queue = webhook_queue()
+    lease: Lease | None = lease_claim(queue, pk=event_id)
+    if lease is None:
+        return "not pending"
+    event = WebhookEvent.objects.select_related("application__oauth_application").get(pk=event_id)
+    attempts = event.attempts + 1
+    error = _send(event)[:300]
     if not error:
-        WebhookEvent.objects.filter(pk=event.pk).update(
-            state=WebhookEvent.State.DELIVERED, attempts=attempts, delivered_at=timezone.now(), last_error=""
-        )
+        lease_release(queue, lease=lease, state=WebhookEvent.State.DELIVERED, attempts=attempts, delivered_at=timezone.now(), last_error="")
         return "delivered"
     final = attempts >= max_attempts
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        state=WebhookEvent.State.FAILED if final else WebhookEvent.State.PENDING, attempts=attempts, last_error=error
-    )
+    state = WebhookEvent.State.FAILED if final else WebhookEvent.State.PENDING
+    if not lease_release(queue, lease=lease, state=state, attempts=attempts, last_error=error):
+        return "lease lost"  # swept meanwhile: the sweeper counted this attempt and handed the event out again
     if final:
         return "failed"
     raise WebhookDeliveryError(error)
+
+
+def webhook_leases_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Hand out again the events whose sending worker died (lease expired); give up after the last attempt."""
+    result = lease_sweep(webhook_queue(), now=now)
+    if result.returned:
+        from thirdparty.tasks import webhook_deliver_task
+
+        for event_id in result.returned:
+            transaction.on_commit(lambda event_id=event_id: webhook_deliver_task.delay(str(event_id)))
+    return result
 
 
 def data_available_notify(*, now=None) -> int:

@@ -12,7 +12,12 @@ from amiportal.portal.access import role_required
 from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
 from thirdparty.selectors import acceptance_current_for, agreement_current, application_get_for_developer, applications_for_developer
 from thirdparty.services.registration import agreement_accept, application_register, application_secret_rotate, application_update
-from thirdparty.services.webhooks import webhook_configure
+from thirdparty.services.webhooks import (
+    WebhookDestinationError,
+    webhook_configure,
+    webhook_previous_secret_signs_until,
+    webhook_secret_rotate,
+)
 
 developer_only = role_required(Role.THIRD_PARTY_DEVELOPER)
 
@@ -96,6 +101,7 @@ def application_view(request, application_id: int):
             "application": application,
             "form": details,
             "webhook_form": WebhookForm(initial={"webhook_url": application.webhook_url}),
+            "webhook_previous_signs_until": webhook_previous_secret_signs_until(application),
             "current_acceptance": acceptance_current_for(developer=request.user),
         },
     )
@@ -117,11 +123,32 @@ def webhook_view(request, application_id: int):
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("thirdparty:developer_application", application.pk)
-    secret = webhook_configure(application=application, url=form.cleaned_data["webhook_url"], actor=request.user)
+    try:
+        secret = webhook_configure(application=application, url=form.cleaned_data["webhook_url"], actor=request.user)
+    except WebhookDestinationError as error:
+        messages.error(request, str(error))
+        return redirect("thirdparty:developer_application", application.pk)
     if secret:
         return render(request, "thirdparty/developer_webhook_secret.html", {"application": application, "secret": secret})
     messages.success(request, "Webhook saved.")
     return redirect("thirdparty:developer_application", application.pk)
+
+
+@developer_only
+@require_POST
+def webhook_secret_rotate_view(request, application_id: int):
+    application = application_get_for_developer(developer=request.user, application_id=application_id)
+    try:
+        secret = webhook_secret_rotate(application=application, actor=request.user)
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect("thirdparty:developer_application", application.pk)
+    application.refresh_from_db()
+    return render(
+        request,
+        "thirdparty/developer_webhook_secret.html",
+        {"application": application, "secret": secret, "previous_until": application.webhook_previous_secret_until},
+    )
 
 
 @developer_only
