@@ -114,7 +114,7 @@ def customer_devices_view(request):
 
 
 @role_required(Role.CUSTOMER)
-@step_up_required()
+@step_up_required("han.device_add")
 def customer_device_add_view(request):
     networks = customer_networks(user=request.user)
     form = CustomerAddDeviceForm(request.POST or None, networks=networks)
@@ -142,6 +142,7 @@ def customer_device_add_view(request):
 
 @role_required(Role.CUSTOMER)
 @require_POST
+@step_up_required("han.device_remove")
 def customer_device_remove_view(request, device_uid):
     device = device_get_for_customer(user=request.user, device_uid=device_uid)
     try:
@@ -169,6 +170,7 @@ def operator_networks_view(request):
 
 
 @role_required(Role.OPERATOR, Role.ADMIN)
+@step_up_required("han.key_restore")
 def operator_network_view(request, network_id: int):
     network = get_object_or_404(HanNetwork.objects.select_related("premise", "coordinator"), pk=network_id)
     form = CoordinatorReplaceForm(request.POST or None, coordinators=spare_coordinators())
