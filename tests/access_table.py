@@ -104,7 +104,8 @@ ROUTES: dict[str, Route] = {
     "han:customer_device_remove": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), get_not_allowed=True),
     "han:customer_device_status": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p)),
     "han:operator_networks": Route(OPERATORS),
-    "han:operator_network": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p)),
+    "han:operator_network": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p), note="the reason form until access is opened"),
+    "han:operator_network_replace": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p), get_not_allowed=True, note="POST, step-up"),
     # Usage and cost (billing): a customer's own premises only; others answer 404.
     "billing:dashboard": Route(frozenset({"alice"}), kwargs=_alice_premise, note="bob gets 404: not his premise"),
     "billing:download_csv": Route(frozenset({"alice"}), kwargs=_alice_premise, note="the current month unless a range is given"),

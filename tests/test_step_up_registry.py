@@ -103,7 +103,7 @@ def _scenario(url_name: str, people: dict) -> Scenario:
             {},
             lambda: Device.objects.get(pk=device.pk).state == DeviceState.DECOMMISSIONED,
         )
-    if url_name == "han:operator_network":
+    if url_name == "han:operator_network_replace":
         network = han_world.han_world(people)["network"]
         spare = CoordinatorIdentity.generate("gw-spare")
         coordinator = Coordinator.objects.create(

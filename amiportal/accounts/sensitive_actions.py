@@ -50,9 +50,8 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
     ),
     "han.key_restore": SensitiveAction(
         description="move a home's network to another gateway and restore its escrowed keys there",
-        url_names=("han:operator_network",),
+        url_names=("han:operator_network_replace",),
         services=("han.services.networks.coordinator_replace",),
-        guards_get=False,
     ),
     "thirdparty.application_credentials": SensitiveAction(
         description="change your application's redirect URIs or signing key",

@@ -170,10 +170,12 @@ def test_olga_replaces_the_gateway_and_devices_rejoin_without_new_install_codes(
     coordinator_register(name=replacement.name, box_public_key=replacement.box_public_hex, verify_public_key=replacement.verify_public_hex)
     client = signed_in(olga, stepped_up=True)
     url = reverse("han:operator_network", args=[alice_network.pk])
+    assert "Why do you need this customer" in client.get(url).content.decode()
+    client.post(url, {"reason": "Ticket 4411: gateway replaced after meter swap"})
     assert replacement.name in client.get(url).content.decode()
     captured.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"coordinator": _pk(replacement.name)})
+        response = client.post(reverse("han:operator_network_replace", args=[alice_network.pk]), {"coordinator": _pk(replacement.name)})
     assert response.status_code == 302
     assert [envelope["type"] for _, envelope in captured] == ["network_configure", "permit_join"]
     assert all(name == replacement.name for name, _ in captured)
