@@ -26,10 +26,15 @@ class AuditPayloadError(ValueError):
     pass
 
 
+def payload_key_looks_secret(name: str) -> bool:
+    """True for a name the trail refuses as a payload key; callers use it to withhold such values too."""
+    return bool(_SECRET_KEY_NAMES.search(name))
+
+
 def _check_payload(payload: Any, path: str = "") -> None:
     if isinstance(payload, dict):
         for key, value in payload.items():
-            if _SECRET_KEY_NAMES.search(str(key)):
+            if payload_key_looks_secret(str(key)):
                 raise AuditPayloadError(f"audit payload key {path}{key!r} looks like a secret; log its id, not its value")
             _check_payload(value, f"{path}{key}.")
     elif isinstance(payload, list):
