@@ -2,7 +2,8 @@
 
 Each entry names the action, says in plain words what it does (the step-up page
 shows it), and lists the URL names whose views enforce it with
-``@step_up_required("<action>")`` and the services those views call.
+``@step_up_required("<action>")`` (or, for a check needed only for some submissions,
+``step_up_redirect(request, "<action>")``) and the services those views call.
 tests/test_step_up_registry.py walks this list: every listed route refuses
 without a fresh check and works with one, and every route that asks for a
 fresh check is listed here. Adding a sensitive action means adding it here.
@@ -20,6 +21,9 @@ class SensitiveAction:
     services: tuple[str, ...]
     # False: looking at the page is free, only submitting it needs the fresh check.
     guards_get: bool = True
+    # Set when the route needs the check only for some submissions: the view calls
+    # ``step_up_redirect(request, "<action>")`` in that case instead of using the decorator.
+    only_when: str = ""
 
 
 SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
@@ -58,6 +62,12 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
         url_names=("thirdparty:developer_application",),
         services=("thirdparty.services.registration.application_update",),
         guards_get=False,
+    ),
+    "thirdparty.grant_device_control": SensitiveAction(
+        description="let a company control devices in your home",
+        url_names=("thirdparty:authorize",),
+        services=("thirdparty.services.consent.consent_grant",),
+        only_when="the consent includes control of devices at home (scopes.STEP_UP_KINDS)",
     ),
     "thirdparty.client_secret": SensitiveAction(
         description="make a new client secret for your application (the old one stops working)",

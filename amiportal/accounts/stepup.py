@@ -35,8 +35,8 @@ def _return_to(request: HttpRequest) -> str:
     return reverse("portal:home")
 
 
-def _redirect_to_step_up(request: HttpRequest, action: str | None) -> HttpResponse:
-    query = {"next": _return_to(request)}
+def _redirect_to_step_up(request: HttpRequest, action: str | None, *, return_to: str | None = None) -> HttpResponse:
+    query = {"next": return_to or _return_to(request)}
     if action:
         query["action"] = action
     return redirect(f"{reverse('accounts:step_up')}?{urlencode(query)}")
@@ -46,6 +46,13 @@ def step_up_needed(request: HttpRequest, *, action: str | None, minutes: int | N
     if action and not sensitive_action(action).guards_get and request.method in SAFE_METHODS:
         return False
     return not step_up_is_fresh(request=request, minutes=minutes)
+
+
+def step_up_redirect(request: HttpRequest, action: str, *, return_to: str | None = None) -> HttpResponse | None:
+    """For a view that needs the check only for some submissions (its list entry says when): the redirect, or None."""
+    if not step_up_needed(request, action=action):
+        return None
+    return _redirect_to_step_up(request, action, return_to=return_to)
 
 
 def step_up_required(action: str | None = None, *, minutes: int | None = None):
