@@ -12,7 +12,7 @@ from amiportal.accounts.roles import Role
 from amiportal.accounts.stepup import step_up_required
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
-from amiportal.portal.staff_gate import staff_reason_gate
+from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
 from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm
 from han.models import HanNetwork
 from han.selectors import (
@@ -209,6 +209,9 @@ def operator_network_view(request, network_id: int):
 @step_up_required("han.key_restore")
 def operator_network_replace_view(request, network_id: int):
     network = _network_for_staff(network_id)
+    if staff_reason_missing(request, accounts=network_customer_accounts(network=network, jobs=network_jobs_recent(network=network))):
+        messages.info(request, "Give the reason for opening this home's data first.")
+        return redirect("han:operator_network", network_id=network.pk)
     form = CoordinatorReplaceForm(request.POST, coordinators=spare_coordinators())
     if form.is_valid():
         try:

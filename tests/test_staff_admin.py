@@ -32,6 +32,7 @@ CUSTOMER_RECORDS = [
     "/admin/han/workorder/",
     "/admin/han/commissioningjob/",
     "/admin/han/coordinator/",
+    "/admin/accounts/user/",
 ]
 
 

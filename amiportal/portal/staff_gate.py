@@ -17,9 +17,18 @@ from amiportal.premises.models import CustomerAccount
 from amiportal.premises.services import staff_access_is_open, staff_access_open_many
 
 
+def _closed(request: HttpRequest, accounts: list[CustomerAccount]) -> list[CustomerAccount]:
+    return [account for account in accounts if not staff_access_is_open(request=request, account_id=account.pk)]
+
+
+def staff_reason_missing(request: HttpRequest, *, accounts: list[CustomerAccount]) -> bool:
+    """For actions posted from a gated page: True when the reason was never given or has run out."""
+    return bool(_closed(request, accounts))
+
+
 def staff_reason_gate(request: HttpRequest, *, accounts: list[CustomerAccount]) -> HttpResponse | None:
     """None when every account is open to this staff member now; else the reason page (or, once given, back here)."""
-    closed = [account for account in accounts if not staff_access_is_open(request=request, account_id=account.pk)]
+    closed = _closed(request, accounts)
     if not closed:
         return None
     submitted = request.method == "POST" and "reason" in request.POST
