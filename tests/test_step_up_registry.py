@@ -142,6 +142,16 @@ def _scenario(url_name: str, people: dict) -> Scenario:
             {},
             lambda: type(application.oauth_application).objects.get(pk=application.oauth_application_id).client_secret != before,
         )
+    if url_name == "thirdparty:developer_webhook":
+        application = thirdparty_world.trent_application(people)
+        new_url = "https://hooks.client.example.test/ami"
+        return Scenario(
+            "trent",
+            "POST",
+            reverse(url_name, args=[application.pk]),
+            {"webhook_url": new_url},
+            lambda: type(application).objects.get(pk=application.pk).webhook_url == new_url,
+        )
     if url_name == "thirdparty:authorize":
         application = thirdparty_world.register(trent, name="Thermostat Co", scopes=[DataKind.INTERVAL_USAGE, DataKind.HAN_CONTROL])
         _, challenge = thirdparty_world.pkce_pair()

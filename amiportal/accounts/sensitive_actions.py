@@ -63,6 +63,11 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
         services=("thirdparty.services.registration.application_update",),
         guards_get=False,
     ),
+    "thirdparty.webhook": SensitiveAction(
+        description="change where your application's event notifications are sent, and its webhook signing secret",
+        url_names=("thirdparty:developer_webhook",),
+        services=("thirdparty.services.webhooks.webhook_configure",),
+    ),
     "thirdparty.grant_device_control": SensitiveAction(
         description="let a company control devices in your home",
         url_names=("thirdparty:authorize",),

@@ -118,6 +118,7 @@ def secret_rotate_view(request, application_id: int):
 
 @developer_only
 @require_POST
+@step_up_required("thirdparty.webhook")
 def webhook_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
     form = WebhookForm(request.POST)
