@@ -235,3 +235,19 @@ def test_a_move_in_over_an_occupied_premise_is_refused_in_admin(ada, alice, bob)
     assert "is occupied on 2026-01-01" in response.content.decode()
     assert not premise.agreements.filter(account=bob.customer_account).exists()
     assert not _entries("premise.move_in")
+
+
+@pytest.mark.objective("SO-C13")
+def test_an_admin_setting_a_customers_password_is_gated_and_audited(ada, alice):
+    url = f"/admin/accounts/user/{alice.pk}/password/"
+    new_password = {"password1": "a-new-long-passphrase-2026", "password2": "a-new-long-passphrase-2026", "usable_password": "true"}
+    gate = signed_in(ada).post(url, new_password)
+    assert gate.status_code == 200 and "Why do you need customer records?" in gate.content.decode()
+    alice.refresh_from_db()
+    assert not alice.check_password("a-new-long-passphrase-2026")
+
+    response = _with_reason(ada).post(url, new_password)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = _entries("admin.user_password_set")[-1]
+    assert (entry.actor_id, entry.customer_account_id, entry.target) == (ada.pk, alice.customer_account.pk, f"accounts.user:{alice.pk}")
+    assert "passphrase" not in entry.payload

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from amiportal.accounts.models import User
+from amiportal.audit.services import audit_append
 from amiportal.premises.admin_access import CustomerRecordsAdminMixin
 
 
@@ -25,3 +26,19 @@ class UserAdmin(CustomerRecordsAdminMixin, BaseUserAdmin):
     def customer_accounts(self, obj) -> list:
         account = getattr(obj, "customer_account", None)
         return [account] if account is not None else []
+
+    def user_change_password(self, request, id, form_url=""):
+        """Setting someone's password here is behind the same gate, and audited (never the password itself)."""
+        gate = self._reason_gate(request)
+        if gate is not None:
+            return gate
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, id)
+            audit_append(
+                action="admin.user_password_set",
+                actor=request.user,
+                target=f"accounts.user:{user.pk}",
+                customer_account_id=self.audit_account_id(user),
+            )
+        return response
