@@ -9,9 +9,9 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from amiportal.premises.models import Premise
+from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
-from han.models import STATE_PATH, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
+from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
 
 COORDINATOR_ONLINE_SECONDS = 90
 
@@ -115,6 +115,22 @@ def han_networks_overview() -> QuerySet[HanNetwork]:
         )
         .order_by("premise__service_point_id")
     )
+
+
+def network_jobs_recent(*, network: HanNetwork, limit: int = 25) -> list[CommissioningJob]:
+    return list(network.jobs.select_related("device", "coordinator").order_by("-created_at")[:limit])
+
+
+def network_customer_accounts(*, network: HanNetwork, jobs: list[CommissioningJob]) -> list[CustomerAccount]:
+    """Whose data the operator's network page shows: who lives there now, and who lived there when the listed commands ran.
+
+    One filter on the agreement itself (never two chained filters over a multi-valued relation).
+    """
+    since = min(job.created_at for job in jobs).date() if jobs else timezone.localdate()
+    account_ids = ServiceAgreement.objects.filter(
+        Q(move_out__isnull=True) | Q(move_out__gte=since), premise_id=network.premise_id
+    ).values_list("account_id", flat=True)
+    return list(CustomerAccount.objects.filter(pk__in=account_ids).order_by("account_number"))
 
 
 def spare_coordinators() -> QuerySet[Coordinator]:

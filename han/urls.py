@@ -19,4 +19,5 @@ urlpatterns = [
     path("devices/<uuid:device_uid>/status.json", views.customer_device_status_view, name="customer_device_status"),
     path("operator/", views.operator_networks_view, name="operator_networks"),
     path("operator/networks/<int:network_id>/", views.operator_network_view, name="operator_network"),
+    path("operator/networks/<int:network_id>/replace/", views.operator_network_replace_view, name="operator_network_replace"),
 ]

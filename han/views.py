@@ -10,7 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from amiportal.accounts.roles import Role
 from amiportal.accounts.stepup import step_up_required
+from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
+from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
 from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm
 from han.models import HanNetwork
 from han.selectors import (
@@ -22,7 +24,9 @@ from han.selectors import (
     devices_for_customer,
     devices_for_network,
     han_networks_overview,
+    network_customer_accounts,
     network_for_premise,
+    network_jobs_recent,
     spare_coordinators,
     work_order_get_for_installer,
     work_orders_for_installer,
@@ -124,7 +128,7 @@ def customer_devices_view(request):
 
 
 @role_required(Role.CUSTOMER)
-@step_up_required()
+@step_up_required("han.device_add")
 def customer_device_add_view(request):
     networks = customer_networks(user=request.user)
     form = CustomerAddDeviceForm(request.POST or None, networks=networks)
@@ -156,6 +160,7 @@ def customer_device_add_view(request):
 
 @role_required(Role.CUSTOMER)
 @require_POST
+@step_up_required("han.device_remove")
 def customer_device_remove_view(request, device_uid):
     device = _customer_device(request, device_uid, attempted="device_remove")
     try:
@@ -182,11 +187,47 @@ def operator_networks_view(request):
     return render(request, "han/operator_networks.html", {"networks": networks})
 
 
+def _operator_network_page(request, network: HanNetwork, form: CoordinatorReplaceForm):
+    """The network page, behind the reason gate: it shows devices and metering reads of the customers who live(d) there."""
+    jobs = network_jobs_recent(network=network)
+    accounts = network_customer_accounts(network=network, jobs=jobs)
+    gate = staff_reason_gate(request, accounts=accounts)
+    if gate is not None:
+        return gate
+    for account in accounts:
+        audit_append(
+            action="han.staff_network_viewed", actor=request.user, target=f"han_network:{network.pk}", customer_account_id=account.pk
+        )
+    context = {
+        "network": network,
+        "online": coordinator_is_online(network.coordinator),
+        "rows": _rows(devices_for_network(network=network)),
+        "jobs": jobs,
+        "form": form,
+    }
+    return render(request, "han/operator_network.html", context, status=400 if form.errors else 200)
+
+
+def _network_for_staff(network_id: int) -> HanNetwork:
+    return get_object_or_404(HanNetwork.objects.select_related("premise", "coordinator"), pk=network_id)
+
+
 @role_required(Role.OPERATOR, Role.ADMIN)
 def operator_network_view(request, network_id: int):
-    network = get_object_or_404(HanNetwork.objects.select_related("premise", "coordinator"), pk=network_id)
-    form = CoordinatorReplaceForm(request.POST or None, coordinators=spare_coordinators())
-    if request.method == "POST" and form.is_valid():
+    network = _network_for_staff(network_id)
+    return _operator_network_page(request, network, CoordinatorReplaceForm(coordinators=spare_coordinators()))
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+@require_POST
+@step_up_required("han.key_restore")
+def operator_network_replace_view(request, network_id: int):
+    network = _network_for_staff(network_id)
+    if staff_reason_missing(request, accounts=network_customer_accounts(network=network, jobs=network_jobs_recent(network=network))):
+        messages.info(request, "Give the reason for opening this home's data first.")
+        return redirect("han:operator_network", network_id=network.pk)
+    form = CoordinatorReplaceForm(request.POST, coordinators=spare_coordinators())
+    if form.is_valid():
         try:
             jobs = coordinator_replace(network=network, coordinator=form.cleaned_data["coordinator"], actor=request.user)
         except ValueError as exc:
@@ -194,11 +235,4 @@ def operator_network_view(request, network_id: int):
         else:
             messages.success(request, f"Coordinator replaced; {len(jobs) - 1} escrowed device keys are being restored to it.")
             return redirect("han:operator_network", network_id=network.pk)
-    context = {
-        "network": network,
-        "online": coordinator_is_online(network.coordinator),
-        "rows": _rows(devices_for_network(network=network)),
-        "jobs": network.jobs.select_related("device", "coordinator").order_by("-created_at")[:25],
-        "form": form,
-    }
-    return render(request, "han/operator_network.html", context)
+    return _operator_network_page(request, network, form)

@@ -25,6 +25,7 @@ from django_otp.oath import totp
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import Role, role_assign
 from amiportal.accounts.services.authentication import SESSION_LOGIN_AT, SESSION_SEEN_AT
+from amiportal.accounts.services.two_factor import SESSION_STEP_UP_AT
 from tests.factories import (
     ALICE_MOVE_IN,
     PASSWORD,
@@ -85,14 +86,19 @@ def current_code(secret: bytes = TOTP_SECRET) -> str:
     return f"{totp(secret):06d}"
 
 
-def signed_in(user, *, verified: bool = True) -> CsrfClient:
-    """A client with a live session, as after password (and, if asked, second-factor) sign-in."""
+def signed_in(user, *, verified: bool = True, stepped_up: bool = False) -> CsrfClient:
+    """A client with a live session, as after password (and, if asked, second-factor) sign-in.
+
+    ``stepped_up``: as if the user had just re-confirmed at the step-up page (amiportal/accounts/sensitive_actions.py).
+    """
     client = CsrfClient()
     client.force_login(user)
     session = client.session
     now = timezone.now().timestamp()
     session[SESSION_LOGIN_AT] = now
     session[SESSION_SEEN_AT] = now
+    if stepped_up:
+        session[SESSION_STEP_UP_AT] = now
     if verified:
         device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is not None:

@@ -127,6 +127,7 @@ def test_admin_changes_are_audited(alice):
     add_totp(ada)
     meter = alice.customer_account.agreements.get().premise.meters.get()
     client = signed_in(ada)
+    client.post("/admin/premises/meter/", {"staff_access_reason": "Ticket 77: meter limited after inspection"})
     page = client.get(f"/admin/premises/meter/{meter.pk}/change/")
     assert page.status_code == 200
     response = client.post(

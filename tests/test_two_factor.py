@@ -153,7 +153,7 @@ def test_verified_user_can_make_new_backup_codes_and_old_ones_stop_working(olga)
     from amiportal.accounts.services.two_factor import backup_codes_generate
 
     old = backup_codes_generate(user=olga)
-    client = signed_in(olga)
+    client = signed_in(olga, stepped_up=True)
     response = client.post("/accounts/two-factor/backup-codes/")
     new = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", response.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
@@ -161,13 +161,13 @@ def test_verified_user_can_make_new_backup_codes_and_old_ones_stop_working(olga)
 
 def test_operator_cannot_remove_their_only_authenticator(olga):
     device = SealedTOTPDevice.objects.get(user=olga)
-    client = signed_in(olga)
+    client = signed_in(olga, stepped_up=True)
     client.post(f"/accounts/two-factor/devices/{device.pk}/remove/")
     assert SealedTOTPDevice.objects.filter(pk=device.pk).exists()
 
 
 def test_customer_can_remove_their_authenticator(alice):
     device = add_totp(alice)
-    client = signed_in(alice)
+    client = signed_in(alice, stepped_up=True)
     client.post(f"/accounts/two-factor/devices/{device.pk}/remove/")
     assert not SealedTOTPDevice.objects.filter(pk=device.pk).exists()

@@ -18,6 +18,8 @@ TWO_FACTOR_EXEMPT = {
     "accounts:logout",
     "accounts:two_factor_verify",
     "accounts:two_factor_setup",
+    # Enrolling is a sensitive action: a user who must enrol may need to re-confirm their password first.
+    "accounts:step_up",
     "portal:health",
 }
 

@@ -16,15 +16,18 @@ from amiportal.accounts.forms import LoginForm, OneTimeCodeForm, StepUpForm, Tot
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import two_factor_mandatory, two_factor_required
 from amiportal.accounts.selectors import backup_codes_remaining, totp_devices_for_user, user_has_confirmed_device
+from amiportal.accounts.sensitive_actions import SENSITIVE_ACTIONS
 from amiportal.accounts.services.authentication import audit_user_event, login_attempt, logout_current, sessions_logout_everywhere
 from amiportal.accounts.services.two_factor import (
     backup_codes_generate,
+    step_up_mark_fresh,
     step_up_verify,
     totp_device_remove,
     totp_enrolment_confirm,
     totp_enrolment_start,
     two_factor_verify,
 )
+from amiportal.accounts.stepup import step_up_required
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an account we can sign in."
 
@@ -46,9 +49,11 @@ def login_view(request):
         outcome = login_attempt(request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
         if outcome.user is not None:
             if two_factor_required(outcome.user):
-                return redirect(
-                    "accounts:two_factor_verify" if user_has_confirmed_device(user=outcome.user) else "accounts:two_factor_setup"
-                )
+                if user_has_confirmed_device(user=outcome.user):
+                    return redirect("accounts:two_factor_verify")
+                # The password was checked this instant: it is the fresh check for the enrolment that finishes sign-in.
+                step_up_mark_fresh(request=request)
+                return redirect("accounts:two_factor_setup")
             return redirect(_safe_next(request))
         minutes = max(1, round(outcome.locked_seconds / 60))
         form.add_error(
@@ -95,6 +100,7 @@ def two_factor_verify_view(request):
 
 
 @login_required
+@step_up_required("two_factor.enrol")
 def two_factor_setup_view(request):
     # A user who already has a factor must prove it before adding another.
     if user_has_confirmed_device(user=request.user) and not request.user.is_verified():
@@ -129,6 +135,7 @@ def security_view(request):
 
 @require_POST
 @login_required
+@step_up_required("two_factor.backup_codes")
 def backup_codes_regenerate_view(request):
     if not user_has_confirmed_device(user=request.user):
         messages.error(request, "Set up an authenticator app first.")
@@ -139,6 +146,7 @@ def backup_codes_regenerate_view(request):
 
 @require_POST
 @login_required
+@step_up_required("two_factor.remove")
 def totp_device_remove_view(request, device_id: int):
     device = get_object_or_404(SealedTOTPDevice, pk=device_id, user=request.user)
     if two_factor_mandatory(request.user) and totp_devices_for_user(user=request.user).count() <= 1:
@@ -153,11 +161,15 @@ def totp_device_remove_view(request, device_id: int):
 def step_up_view(request):
     form = StepUpForm(request.POST or None)
     uses_otp = user_has_confirmed_device(user=request.user)
+    action = SENSITIVE_ACTIONS.get(request.GET.get("action", ""))
     if request.method == "POST" and form.is_valid():
         if step_up_verify(request=request, secret=form.cleaned_data["secret"]):
+            if action is not None:
+                messages.info(request, f"Confirmed. You can now {action.description}.")
             return redirect(_safe_next(request))
         form.add_error("secret", "That did not match. Try again.")
-    return render(request, "accounts/step_up.html", {"form": form, "uses_otp": uses_otp, "next": request.GET.get("next", "")})
+    context = {"form": form, "uses_otp": uses_otp, "next": request.GET.get("next", ""), "action": action}
+    return render(request, "accounts/step_up.html", context)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

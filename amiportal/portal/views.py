@@ -1,5 +1,3 @@
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -17,8 +15,9 @@ from amiportal.audit.selectors import (
 )
 from amiportal.portal.access import role_required
 from amiportal.portal.activity.selectors import activity_describe, customer_timezone_name
-from amiportal.portal.forms import CustomerSearchForm, StaffAccessReasonForm
+from amiportal.portal.forms import CustomerSearchForm
 from amiportal.portal.selectors import operator_summary
+from amiportal.portal.staff_gate import staff_reason_gate
 from amiportal.premises.models import CustomerAccount
 from amiportal.premises.selectors import (
     customer_account_for_user,
@@ -28,7 +27,6 @@ from amiportal.premises.selectors import (
     occupancies_for,
     premises_for_customer,
 )
-from amiportal.premises.services import staff_access_is_open, staff_access_open
 
 _HOME_FOR_ROLE = {
     Role.ADMIN: "portal:operator_home",
@@ -118,17 +116,9 @@ def operator_customers_view(request):
 @role_required(Role.OPERATOR, Role.ADMIN)
 def operator_customer_detail_view(request, account_id: int):
     account = get_object_or_404(CustomerAccount, pk=account_id)
-    if not staff_access_is_open(request=request, account_id=account.pk):
-        form = StaffAccessReasonForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                staff_access_open(request=request, account=account, reason=form.cleaned_data["reason"])
-            except ValidationError as exc:
-                form.add_error("reason", exc)
-            else:
-                messages.info(request, "Access recorded in the audit trail; the customer can see it.")
-                return redirect("portal:operator_customer_detail", account_id=account.pk)
-        return render(request, "portal/operator_access_reason.html", {"account": account, "form": form})
+    gate = staff_reason_gate(request, accounts=[account])
+    if gate is not None:
+        return gate
     return render(request, "portal/operator_customer_detail.html", {"account": account, "rows": customer_overview(account=account)})
 
 

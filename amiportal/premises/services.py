@@ -59,11 +59,16 @@ def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=Non
     return agreement
 
 
-def staff_access_open(*, request, account: CustomerAccount, reason: str) -> None:
-    """Record why a staff member opens a customer's data; the customer sees this entry."""
+def _reason_checked(reason: str) -> str:
     reason = reason.strip()
     if len(reason) < 10:
         raise ValidationError("Give the reason in a few words (at least 10 characters), e.g. the case or ticket number.")
+    return reason
+
+
+def staff_access_open(*, request, account: CustomerAccount, reason: str) -> None:
+    """Record why a staff member opens a customer's data; the customer sees this entry."""
+    reason = _reason_checked(reason)
     audit_append(
         action="staff.customer_data_opened",
         actor=request.user,
@@ -79,3 +84,32 @@ def staff_access_open(*, request, account: CustomerAccount, reason: str) -> None
 def staff_access_is_open(*, request, account_id: int) -> bool:
     expires = request.session.get(STAFF_ACCESS_SESSION_KEY, {}).get(str(account_id))
     return expires is not None and expires > timezone.now().timestamp()
+
+
+def staff_access_open_many(*, request, accounts: list[CustomerAccount], reason: str) -> None:
+    """One reason for several customers' data (e.g. everyone who lived at a premise): each customer sees their entry."""
+    reason = _reason_checked(reason)
+    for account in accounts:
+        if not staff_access_is_open(request=request, account_id=account.pk):
+            staff_access_open(request=request, account=account, reason=reason)
+
+
+STAFF_ADMIN_ACCESS_SESSION_KEY = "_ami_staff_admin_access"
+
+
+def staff_admin_access_open(*, request, reason: str) -> None:
+    """An admin's reason for working on customer records in the Django admin, asked before any list or record."""
+    reason = _reason_checked(reason)
+    audit_append(action="staff.admin_customer_records_opened", actor=request.user, target="admin", payload={"reason": reason})
+    request.session[STAFF_ADMIN_ACCESS_SESSION_KEY] = {
+        "reason": reason,
+        "expires": timezone.now().timestamp() + STAFF_ACCESS_MINUTES * 60,
+    }
+
+
+def staff_admin_access_reason(*, request) -> str | None:
+    """The admin's recorded reason while it is still valid, else None."""
+    grant = request.session.get(STAFF_ADMIN_ACCESS_SESSION_KEY) or {}
+    if grant.get("expires", 0) > timezone.now().timestamp():
+        return grant.get("reason")
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from amiportal.audit.models import AuditEntry
 from han.coordinator.simulated import SimulatedDevice
 from han.install_codes import install_code_parse
 from han.models import DeviceState, DeviceType, JobState
@@ -61,9 +62,17 @@ def test_a_meter_answers_a_status_read_with_its_metering_attributes(
     assert metering["summation_unit"] == "kWh" and metering["summation_delivered"].startswith("1234.5")
     assert read.result["model"] == "M-3"
 
-    # Olga sees it with the command on the premise's network page.
-    page = signed_in(olga).get(reverse("han:operator_network", args=[alice_network.pk])).content.decode()
+    # Olga sees it with the command on the premise's network page, once she has recorded why (SO-C5, SO-C7).
+    olga_client = signed_in(olga)
+    url = reverse("han:operator_network", args=[alice_network.pk])
+    gate = olga_client.get(url).content.decode()
+    assert "kWh delivered" not in gate and "Why do you need this customer" in gate
+    olga_client.post(url, {"reason": "Case 7781: customer reports a wrong display"})
+    page = olga_client.get(url).content.decode()
     assert f"Meter: {metering['summation_delivered']} kWh delivered, demand 0.512 kW" in page
+    account_id = alice.customer_account.pk
+    assert AuditEntry.objects.filter(action="staff.customer_data_opened", actor_id=olga.pk, customer_account_id=account_id).exists()
+    assert AuditEntry.objects.filter(action="han.staff_network_viewed", actor_id=olga.pk, customer_account_id=account_id).exists()
 
 
 def test_a_device_without_a_metering_server_reads_without_metering(

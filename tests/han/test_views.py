@@ -132,7 +132,7 @@ def test_bob_can_neither_see_nor_remove_alices_devices(alice, bob, alice_network
         _stepped_up(alice).post(reverse("han:customer_device_add"), _form(sim_device, network=alice_network.pk))
     device = Device.objects.get()
     assert device.eui64.upper() not in signed_in(bob).get(reverse("han:customer_devices")).content.decode()
-    assert signed_in(bob).post(reverse("han:customer_device_remove", args=[device.uid])).status_code == 404
+    assert _stepped_up(bob).post(reverse("han:customer_device_remove", args=[device.uid])).status_code == 404
     assert signed_in(bob).get(reverse("han:customer_device_status", args=[device.uid])).status_code == 404
     # Bob cannot pick Alice's home in his own form either.
     response = _stepped_up(bob).post(
@@ -149,7 +149,7 @@ def test_alice_removes_a_device_and_its_key_is_shredded(alice, alice_network, si
         _stepped_up(alice).post(reverse("han:customer_device_add"), _form(sim_device, network=alice_network.pk))
     device = Device.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        response = signed_in(alice).post(reverse("han:customer_device_remove", args=[device.uid]))
+        response = _stepped_up(alice).post(reverse("han:customer_device_remove", args=[device.uid]))
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.state == DeviceState.DECOMMISSIONED and device.link_key_sealed == ""
@@ -168,12 +168,14 @@ def test_olga_replaces_the_gateway_and_devices_rejoin_without_new_install_codes(
 
     replacement = CoordinatorIdentity.generate("gw-alice-2")
     coordinator_register(name=replacement.name, box_public_key=replacement.box_public_hex, verify_public_key=replacement.verify_public_hex)
-    client = signed_in(olga)
+    client = signed_in(olga, stepped_up=True)
     url = reverse("han:operator_network", args=[alice_network.pk])
+    assert "Why do you need this customer" in client.get(url).content.decode()
+    client.post(url, {"reason": "Ticket 4411: gateway replaced after meter swap"})
     assert replacement.name in client.get(url).content.decode()
     captured.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url, {"coordinator": _pk(replacement.name)})
+        response = client.post(reverse("han:operator_network_replace", args=[alice_network.pk]), {"coordinator": _pk(replacement.name)})
     assert response.status_code == 302
     assert [envelope["type"] for _, envelope in captured] == ["network_configure", "permit_join"]
     assert all(name == replacement.name for name, _ in captured)

@@ -91,7 +91,7 @@ def test_the_signing_key_must_be_ed25519(trent):
 def test_rotating_the_secret_shows_a_new_one_and_the_old_stops_working(trent, alice, api):
     application = world.register(trent)
     old = world.SECRETS[application.pk]
-    response = signed_in(trent).post(f"/developer/applications/{application.pk}/secret/")
+    response = signed_in(trent, stepped_up=True).post(f"/developer/applications/{application.pk}/secret/")
     new = response.context["secret"]
     assert new != old
     world.SECRETS[application.pk] = old
@@ -111,7 +111,7 @@ def test_another_developer_cannot_see_the_application(trent):
 
     role_assign(user=mallory, role=Role.THIRD_PARTY_DEVELOPER)
     assert signed_in(mallory).get(f"/developer/applications/{application.pk}/").status_code == 404
-    assert signed_in(mallory).post(f"/developer/applications/{application.pk}/secret/").status_code == 404
+    assert signed_in(mallory, stepped_up=True).post(f"/developer/applications/{application.pk}/secret/").status_code == 404
 
 
 def test_an_application_in_review_cannot_ask_customers(trent, alice):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def hooked_application(trent, receiver):
     application = world.register(trent)
-    response = signed_in(trent).post(
+    response = signed_in(trent, stepped_up=True).post(
         f"/developer/applications/{application.pk}/webhook/", {"webhook_url": f"http://127.0.0.1:{receiver[0].server_port}/hook"}
     )
     assert response.status_code == 200
@@ -34,7 +34,9 @@ def test_webhook_secret_is_shown_once_and_stored_sealed(hooked_application):
 
 def test_webhook_url_must_be_https_or_loopback(trent):
     application = world.register(trent)
-    signed_in(trent).post(f"/developer/applications/{application.pk}/webhook/", {"webhook_url": "http://hooks.example.test/x"})
+    signed_in(trent, stepped_up=True).post(
+        f"/developer/applications/{application.pk}/webhook/", {"webhook_url": "http://hooks.example.test/x"}
+    )
     application.refresh_from_db()
     assert application.webhook_url == ""
 

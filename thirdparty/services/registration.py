@@ -12,6 +12,7 @@ from oauth2_provider.models import Application
 from amiportal.audit.services import audit_append
 from amiportal.crypto.secret_hash import secret_digest
 from thirdparty import scopes
+from thirdparty.api.signatures import key_fingerprint
 from thirdparty.models import Agreement, AgreementAcceptance, ApplicationStatus, ThirdPartyApplication
 from thirdparty.oauth import SECRET_PREFIX, SECRET_PURPOSE
 from thirdparty.selectors import agreement_current
@@ -102,21 +103,44 @@ def application_register(
     return application, secret
 
 
+# A changed callback or signing key is a new trust decision: a production application goes back to
+# review, so its API calls and new consents wait until an operator approves the change. Existing
+# consents and tokens are kept (customers need not consent again) and work again once approved.
+REVIEW_AGAIN_REASON = "Redirect URIs or signing key changed: back in review until the utility approves the change."
+
+
+def _fingerprint(pem: str) -> str | None:
+    return key_fingerprint(pem) if pem.strip() else None
+
+
 @transaction.atomic
 def application_update(
     *, application: ThirdPartyApplication, actor, redirect_uris: list[str], public_key_pem: str, stated_use: str
 ) -> ThirdPartyApplication:
+    """Save the developer's changes. The audit says what changed: old and new URIs, old and new key fingerprints."""
+    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    old_uris = application.redirect_uris.split()
+    old_key, new_key = _fingerprint(application.public_key_pem), _fingerprint(public_key_pem)
+    trust_changed = old_uris != list(redirect_uris) or old_key != new_key
+    stated_use_changed = application.stated_use != stated_use
     application.redirect_uris = "\n".join(redirect_uris)
     application.public_key_pem = public_key_pem
     application.stated_use = stated_use
     application.save(update_fields=["redirect_uris", "public_key_pem", "stated_use"])
     Application.objects.filter(pk=application.oauth_application_id).update(redirect_uris=" ".join(redirect_uris))
+    changes: dict = {}
+    if old_uris != list(redirect_uris):
+        changes["redirect_uris"] = {"old": old_uris, "new": list(redirect_uris)}
+    if old_key != new_key:
+        changes["public_key_sha256"] = {"old": old_key, "new": new_key}
     audit_append(
         action="thirdparty.application_updated",
         actor=actor,
         target=f"thirdparty_application:{application.pk}",
-        payload={"redirect_uris": redirect_uris, "public_key_set": bool(public_key_pem)},
+        payload={"changes": changes, "stated_use_changed": stated_use_changed},
     )
+    if trust_changed and application.status == ApplicationStatus.PRODUCTION:
+        _status_change(application=application, status=ApplicationStatus.REVIEW, reason=REVIEW_AGAIN_REASON, actor=actor)
     return application
 
 
@@ -145,6 +169,11 @@ def application_status_set(*, application: ThirdPartyApplication, status: str, r
         raise ValidationError(
             f"An application that is {application.get_status_display().lower()} cannot become {ApplicationStatus(status).label.lower()}."
         )
+    return _status_change(application=application, status=status, reason=reason, actor=actor)
+
+
+def _status_change(*, application: ThirdPartyApplication, status: str, reason: str, actor) -> ThirdPartyApplication:
+    """Write the new status and audit it; callers hold the row lock and have checked the transition."""
     previous = application.status
     application.status = status
     application.status_reason = reason

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from amiportal.accounts.roles import Role
+from amiportal.accounts.stepup import step_up_required
 from amiportal.portal.access import role_required
 from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
 from thirdparty.selectors import acceptance_current_for, agreement_current, application_get_for_developer, applications_for_developer
@@ -73,6 +74,7 @@ def register_view(request):
 
 
 @developer_only
+@step_up_required("thirdparty.application_credentials")
 def application_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
     details = ApplicationDetailsForm(
@@ -85,14 +87,18 @@ def application_view(request, application_id: int):
     )
     if request.method == "POST" and details.is_valid():
         data = details.cleaned_data
-        application_update(
+        was = application.status
+        application = application_update(
             application=application,
             actor=request.user,
             redirect_uris=data["redirect_uris"],
             public_key_pem=data["public_key_pem"],
             stated_use=data["stated_use"],
         )
-        messages.success(request, "Saved.")
+        if application.status != was:
+            messages.warning(request, f"Saved. {application.status_reason} Customers' existing access resumes once it is approved.")
+        else:
+            messages.success(request, "Saved.")
         return redirect("thirdparty:developer_application", application.pk)
     return render(
         request,
@@ -109,6 +115,7 @@ def application_view(request, application_id: int):
 
 @developer_only
 @require_POST
+@step_up_required("thirdparty.client_secret")
 def secret_rotate_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
     secret = application_secret_rotate(application=application, actor=request.user)
@@ -117,6 +124,7 @@ def secret_rotate_view(request, application_id: int):
 
 @developer_only
 @require_POST
+@step_up_required("thirdparty.webhook")
 def webhook_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
     form = WebhookForm(request.POST)

@@ -10,15 +10,14 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 
 from amiportal.accounts.roles import Role
-from amiportal.accounts.services.two_factor import step_up_is_fresh
+from amiportal.accounts.stepup import step_up_redirect
 from amiportal.portal.access import role_required
 from thirdparty import scopes as scope_rules
 from thirdparty.forms import ConsentForm
@@ -81,9 +80,11 @@ def authorize_view(request):
             return _redirect_error(request, OAuthToolkitError(error=_access_denied(credentials)), registration)
         if form.is_valid():
             data = form.cleaned_data
-            if set(data["data_kinds"]) & scope_rules.STEP_UP_KINDS and not step_up_is_fresh(request=request):
+            if set(data["data_kinds"]) & scope_rules.STEP_UP_KINDS:
                 # Control of equipment at home needs a fresh second check before it is granted.
-                return redirect(f"{reverse('accounts:step_up')}?{urlencode({'next': request.get_full_path()})}")
+                refusal = step_up_redirect(request, "thirdparty.grant_device_control", return_to=request.get_full_path())
+                if refusal is not None:
+                    return refusal
             try:
                 # The consent and its code stand or fall together.
                 with transaction.atomic():

@@ -45,7 +45,7 @@ def totp_enrolment_confirm(*, request, device: SealedTOTPDevice, token: str) -> 
     SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
     audit_user_event(user=request.user, action="two_factor.enrolled", payload={"device": "totp", "device_id": device.pk})
     otp_login(request, device)
-    request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+    step_up_mark_fresh(request=request)
     codes = backup_codes_generate(user=request.user)
     return codes
 
@@ -76,7 +76,7 @@ def two_factor_verify(*, request, token: str) -> tuple[bool, bool]:
         if device.verify_token(token):
             throttle_reset(keys=keys)
             otp_login(request, device)
-            request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+            step_up_mark_fresh(request=request)
             kind = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
             audit_user_event(user=user, action="two_factor.verified", payload={"device": kind})
             return True, False
@@ -118,10 +118,15 @@ def step_up_verify(*, request, secret: str) -> bool:
     audit_user_event(user=user, action="auth.step_up_succeeded" if ok else "auth.step_up_failed", payload={"method": method})
     if ok:
         throttle_reset(keys=keys)
-        request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
+        step_up_mark_fresh(request=request)
     else:
         throttle_fail(keys=keys, max_failures=settings.AMI_OTP_MAX_FAILURES)
     return ok
+
+
+def step_up_mark_fresh(*, request) -> None:
+    """The user just proved who they are (a code, or their password): sensitive actions open for a few minutes."""
+    request.session[SESSION_STEP_UP_AT] = timezone.now().timestamp()
 
 
 def step_up_is_fresh(*, request, minutes: int | None = None) -> bool:
