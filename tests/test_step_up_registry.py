@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from amiportal.accounts.models import BackupCode, SealedTOTPDevice
+from amiportal.accounts.roles import Role, role_assign
 from amiportal.accounts.sensitive_actions import SENSITIVE_ACTIONS
 from amiportal.premises.services import STAFF_ACCESS_SESSION_KEY
 from han.models import Coordinator, Device, DeviceState
@@ -23,6 +24,7 @@ from tests.han import world as han_world
 from tests.han.conftest import install_code_for, random_eui64
 from tests.thirdparty import world as thirdparty_world
 from thirdparty.models import Consent, DataKind
+from thirdparty.services.webhooks import webhook_configure
 
 pytestmark = pytest.mark.django_db
 
@@ -144,13 +146,34 @@ def _scenario(url_name: str, people: dict) -> Scenario:
         )
     if url_name == "thirdparty:developer_webhook":
         application = thirdparty_world.trent_application(people)
-        new_url = "https://hooks.client.example.test/ami"
+        new_url = "http://127.0.0.1:9/ami"  # loopback, the destination test settings allow
         return Scenario(
             "trent",
             "POST",
             reverse(url_name, args=[application.pk]),
             {"webhook_url": new_url},
             lambda: type(application).objects.get(pk=application.pk).webhook_url == new_url,
+        )
+    if url_name == "thirdparty:developer_webhook_secret_rotate":
+        application = thirdparty_world.trent_application(people)
+        webhook_configure(application=application, url="http://127.0.0.1:9/ami", actor=trent)
+        before = type(application).objects.get(pk=application.pk).webhook_secret_sealed
+        return Scenario(
+            "trent",
+            "POST",
+            reverse(url_name, args=[application.pk]),
+            {},
+            lambda: type(application).objects.get(pk=application.pk).webhook_secret_sealed != before,
+        )
+    if url_name == "thirdparty:operator_application_criticalities":
+        role_assign(user=olga, role=Role.ADMIN)  # only an admin may grant; operators are refused before the check
+        application = thirdparty_world.trent_application(people)
+        return Scenario(
+            "olga",
+            "POST",
+            reverse(url_name, args=[application.pk]),
+            {"levels": ["8"], "reason": "Ticket 77: storm emergency programme"},
+            lambda: 8 in type(application).objects.get(pk=application.pk).granted_utility_criticalities,
         )
     if url_name == "thirdparty:authorize":
         application = thirdparty_world.register(trent, name="Thermostat Co", scopes=[DataKind.INTERVAL_USAGE, DataKind.HAN_CONTROL])

@@ -65,8 +65,8 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
     ),
     "thirdparty.webhook": SensitiveAction(
         description="change where your application's event notifications are sent, and its webhook signing secret",
-        url_names=("thirdparty:developer_webhook",),
-        services=("thirdparty.services.webhooks.webhook_configure",),
+        url_names=("thirdparty:developer_webhook", "thirdparty:developer_webhook_secret_rotate"),
+        services=("thirdparty.services.webhooks.webhook_configure", "thirdparty.services.webhooks.webhook_secret_rotate"),
     ),
     "thirdparty.grant_device_control": SensitiveAction(
         description="let a company control devices in your home",
@@ -78,6 +78,12 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
         description="make a new client secret for your application (the old one stops working)",
         url_names=("thirdparty:developer_secret_rotate",),
         services=("thirdparty.services.registration.application_secret_rotate",),
+    ),
+    "thirdparty.grant_utility_criticalities": SensitiveAction(
+        description="let a company send utility-only demand-response levels (emergency, planned outage, disconnect)",
+        url_names=("thirdparty:operator_application_criticalities",),
+        services=("thirdparty.services.criticality.application_criticalities_grant",),
+        only_when="the user is an admin: operators are refused before any check (views/operator.py)",
     ),
 }
 

@@ -65,7 +65,7 @@ def test_after_rotation_the_old_kek_can_go_and_staff_sign_in_webhooks_sign_and_h
     # Everything below was sealed under the keyring the fixtures used.
     old_ring = settings.AMI_KEYRING
     application = world.register(trent)
-    response = signed_in(trent).post(
+    response = signed_in(trent, stepped_up=True).post(
         f"/developer/applications/{application.pk}/webhook/", {"webhook_url": f"http://127.0.0.1:{receiver[0].server_port}/hook"}
     )
     first_webhook_secret = response.context["secret"]

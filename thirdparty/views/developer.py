@@ -144,6 +144,7 @@ def webhook_view(request, application_id: int):
 
 @developer_only
 @require_POST
+@step_up_required("thirdparty.webhook")
 def webhook_secret_rotate_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
     try:

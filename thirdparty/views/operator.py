@@ -68,7 +68,7 @@ def application_criticalities_view(request, application_id: int):
     return _criticalities_form(request, application)
 
 
-@step_up_required()
+@step_up_required("thirdparty.grant_utility_criticalities")
 def _criticalities_form(request, application):
     form = CriticalityGrantForm(request.POST or None, initial={"levels": application.granted_utility_criticalities})
     if request.method == "POST" and form.is_valid():
