@@ -14,7 +14,7 @@ This runs, from the committed tree (``git archive HEAD``) in a temporary directo
    chart script it names) and the API docs must answer 200.
 
 Every process it starts is stopped and the directory removed, pass or fail.
-Usage: ``.venv/bin/python tools/production_smoke.py`` (``make smoke``).
+Usage: ``.venv/bin/python tools/production_smoke.py [COMMIT]`` (``make smoke``; default HEAD).
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ class SmokeFailure(Exception):
     pass
 
 
+_STARTED = time.monotonic()
+
+
 def _step(title: str) -> None:
-    print(f"smoke: {title}", flush=True)
+    print(f"smoke: [{time.monotonic() - _STARTED:5.1f} s] {title}", flush=True)
 
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: int = 90) -> str:
@@ -110,9 +113,10 @@ def production_env(*, var_dir: Path, port: int, password: str) -> dict[str, str]
     }
 
 
-def export_head(target: Path) -> str:
+def export_commit(target: Path, revision: str) -> str:
     """The committed tree, as a fresh clone would have it (no untracked or ignored files)."""
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    resolve = ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"]
+    commit = subprocess.run(resolve, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
@@ -198,14 +202,14 @@ def browse(port: int, *, password: str, premise_id: int, vendored: bool) -> None
     browser.expect("/developer/api/", 200)
 
 
-def main() -> int:
+def main(revision: str = "HEAD") -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="ami-smoke-"))
     server = None
     try:
         source, var_dir = workdir / "src", workdir / "var"
         source.mkdir()
-        commit = export_head(source)
+        commit = export_commit(source, revision)
         _step(f"release of {commit[:12]} in {workdir}")
         port, password = _free_port(), secrets.token_urlsafe(18)
         env = production_env(var_dir=var_dir, port=port, password=password)
@@ -216,10 +220,13 @@ def main() -> int:
         if not vendored:
             print("smoke:   npm not found: no chart library, pages checked without it", flush=True)
         manage = [sys.executable, "manage.py"]
-        _step("check --deploy, collectstatic (manifest storage), migrate")
+        _step("check --deploy")
         _run([*manage, "check", "--deploy", "--fail-level", "WARNING"], cwd=source, env=env)
+        _step("collectstatic (manifest storage)")
         _run([*manage, "collectstatic", "--noinput"], cwd=source, env=env)
+        _step("migrate")
         _run([*manage, "migrate", "--noinput"], cwd=source, env=env, timeout=120)
+        _step("a customer with a premise")
         premise_id = int(_run([*manage, "shell", "--no-imports", "-c", CREATE_CUSTOMER], cwd=source, env=env).split()[-1])
         _step(f"gunicorn on 127.0.0.1:{port}")
         server = subprocess.Popen(
@@ -247,4 +254,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*sys.argv[1:2]))
