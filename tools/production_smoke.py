@@ -40,9 +40,19 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EMAIL = "smoke.customer@example.test"
 
-CREATE_CUSTOMER = """
+# One process for the release steps: each start of Django costs seconds on a busy CI runner.
+RELEASE = """
 import os
 from datetime import date
+from django.core.management import call_command
+
+call_command("check", deploy=True, fail_level="WARNING")
+print("smoke:   check --deploy passed", flush=True)
+call_command("collectstatic", interactive=False, verbosity=0)
+print("smoke:   collectstatic (manifest storage) done", flush=True)
+call_command("migrate", interactive=False, verbosity=0)
+print("smoke:   migrate done", flush=True)
+
 from django.contrib.auth import get_user_model
 from amiportal.accounts.roles import Role, role_assign
 from amiportal.premises.models import CustomerAccount, Meter, Premise
@@ -220,14 +230,10 @@ def main(revision: str = "HEAD") -> int:
         if not vendored:
             print("smoke:   npm not found: no chart library, pages checked without it", flush=True)
         manage = [sys.executable, "manage.py"]
-        _step("check --deploy")
-        _run([*manage, "check", "--deploy", "--fail-level", "WARNING"], cwd=source, env=env)
-        _step("collectstatic (manifest storage)")
-        _run([*manage, "collectstatic", "--noinput"], cwd=source, env=env)
-        _step("migrate")
-        _run([*manage, "migrate", "--noinput"], cwd=source, env=env, timeout=120)
-        _step("a customer with a premise")
-        premise_id = int(_run([*manage, "shell", "--no-imports", "-c", CREATE_CUSTOMER], cwd=source, env=env).split()[-1])
+        _step("check --deploy, collectstatic, migrate, a customer with a premise")
+        output = _run([*manage, "shell", "--no-imports", "-c", RELEASE], cwd=source, env=env, timeout=150)
+        print("\n".join(line for line in output.splitlines() if line.startswith("smoke:")), flush=True)
+        premise_id = int(output.split()[-1])
         _step(f"gunicorn on 127.0.0.1:{port}")
         server = subprocess.Popen(
             [str(BIN / "gunicorn"), "amiportal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
