@@ -22,12 +22,15 @@ from django.utils.csp import CSP
 from amiportal.crypto.envelope import Keyring
 from amiportal.dev_secrets import dev_secret
 from amiportal.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
+from amiportal.local_files import private_directory, private_sqlite_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
 
 PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
 IS_PRODUCTION = PROFILE == "production"
+# Before anything is written under it (secrets, SQLite, broker, cache): owner-only.
+private_directory(VAR_DIR, tighten_existing=not IS_PRODUCTION)
 
 
 def _secret(name: str, nbytes: int = 32) -> str:
@@ -117,7 +120,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # so concurrent appenders (audit chain) queue instead of failing late.
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     _db["CONN_MAX_AGE"] = 0
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        private_sqlite_file(Path(_db["NAME"]), tighten_existing=not IS_PRODUCTION)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     if PROFILE == "test":
         # Lets the test runner TRUNCATE the append-only audit table between tests.

@@ -11,7 +11,8 @@ This runs, from the committed tree (``git archive HEAD``) in a temporary directo
 4. gunicorn on a random loopback port; over plain HTTP with ``X-Forwarded-Proto: https``
    (``AMI_BEHIND_PROXY``), as the TLS-terminating proxy would send it:
    the sign-in page, a sign-in, the customer home, the usage dashboard (and the hashed
-   chart script it names) and the API docs must answer 200.
+   chart script it names) and the API docs must answer 200, and a token sent in a URL
+   must be refused and left out of gunicorn's access log.
 
 Every process it starts is stopped and the directory removed, pass or fail.
 Usage: ``.venv/bin/python tools/production_smoke.py [COMMIT]`` (``make smoke``; default HEAD).
@@ -39,6 +40,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EMAIL = "smoke.customer@example.test"
+TOKEN_IN_URL = "smoke-token-sent-in-a-url"
 
 # One process for the release steps: each start of Django costs seconds on a busy CI runner.
 RELEASE = """
@@ -210,12 +212,20 @@ def browse(port: int, *, password: str, premise_id: int, vendored: bool) -> None
             raise SmokeFailure("the dashboard does not name the hashed chart script")
         browser.expect(script.group(0), 200)
     browser.expect("/developer/api/", 200)
+    browser.expect(f"/espi/1_1/resource/ReadServiceStatus?access_token={TOKEN_IN_URL}", 400)
+
+
+def access_log_is_clean(log: str) -> None:
+    """gunicorn.conf.py's logger: a token sent in a URL never reaches the access log."""
+    if TOKEN_IN_URL in log or "access_token=REDACTED" not in log:
+        raise SmokeFailure("the access log shows a token sent in a URL (or no access log was written)")
+    print("smoke:   access log: the token sent in a URL is redacted", flush=True)
 
 
 def main(revision: str = "HEAD") -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="ami-smoke-"))
-    server = None
+    server, server_output = None, ""
     try:
         source, var_dir = workdir / "src", workdir / "var"
         source.mkdir()
@@ -236,7 +246,7 @@ def main(revision: str = "HEAD") -> int:
         premise_id = int(output.split()[-1])
         _step(f"gunicorn on 127.0.0.1:{port}")
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "amiportal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "60"],
+            [str(BIN / "gunicorn"), "amiportal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "-"],
             cwd=source,
             env=env,
             stdout=subprocess.PIPE,
@@ -245,11 +255,14 @@ def main(revision: str = "HEAD") -> int:
         )
         wait_until_serving(server, port)
         browse(port, password=password, premise_id=premise_id, vendored=vendored)
+        stop(server)
+        server_output = (server.stdout.read() or b"").decode(errors="replace")
+        access_log_is_clean(server_output)
     except (SmokeFailure, subprocess.TimeoutExpired) as failure:
         print(f"smoke: FAILED: {failure}", file=sys.stderr)
         if server is not None:
             stop(server)
-            print((server.stdout.read() or b"").decode(errors="replace")[-4000:], file=sys.stderr)
+            print((server_output or (server.stdout.read() or b"").decode(errors="replace"))[-4000:], file=sys.stderr)
         return 1
     finally:
         if server is not None:

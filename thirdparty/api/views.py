@@ -75,6 +75,9 @@ class EspiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         # ?format= overrides content negotiation; an empty or unknown one is a client error, not JSON by default.
+        if "access_token" in request.query_params:
+            # RFC 6750 2.3: not supported here. A token in a URL ends up in logs and histories.
+            raise ValidationError({"access_token": "Send the access token in the Authorization header (Bearer), never in the URL."})
         chosen = request.query_params.get("format")
         if chosen is not None and chosen not in {renderer.format for renderer in self.renderer_classes}:
             raise ValidationError({"format": "format must be json or xml (or leave it out and send Accept)."})
