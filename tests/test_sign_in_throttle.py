@@ -176,6 +176,25 @@ def test_throttled_attempts_are_audited_without_the_email_in_clear(alice, limits
     assert '"limit"' in entry.payload
 
 
+def test_quiet_throttle_rows_are_pruned_and_live_ones_kept(alice, password, limits, clock):
+    from amiportal.accounts.models import AuthThrottle, KnownSignInPair
+    from amiportal.accounts.tasks import sessions_clear_expired_task
+
+    for n in range(3):
+        login(f"sprayed{n}@example.test", WRONG)
+    assert login("alice@example.test", password).status_code == 302
+    sprayed_rows = AuthThrottle.objects.count()
+    assert sprayed_rows > 0
+    clock.advance(3 * 86400)
+    login("alice@example.test", WRONG, address="203.0.113.1")  # live rows: kept
+    sessions_clear_expired_task()
+    assert AuthThrottle.objects.count() == 3  # the new pair, address and account
+    assert KnownSignInPair.objects.count() == 1
+    clock.advance(91 * 86400)
+    sessions_clear_expired_task()
+    assert not KnownSignInPair.objects.exists() and not AuthThrottle.objects.exists()
+
+
 # --- Password reset -------------------------------------------------------------------------
 
 

@@ -134,3 +134,27 @@ def sign_in_succeeded(*, email: str, address: str) -> None:
 def sign_in_audit_target(*, email: str) -> str:
     """The hashed account key, for audit entries about attempts on an account that may not exist."""
     return _keys(email, "").account
+
+
+# A row quiet this long holds nothing any limit still uses: locks last at most
+# AMI_LOGIN_LOCKOUT_MAX_SECONDS, and a bucket forgets its level well within a day.
+QUIET_ROW_DAYS = 2
+
+
+def throttle_rows_prune(*, now=None) -> int:
+    """Delete throttle rows nobody has touched for QUIET_ROW_DAYS and known pairs past KNOWN_PAIR_DAYS.
+
+    Keeps the table from growing without bound under a spray of invented emails. A pair's
+    failure count starts again from zero after such a quiet spell.
+    """
+    now = now or timezone.now()
+    quiet = now - timedelta(days=QUIET_ROW_DAYS)
+    stale = (
+        AuthThrottle.objects.exclude(locked_until__gte=quiet)
+        .exclude(last_failure_at__gte=quiet)
+        .exclude(level_at__gte=quiet)
+        .exclude(delay_from__gte=quiet)
+    )
+    deleted, _ = stale.delete()
+    forgotten, _ = KnownSignInPair.objects.filter(last_success_at__lt=now - timedelta(days=KNOWN_PAIR_DAYS)).delete()
+    return deleted + forgotten
