@@ -212,7 +212,7 @@ def browse(port: int, *, password: str, premise_id: int, vendored: bool) -> None
             raise SmokeFailure("the dashboard does not name the hashed chart script")
         browser.expect(script.group(0), 200)
     browser.expect("/developer/api/", 200)
-    browser.expect(f"/espi/1_1/resource/ReadServiceStatus?access_token={TOKEN_IN_URL}", 400)
+    browser.expect(f"/espi/1_1/resource/ReadServiceStatus?access_token={TOKEN_IN_URL}", 401)
 
 
 def access_log_is_clean(log: str) -> None:

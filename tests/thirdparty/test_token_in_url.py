@@ -18,16 +18,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.objective("SO-U1")]
 STATUS = "/espi/1_1/resource/ReadServiceStatus"
 
 
-def test_a_token_in_the_query_string_is_refused(api, tokens):
-    response = api.get(STATUS, {"access_token": tokens["access_token"]})
-    assert response.status_code == 400
-    assert "Authorization header" in response.json()["access_token"]
+def test_a_token_in_the_query_string_is_refused_with_a_clear_reason(api, tokens):
+    token = tokens["access_token"]
+    for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {token}"}):
+        response = api.get(STATUS, {"access_token": token}, **headers)
+        assert response.status_code == 401
+        assert 'error="invalid_request"' in response["WWW-Authenticate"]
+        assert "Authorization header" in response.json()["detail"]
 
 
 def test_a_token_in_the_query_string_never_reaches_the_customers_access_log(api, tokens):
     token = tokens["access_token"]
     response = api.get(STATUS, {"access_token": token, "format": "json"}, HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 400
+    assert response.status_code == 401
     logged = list(AccessLogEntry.objects.values_list("resource", flat=True))
     assert logged and not any(token in resource for resource in logged)
     assert "access_token=REDACTED" in logged[-1]
