@@ -29,8 +29,10 @@ VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
 
 PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
 IS_PRODUCTION = PROFILE == "production"
-# Before anything is written under it (secrets, SQLite, broker, cache): owner-only.
-private_directory(VAR_DIR, tighten_existing=not IS_PRODUCTION)
+if not IS_PRODUCTION:
+    # Before anything is written under it (secrets, SQLite, broker, cache): owner-only.
+    # Production may run on a read-only image without var/; it is made only where needed.
+    private_directory(VAR_DIR, tighten_existing=True)
 
 
 def _secret(name: str, nbytes: int = 32) -> str:
@@ -120,6 +122,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # so concurrent appenders (audit chain) queue instead of failing late.
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     _db["CONN_MAX_AGE"] = 0
+    private_directory(VAR_DIR, tighten_existing=not IS_PRODUCTION)
     if _db["NAME"] and _db["NAME"] != ":memory:":
         private_sqlite_file(Path(_db["NAME"]), tighten_existing=not IS_PRODUCTION)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
