@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-12)
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test lint format migrate demo bench clean static-vendor
+.PHONY: run test smoke lint format migrate demo bench clean static-vendor
 
 $(STAMP): $(REQS)
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.12 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 12) else None'
@@ -20,11 +20,17 @@ $(STAMP): $(REQS)
 
 # Front-end libraries: installed from the npm lock file, served from static/vendor (no CDN).
 # Without npm the portal still runs: every chart has a data table, which is what shows then.
+# The source map goes with the script: the script names it (sourceMappingURL), and
+# collectstatic's manifest storage fails on a reference it cannot find, which made every
+# production page answer 500. Copying it (rather than cutting the line) keeps the vendored
+# file byte for byte the one npm installed, and browsers fetch the map only for devtools.
 VENDOR_JS := static/vendor/chart.umd.min.js
-$(VENDOR_JS): package.json package-lock.json
+VENDOR_MAP := static/vendor/chart.umd.min.js.map
+$(VENDOR_JS) $(VENDOR_MAP) &: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm ci --no-audit --no-fund --loglevel=error && mkdir -p static/vendor && \
-		cp node_modules/chart.js/dist/chart.umd.min.js $@ && \
+		cp node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR_MAP) && \
+		cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR_JS) && \
 		cp node_modules/chart.js/LICENSE.md static/vendor/chart.js.LICENSE.md; \
 	elif [ "$${CI:-}" = "true" ]; then \
 		echo "CI=true but npm is missing: the chart library cannot be installed" >&2; exit 1; \
@@ -32,7 +38,7 @@ $(VENDOR_JS): package.json package-lock.json
 		echo "note: npm not found; charts will show as data tables (install Node.js and npm for charts)"; \
 	fi
 
-static-vendor: $(VENDOR_JS)
+static-vendor: $(VENDOR_JS) $(VENDOR_MAP)
 
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
@@ -40,11 +46,16 @@ migrate: $(STAMP)
 demo: migrate
 	$(PY) manage.py seed_demo
 
-run: demo $(VENDOR_JS)
+run: demo $(VENDOR_JS) $(VENDOR_MAP)
 	$(BIN)/honcho --procfile Procfile start
 
-test: $(STAMP) $(VENDOR_JS)
+test: $(STAMP) $(VENDOR_JS) $(VENDOR_MAP)
 	$(PY) tools/test_services.py -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# A release built as production builds it (vendor step, collectstatic with the manifest
+# storage, gunicorn under the production profile), its main pages fetched: tools/production_smoke.py.
+smoke: $(STAMP)
+	$(PY) tools/test_services.py -- $(PY) tools/production_smoke.py
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH)

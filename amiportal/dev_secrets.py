@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def dev_secret(directory: Path, name: str, nbytes: int = 32) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / name
     try:
         # O_EXCL makes the first process to arrive the one that writes, so

@@ -22,13 +22,18 @@ from django.utils.csp import CSP
 
 from amiportal.crypto.envelope import Keyring
 from amiportal.dev_secrets import dev_secret
-from amiportal.env import env_bool, env_choice, env_int, env_list, env_str
+from amiportal.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
+from amiportal.local_files import private_directory, private_sqlite_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
 
 PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
 IS_PRODUCTION = PROFILE == "production"
+if not IS_PRODUCTION:
+    # Before anything is written under it (secrets, SQLite, broker, cache): owner-only.
+    # Production may run on a read-only image without var/; it is made only where needed.
+    private_directory(VAR_DIR, tighten_existing=True)
 
 
 def _secret(name: str, nbytes: int = 32) -> str:
@@ -119,7 +124,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # so concurrent appenders (audit chain) queue instead of failing late.
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     _db["CONN_MAX_AGE"] = 0
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    private_directory(VAR_DIR, tighten_existing=not IS_PRODUCTION)
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        private_sqlite_file(Path(_db["NAME"]), tighten_existing=not IS_PRODUCTION)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     if PROFILE == "test":
         # Lets the test runner TRUNCATE the append-only audit table between tests.
@@ -168,6 +175,17 @@ AMI_LOGIN_MAX_FAILURES = env_int("AMI_LOGIN_MAX_FAILURES", 5, minimum=1)
 AMI_LOGIN_LOCKOUT_BASE_SECONDS = env_int("AMI_LOGIN_LOCKOUT_BASE_SECONDS", 60, minimum=1)
 AMI_LOGIN_LOCKOUT_MAX_SECONDS = env_int("AMI_LOGIN_LOCKOUT_MAX_SECONDS", 3600, minimum=1)
 AMI_OTP_MAX_FAILURES = env_int("AMI_OTP_MAX_FAILURES", 5, minimum=1)
+# Per client address: a leaky bucket of failed sign-ins that forgets one failure every
+# AMI_LOGIN_ADDRESS_LEAK_SECONDS, so a busy shared address is slowed, never locked for good.
+AMI_LOGIN_ADDRESS_BURST = env_int("AMI_LOGIN_ADDRESS_BURST", 30, minimum=1)
+AMI_LOGIN_ADDRESS_LEAK_SECONDS = env_int("AMI_LOGIN_ADDRESS_LEAK_SECONDS", 60, minimum=1)
+# Per account: a progressive delay, capped, that a stranger's failures cannot turn into a lock-out.
+AMI_LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env_int("AMI_LOGIN_ACCOUNT_DELAY_MAX_SECONDS", 30, minimum=1, maximum=600)
+AMI_PASSWORD_RESET_PER_ACCOUNT_HOURLY = env_int("AMI_PASSWORD_RESET_PER_ACCOUNT_HOURLY", 3, minimum=1)
+AMI_PASSWORD_RESET_PER_ADDRESS_HOURLY = env_int("AMI_PASSWORD_RESET_PER_ADDRESS_HOURLY", 10, minimum=1)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR blocks). Empty: the
+# peer address is the client, whatever the header says.
+AMI_TRUSTED_PROXIES = env_networks("AMI_TRUSTED_PROXIES", [])
 AMI_SESSION_IDLE_SECONDS = env_int("AMI_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 AMI_SESSION_ABSOLUTE_SECONDS = env_int("AMI_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
 AMI_STEP_UP_MINUTES = env_int("AMI_STEP_UP_MINUTES", 10, minimum=1, maximum=120)

@@ -54,7 +54,7 @@ def test_session_key_rotates_at_login(alice, password):
 
 
 @pytest.mark.objective("SO-C4")
-def test_five_failures_lock_the_account_even_for_the_right_password(alice, password, settings):
+def test_five_failures_from_one_address_lock_that_pair_even_for_the_right_password(alice, password, settings):
     settings.AMI_LOGIN_MAX_FAILURES = 5
     client = CsrfClient()
     for _ in range(5):

@@ -173,15 +173,37 @@ class BackupCode(models.Model):
 
 
 class AuthThrottle(models.Model):
-    """Failure counters for login and one-time codes, per account key and per client address.
+    """Throttling state for sign-in, one-time codes and password reset (SO-C4).
 
-    Kept in the database so every web process shares them (SO-C4).
+    Keys are hashed (``throttle_key``): no email or address is stored in clear. Kept in the
+    database so every web process shares them. A row is used as one of:
+    - a lock (``failures``, ``locked_until``): the (account, address) pair, one-time codes;
+    - a leaky bucket (``level`` as of ``level_at``): per address, per account, forgetting
+      failures over time;
+    - a pair's progressive delay (``delay_from``): when its current wait started.
     """
 
     key = models.CharField(max_length=128, unique=True)
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True)
     locked_until = models.DateTimeField(null=True)
+    level = models.FloatField(default=0)
+    level_at = models.DateTimeField(null=True)
+    delay_from = models.DateTimeField(null=True)
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures} failures"
+
+
+class KnownSignInPair(models.Model):
+    """An (account, address) pair that signed in successfully: the owner's good history.
+
+    Such a pair is not slowed by failures other addresses cause on the account, so a
+    stranger cannot keep the owner out (SO-C4). The key is hashed like a throttle key.
+    """
+
+    key = models.CharField(max_length=128, unique=True)
+    last_success_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: last success {self.last_success_at:%Y-%m-%d}"

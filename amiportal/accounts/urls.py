@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from amiportal.accounts import views
 
@@ -16,16 +16,7 @@ urlpatterns = [
     path("two-factor/devices/<int:device_id>/remove/", views.totp_device_remove_view, name="totp_remove"),
     path("step-up/", views.step_up_view, name="step_up"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
-    path(
-        "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),

@@ -6,20 +6,24 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from amiportal.accounts.client_address import client_address
 from amiportal.accounts.forms import LoginForm, OneTimeCodeForm, StepUpForm, TotpConfirmForm
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import two_factor_mandatory, two_factor_required
 from amiportal.accounts.selectors import backup_codes_remaining, totp_devices_for_user, user_has_confirmed_device
 from amiportal.accounts.sensitive_actions import SENSITIVE_ACTIONS
 from amiportal.accounts.services.authentication import audit_user_event, login_attempt, logout_current, sessions_logout_everywhere
+from amiportal.accounts.services.password_reset import password_reset_request
 from amiportal.accounts.services.two_factor import (
     backup_codes_generate,
+    devices_retry_wait_seconds,
     step_up_mark_fresh,
     step_up_verify,
     totp_device_remove,
@@ -44,7 +48,7 @@ def login_view(request):
     if request.user.is_authenticated and request.user.is_verified():
         return redirect("portal:home")
     form = LoginForm(request.POST or None)
-    status = 200
+    outcome = None
     if request.method == "POST" and form.is_valid():
         outcome = login_attempt(request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
         if outcome.user is not None:
@@ -55,15 +59,27 @@ def login_view(request):
                 step_up_mark_fresh(request=request)
                 return redirect("accounts:two_factor_setup")
             return redirect(_safe_next(request))
-        minutes = max(1, round(outcome.locked_seconds / 60))
         form.add_error(
             None,
-            f"Too many attempts. Sign-in is paused; try again in about {minutes} minute(s)."
+            f"Too many attempts. Sign-in is paused; try again in {wait_phrase(outcome.locked_seconds)}."
             if outcome.locked_seconds
             else GENERIC_LOGIN_ERROR,
         )
-        status = 429 if outcome.locked_seconds else 200
-    return render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)
+    response = render(request, "accounts/login.html", {"form": form, "next": request.GET.get("next", "")})
+    return _too_many(response, outcome.locked_seconds) if outcome is not None and outcome.locked_seconds else response
+
+
+def wait_phrase(seconds: int) -> str:
+    """How long to wait, in words a person reads at a glance."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"about {round(seconds / 60)} minutes"
+
+
+def _too_many(response, seconds: int):
+    response.status_code = 429
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 @require_POST
@@ -89,12 +105,16 @@ def two_factor_verify_view(request):
         return redirect("accounts:two_factor_setup")
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        verified, signed_out = two_factor_verify(request=request, token=form.cleaned_data["code"])
-        if verified:
+        outcome = two_factor_verify(request=request, token=form.cleaned_data["code"])
+        if outcome.verified:
             return redirect(_safe_next(request))
-        if signed_out:
+        if outcome.signed_out:
             messages.error(request, "Too many wrong codes. You have been signed out; sign in again in a few minutes.")
             return redirect("accounts:login")
+        if outcome.wait_seconds:
+            wait = wait_phrase(outcome.wait_seconds)
+            form.add_error("code", f"After a wrong code, wait {wait} before the next one. Your code was not checked.")
+            return _too_many(render(request, "accounts/two_factor_verify.html", {"form": form}), outcome.wait_seconds)
         form.add_error("code", "That code is not valid. Codes change every 30 seconds; backup codes work once.")
     return render(request, "accounts/two_factor_verify.html", {"form": form})
 
@@ -163,6 +183,11 @@ def step_up_view(request):
     uses_otp = user_has_confirmed_device(user=request.user)
     action = SENSITIVE_ACTIONS.get(request.GET.get("action", ""))
     if request.method == "POST" and form.is_valid():
+        wait = devices_retry_wait_seconds(user=request.user) if uses_otp else 0
+        if wait:
+            form.add_error("secret", f"After a wrong code, wait {wait_phrase(wait)} before the next one. Your code was not checked.")
+            context = {"form": form, "uses_otp": uses_otp, "next": request.GET.get("next", ""), "action": action}
+            return _too_many(render(request, "accounts/step_up.html", context), wait)
         if step_up_verify(request=request, secret=form.cleaned_data["secret"]):
             if action is not None:
                 messages.info(request, f"Confirmed. You can now {action.description}.")
@@ -181,6 +206,23 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         audit_user_event(user=self.request.user, action="auth.password_changed")
         messages.info(self.request, "Password changed. Other sessions have been signed out.")
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        decision = password_reset_request(email=form.cleaned_data["email"], address=client_address(self.request))
+        if decision.wait_seconds:
+            form.add_error(None, f"Too many reset requests from your network. Try again in {wait_phrase(decision.wait_seconds)}.")
+            return _too_many(self.form_invalid(form), decision.wait_seconds)
+        if not decision.send:
+            # Looks exactly like a sent link: the answer must not tell whether the account exists.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

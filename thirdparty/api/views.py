@@ -11,7 +11,7 @@ from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -75,6 +75,12 @@ class EspiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         # ?format= overrides content negotiation; an empty or unknown one is a client error, not JSON by default.
+        if "access_token" in request.query_params:
+            # RFC 6750 2.3, not supported here: a token in a URL ends up in logs and histories.
+            # Refused as an unsupported authentication method (401), even beside a good header.
+            description = "Send the access token in the Authorization header (Bearer), never in the URL."
+            request.oauth2_error = {"error": "invalid_request", "error_description": description}
+            raise AuthenticationFailed(description)
         chosen = request.query_params.get("format")
         if chosen is not None and chosen not in {renderer.format for renderer in self.renderer_classes}:
             raise ValidationError({"format": "format must be json or xml (or leave it out and send Accept)."})

@@ -12,6 +12,7 @@ from django.utils import timezone
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
 from amiportal.premises.selectors import customer_account_for_user, premises_for_customer, premises_occupied_now
+from amiportal.url_redaction import url_without_credentials
 from thirdparty.models import AccessLogEntry, Consent, ConsentStatus, DataKind, ThirdPartyApplication
 from thirdparty.scopes import DEVICE_KINDS, MAX_HISTORY_MONTHS
 from thirdparty.selectors import agreement_current, application_may_obtain_consent
@@ -166,10 +167,12 @@ def access_log_record(*, consent: Consent, resource: str, premise: Premise | Non
     One plain INSERT: the customer's access log is written on every API request, so it
     skips the ORM's model instance and per-call SQL compilation, not the write itself.
     """
+    # A credential a client put in the URL never reaches the log (the request itself is refused).
+    resource = url_without_credentials(resource)[:300]
     with connection.cursor() as cursor:
         cursor.execute(
             _ACCESS_LOG_INSERT,
-            [consent.pk, consent.application_id, timezone.now(), resource[:300], premise.pk if premise else None, items, status_code],
+            [consent.pk, consent.application_id, timezone.now(), resource, premise.pk if premise else None, items, status_code],
         )
         return cursor.fetchone()[0]
 

@@ -9,8 +9,9 @@ from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.db.models import F
 from django.utils import timezone
 
+from amiportal.accounts.client_address import client_address
 from amiportal.accounts.roles import two_factor_required
-from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
+from amiportal.accounts.services.sign_in_throttle import sign_in_audit_target, sign_in_failed, sign_in_succeeded, sign_in_wait
 from amiportal.audit.services import audit_append
 
 SESSION_LOGIN_AT = "_ami_login_at"
@@ -21,10 +22,6 @@ SESSION_SEEN_AT = "_ami_seen_at"
 class LoginOutcome:
     user: object | None
     locked_seconds: int = 0
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def customer_account_id_for(user) -> int | None:
@@ -48,36 +45,36 @@ def _account_named(email: str) -> tuple[int | None, int | None]:
 
 def login_attempt(*, request, email: str, password: str) -> LoginOutcome:
     email = email.strip().lower()
-    keys = [throttle_key("login-email", email), throttle_key("login-ip", client_address(request))]
-    wait = throttle_wait_seconds(keys=keys)
-    if wait:
+    address = client_address(request)
+    wait = sign_in_wait(email=email, address=address)
+    if wait is not None:
         audit_append(
             action="auth.login_locked",
             actor_label="anonymous",
-            target=keys[0],
+            target=sign_in_audit_target(email=email),
             customer_account_id=_account_named(email)[1],
-            payload={"ip": client_address(request)},
+            payload={"ip": address, "wait_seconds": wait.seconds, "limit": wait.limit},
         )
-        return LoginOutcome(user=None, locked_seconds=wait)
+        return LoginOutcome(user=None, locked_seconds=wait.seconds)
     user = authenticate(request, email=email, password=password)
     if user is None:
-        throttle_fail(keys=keys)
+        sign_in_failed(email=email, address=address)
         known, account_id = _account_named(email)
         audit_append(
             action="auth.login_failed",
             actor_label="anonymous",
             target=f"user:{known}" if known else "unknown account",
             customer_account_id=account_id,
-            payload={"ip": client_address(request)},
+            payload={"ip": address},
         )
         return LoginOutcome(user=None)
-    throttle_reset(keys=[keys[0]])
+    sign_in_succeeded(email=email, address=address)
     login(request, user)  # Django cycles the session key here: no fixation.
     now = timezone.now().timestamp()
     request.session[SESSION_LOGIN_AT] = now
     request.session[SESSION_SEEN_AT] = now
     # The true state: whether this sign-in still needs a code (a hard-coded "pending: True" misled customers).
-    payload = {"ip": client_address(request), "second_factor_required": two_factor_required(user)}
+    payload = {"ip": address, "second_factor_required": two_factor_required(user)}
     audit_user_event(user=user, action="auth.login_succeeded", payload=payload)
     return LoginOutcome(user=user)
 

@@ -1,13 +1,22 @@
-"""Lockout with exponential backoff for login and one-time codes (SO-C4).
+"""Throttling primitives for sign-in, one-time codes and password reset (SO-C4).
 
-Counters are kept per account key and per client address, so one attacker
-cannot grind one account, nor spray many accounts from one address. The same
-lockout applies whether or not the account exists: no enumeration.
+Two shapes, both kept in ``AuthThrottle`` rows so every web process shares them:
+
+- a **lock** with exponential backoff: after ``max_failures`` in a row the key is locked,
+  each further failure doubling the lock up to the cap. Used for the (account, address)
+  pair and for one-time codes, where a success proves the owner and clears it.
+- a **leaky bucket**: each event adds one, and one leaks away every ``leak_seconds``. Full
+  means wait until one has leaked. Used per address and per account, where nothing should
+  stay locked once the traffic stops.
+
+Keys are hashed, so no email or address sits in the table in clear. Whether an account
+exists never changes the answer: keys are made from what was typed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,7 +36,7 @@ def throttle_wait_seconds(*, keys: list[str]) -> int:
     now = timezone.now()
     wait = 0
     for row in AuthThrottle.objects.filter(key__in=keys, locked_until__gt=now):
-        wait = max(wait, int((row.locked_until - now).total_seconds()) + 1)
+        wait = max(wait, math.ceil((row.locked_until - now).total_seconds()))
     return wait
 
 
@@ -48,3 +57,33 @@ def throttle_fail(*, keys: list[str], max_failures: int | None = None) -> None:
 
 def throttle_reset(*, keys: list[str]) -> None:
     AuthThrottle.objects.filter(key__in=keys).delete()
+
+
+def _level_now(row: AuthThrottle | None, *, leak_seconds: float, now) -> float:
+    if row is None or row.level_at is None:
+        return 0.0
+    leaked = (now - row.level_at).total_seconds() / leak_seconds
+    return max(0.0, row.level - leaked)
+
+
+def bucket_level(*, key: str, leak_seconds: float) -> float:
+    """How many events the bucket still remembers (fractional: it leaks continuously)."""
+    return _level_now(AuthThrottle.objects.filter(key=key).first(), leak_seconds=leak_seconds, now=timezone.now())
+
+
+def bucket_wait_seconds(*, key: str, capacity: int, leak_seconds: float) -> int:
+    """Seconds until the bucket has room for one more event; 0 when it has room now."""
+    level = bucket_level(key=key, leak_seconds=leak_seconds)
+    overflow = level + 1 - capacity
+    return math.ceil(overflow * leak_seconds) if overflow > 0 else 0
+
+
+@transaction.atomic
+def bucket_add(*, key: str, leak_seconds: float) -> float:
+    """Add one event to the bucket; returns the new level."""
+    now = timezone.now()
+    row, _ = AuthThrottle.objects.select_for_update().get_or_create(key=key)
+    row.level = _level_now(row, leak_seconds=leak_seconds, now=now) + 1
+    row.level_at = now
+    row.save(update_fields=["level", "level_at"])
+    return row.level

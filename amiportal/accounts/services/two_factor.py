@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -61,31 +63,65 @@ def backup_codes_generate(*, user) -> list[str]:
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-def two_factor_verify(*, request, token: str) -> tuple[bool, bool]:
+@dataclass(frozen=True)
+class TwoFactorOutcome:
+    verified: bool
+    signed_out: bool = False
+    # The device's retry delay after a wrong code: the code was not even tried.
+    wait_seconds: int = 0
+
+
+def devices_retry_wait_seconds(*, user) -> int:
+    """Seconds until the user's devices take a code again after a wrong one (django-otp's 1, 2, 4 ... s); 0 if now.
+
+    A code sent before then is not checked, so a right code must not be called wrong: the
+    caller says "wait", and the try is not counted as a failure either.
+    """
+    now = timezone.now()
+    wait = 0
+    for device in devices_for_user(user, confirmed=True):
+        allowed, data = device.verify_is_allowed()
+        if not allowed and data and data.get("locked_until"):
+            wait = max(wait, math.ceil((data["locked_until"] - now).total_seconds()))
+    return wait
+
+
+def _devices_throttle_reset(*, user) -> None:
+    """The user proved themselves: a backup code also tried against the authenticator app leaves no delay behind."""
+    for device in devices_for_user(user, confirmed=True):
+        if device.throttling_failure_count:
+            device.throttle_reset(commit=True)
+
+
+def two_factor_verify(*, request, token: str) -> TwoFactorOutcome:
     """Check a code against the user's confirmed devices.
 
-    Returns (verified, signed_out). Too many failures in a row end the session,
-    on top of each device's own exponential throttling.
+    Too many failures in a row end the session, on top of each device's own
+    exponential throttling.
     """
     user = request.user
     keys = [throttle_key("otp-user", str(user.pk))]
     if throttle_wait_seconds(keys=keys):
         logout_current(request=request, reason="two_factor_locked")
-        return False, True
+        return TwoFactorOutcome(verified=False, signed_out=True)
+    wait = devices_retry_wait_seconds(user=user)
+    if wait:
+        return TwoFactorOutcome(verified=False, wait_seconds=wait)
     for device in devices_for_user(user, confirmed=True):
         if device.verify_token(token):
             throttle_reset(keys=keys)
+            _devices_throttle_reset(user=user)
             otp_login(request, device)
             step_up_mark_fresh(request=request)
             kind = "backup_code" if isinstance(device, BackupCodeDevice) else "totp"
             audit_user_event(user=user, action="two_factor.verified", payload={"device": kind})
-            return True, False
+            return TwoFactorOutcome(verified=True)
     throttle_fail(keys=keys, max_failures=settings.AMI_OTP_MAX_FAILURES)
     audit_user_event(user=user, action="two_factor.failed")
     if throttle_wait_seconds(keys=keys):
         logout_current(request=request, reason="two_factor_locked")
-        return False, True
-    return False, False
+        return TwoFactorOutcome(verified=False, signed_out=True)
+    return TwoFactorOutcome(verified=False)
 
 
 @transaction.atomic
