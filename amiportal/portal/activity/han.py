@@ -96,4 +96,7 @@ PHRASES = {
     "han.device_status_read": status_read,
     "han.network_created": network_created,
     "han.coordinator_replaced": gateway_replaced,
+    "han.staff_network_viewed": lambda event, names: (
+        f"{names.actor(event)} (utility staff) looked at your home network's devices and meter reads."
+    ),
 }

@@ -26,4 +26,9 @@ PHRASES = {
     "admin.changed": _admin("changed"),
     "admin.added": _admin("added to"),
     "admin.deleted": _admin("removed something from"),
+    "admin.viewed": _admin("looked at"),
+    "staff.admin_customer_records_opened": data_opened,
+    "admin.user_password_set": lambda event, names: (
+        f"{names.actor(event)} set a new password for your sign-in in the utility's administration tool."
+    ),
 }

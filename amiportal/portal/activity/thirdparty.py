@@ -75,6 +75,9 @@ PHRASES = {
     "thirdparty.consent_revoked": revoked,
     "thirdparty.consent_expired": expired,
     "thirdparty.consent_superseded": superseded,
+    "thirdparty.consent_device_access_ended": lambda event, names: (
+        f"{_company(event, names)} can no longer see or control devices in a home you moved out of."
+    ),
     "thirdparty.device_request_verified": device_request(True),
     "thirdparty.device_request_refused": device_request(False),
 }
