@@ -132,7 +132,7 @@ def test_a_new_agreement_version_must_be_accepted_before_new_consents(trent, ali
     assert "has not been accepted yet" in developer.get("/developer/applications/").content.decode()
     response = developer.post(
         "/developer/agreement/",
-        {"organisation": "Insights Ltd", "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "2"},
+        {"application": application.pk, "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "2"},
     )
     assert response.status_code == 302
     page = client.get(world.authorize_url(application, challenge=challenge))
@@ -140,12 +140,15 @@ def test_a_new_agreement_version_must_be_accepted_before_new_consents(trent, ali
 
 
 def test_accepting_an_outdated_version_is_refused(trent):
+    application = world.register(trent)
     agreement_publish(version=2, title="Agreement", body="Version two terms.")
     response = signed_in(trent).post(
-        "/developer/agreement/", {"organisation": "X", "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "1"}
+        "/developer/agreement/",
+        {"application": application.pk, "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "1"},
     )
     assert response.status_code == 200 and "has changed" in response.content.decode()
-    assert not AgreementAcceptance.objects.filter(agreement__version=1).exists()
+    assert AgreementAcceptance.objects.filter(agreement__version=1).count() == 1
+    assert not AgreementAcceptance.objects.filter(agreement__version=2).exists()
 
 
 def test_operator_reviews_and_puts_into_production(trent, olga):
@@ -211,7 +214,7 @@ def test_agreement_publish_command_makes_the_next_version_current(tmp_path, tren
     out = io.StringIO()
     call_command("agreement_publish", str(terms), stdout=out)
     assert agreement_current().version == 2 and agreement_current().body == "New terms."
-    assert acceptance_current_for(developer=trent) is None
+    assert acceptance_current_for(application=ThirdPartyApplication.objects.get()) is None
     assert AuditEntry.objects.filter(action="thirdparty.agreement_published").exists()
 
 
