@@ -222,3 +222,48 @@ def test_loopback_http_redirects_are_refused_in_production(trent, settings):
     settings.IS_PRODUCTION = True
     response = signed_in(trent).post("/developer/applications/new/", _form(redirect_uris="http://127.0.0.1:8765/callback"))
     assert response.status_code == 200 and not ThirdPartyApplication.objects.exists()
+
+
+@pytest.mark.objective("SO-C11")
+def test_a_second_application_of_the_same_developer_keeps_its_own_organisation_and_signatory(trent, alice):
+    world.register(trent)
+    heatwise = world.register(trent, name="Heatwise", organisation="Heatwise GmbH", signatory_name="Hanna Heat")
+    assert AgreementAcceptance.objects.count() == 2
+    assert heatwise.agreement_acceptance.organisation == "Heatwise GmbH"
+    assert heatwise.agreement_acceptance.signatory_name == "Hanna Heat"
+    assert heatwise.agreement_acceptance.application == heatwise
+    _, challenge = world.pkce_pair()
+    screen = signed_in(alice).get(world.authorize_url(heatwise, challenge=challenge)).content.decode()
+    assert "Heatwise GmbH signed our data agreement" in screen and "signed by Hanna Heat" in screen
+    assert "Insights Ltd" not in screen and "Trent Thirdparty" not in screen
+    world.grant(heatwise, alice)
+    access = signed_in(alice).get("/customer/access/").content.decode()
+    assert "Heatwise GmbH" in access and "Insights Ltd" not in access
+
+
+def test_a_new_agreement_version_is_signed_per_application(trent, alice):
+    insights = world.register(trent)
+    heatwise = world.register(trent, name="Heatwise", organisation="Heatwise GmbH", signatory_name="Hanna Heat")
+    agreement_publish(version=2, title="Agreement", body="Version two terms.")
+    developer = signed_in(trent)
+    form = {"application": heatwise.pk, "signatory_name": "Hanna Heat", "accept_agreement": "on", "agreement_version": "2"}
+    assert developer.post("/developer/agreement/", form).status_code == 302
+    signed = AgreementAcceptance.objects.get(agreement__version=2)
+    assert signed.application == heatwise and signed.organisation == "Heatwise GmbH"
+    _, challenge = world.pkce_pair()
+    assert signed_in(alice).get(world.authorize_url(heatwise, challenge=challenge)).status_code == 200
+    # The other application is not signed for by Heatwise's signature.
+    assert signed_in(alice).get(world.authorize_url(insights, challenge=challenge)).status_code == 400
+    assert "Energy Insights" in developer.get("/developer/applications/").content.decode()
+
+
+def test_a_developer_cannot_sign_for_another_developers_application(trent):
+    other = UserFactory(email="mallory@example.test")
+    from amiportal.accounts.roles import Role, role_assign
+
+    role_assign(user=other, role=Role.THIRD_PARTY_DEVELOPER)
+    application = world.register(trent)
+    agreement_publish(version=2, title="Agreement", body="Version two terms.")
+    form = {"application": application.pk, "signatory_name": "Mallory", "accept_agreement": "on", "agreement_version": "2"}
+    response = signed_in(other).post("/developer/agreement/", form)
+    assert response.status_code == 200 and not AgreementAcceptance.objects.filter(agreement__version=2).exists()

@@ -30,21 +30,28 @@ def current_agreement():
 
 
 def register(
-    developer, *, name: str = "Energy Insights", scopes=None, status: str = ApplicationStatus.PRODUCTION, redirect_uris=None
+    developer,
+    *,
+    name: str = "Energy Insights",
+    scopes=None,
+    status: str = ApplicationStatus.PRODUCTION,
+    redirect_uris=None,
+    organisation: str = "Insights Ltd",
+    signatory_name: str = "Trent Thirdparty",
 ) -> ThirdPartyApplication:
     scopes = list(scopes or ALL_DATA)
     signing_key = Ed25519PrivateKey.generate() if {DataKind.HAN_STATUS, DataKind.HAN_CONTROL} & set(scopes) else None
     public_key_pem = signing_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode() if signing_key else ""
     application, secret = application_register(
         developer=developer,
-        organisation="Insights Ltd",
+        organisation=organisation,
         name=name,
         stated_use="Hourly charts of your use.",
         requested_scopes=scopes,
         redirect_uris=list(redirect_uris or [REDIRECT_URI]),
         public_key_pem=public_key_pem,
         agreement_version=current_agreement().version,
-        signatory_name="Trent Thirdparty",
+        signatory_name=signatory_name,
     )
     SECRETS[application.pk] = secret
     if signing_key is not None:
