@@ -6,6 +6,7 @@ history and an end date; the consent is recorded first and the code is bound to 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -28,6 +29,10 @@ from thirdparty.scopes import ScopeError, parse_scopes
 from thirdparty.selectors import acceptance_current_for, application_for_client_id, customer_premises_for_consent
 from thirdparty.services.consent import consent_propose
 from thirdparty.views.customer import end_of_day
+
+# RFC 7636 section 4.2: an S256 challenge is 43 characters; the grammar allows 43 to 128 unreserved ones.
+PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+CHALLENGE_RULE = "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~' (RFC 7636)."
 
 
 def _error_page(request, message: str, status: int = 400):
@@ -91,6 +96,12 @@ def authorize_view(request):
         return _redirect_error(
             request,
             OAuthToolkitError(error=_invalid_request("PKCE with code_challenge_method=S256 is required.", credentials)),
+            registration,
+        )
+    if not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
+        return _redirect_error(
+            request,
+            OAuthToolkitError(error=_invalid_request(CHALLENGE_RULE, credentials)),
             registration,
         )
     try:
