@@ -316,6 +316,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "thirdparty.tasks.signature_nonces_prune_task",
         "schedule": timedelta(hours=1),
     },
+    "thirdparty-token-records-prune": {
+        "task": "thirdparty.tasks.token_records_prune_task",
+        "schedule": timedelta(hours=1),
+    },
     "thirdparty-data-available": {
         "task": "thirdparty.tasks.data_available_task",
         "schedule": timedelta(minutes=15),

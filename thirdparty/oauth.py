@@ -7,6 +7,9 @@ longer live is refused, so a revoked consent cannot mint new tokens either.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.db.models import Q
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
@@ -142,6 +145,25 @@ class ConsentBoundValidator(OAuth2Validator):
             raise
         RedeemedCode.objects.create(code_digest=code_digest(code), consent_id=request.consent_id)
         consent_activate(consent_id=request.consent_id)
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        """RFC 7009 revocation by the application: its grant is over, so is the customer's authorization.
+
+        Revoking either token leaves nothing that can mint a new one (django-oauth-toolkit
+        revokes the pair), so the consent ends too; the customer's page must not show access
+        the application gave up.
+        """
+        from thirdparty.services.consent import consent_release
+
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        binding = (
+            ConsentToken.objects.filter(access_token__application=request.client)
+            .filter(Q(access_token__token_checksum=checksum) | Q(access_token__refresh_token__token_checksum=checksum))
+            .first()
+        )
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if binding is not None:
+            consent_release(consent_id=binding.consent_id)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
 from amiportal.audit.models import AuditEntry
 from tests.conftest import signed_in
 from tests.thirdparty import world
-from thirdparty.models import ApplicationStatus, Consent, ConsentStatus, RedeemedCode
+from thirdparty.models import AccessLogEntry, ApplicationStatus, Consent, ConsentStatus, EndedToken, RedeemedCode
 from thirdparty.services.registration import application_status_set
+from thirdparty.services.tokens import token_records_prune
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +121,46 @@ def test_suspending_the_application_ends_its_consents_and_production_does_not_re
     page = signed_in(alice).get("/customer/access/").content.decode()
     assert "No company can read your data." in page and "the utility suspended the application" in page
     assert AuditEntry.objects.filter(action="thirdparty.consent_suspended", target=f"consent:{consent.pk}").exists()
+
+
+@pytest.mark.objective("SO-T1")
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_the_application_revoking_its_tokens_ends_the_consent(alice, application, api, which):
+    tokens = world.obtain_tokens(signed_in(alice), api, application, alice)
+    response = api.post("/oauth/revoke/", {"token": tokens[which]}, HTTP_AUTHORIZATION=world.basic_auth(application))
+    assert response.status_code == 200
+    consent = Consent.objects.get()
+    assert consent.status == ConsentStatus.REVOKED and consent.ended_at is not None
+    assert _bearer(api, tokens).status_code == 401 and _refresh(api, application, tokens).status_code == 400
+    assert "No company can read your data." in signed_in(alice).get("/customer/access/").content.decode()
+    assert AuditEntry.objects.filter(action="thirdparty.consent_released_by_application").exists()
+
+
+@pytest.mark.objective("SO-U8")
+def test_a_call_refused_after_revocation_is_in_the_customers_access_log_without_the_token(alice, application, api):
+    tokens = world.obtain_tokens(signed_in(alice), api, application, alice)
+    consent = Consent.objects.get()
+    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/")
+    path = f"/espi/1_1/resource/Subscription/{consent.pk}/UsagePoint"
+    assert api.get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
+    entry = AccessLogEntry.objects.get(consent=consent)
+    assert entry.status_code == 401 and entry.resource == path and entry.items == 0
+    page = signed_in(alice).get("/customer/access/log/").content.decode()
+    assert "Refused" in page and path in page
+    # What is kept to recognise the dead token is a keyed digest: neither the token nor its plain SHA-256.
+    kept = EndedToken.objects.get(consent=consent).token_digest
+    assert kept not in (tokens["access_token"], hashlib.sha256(tokens["access_token"].encode()).hexdigest())
+    # An unknown token is refused without touching anyone's log.
+    assert api.get(path, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 401
+    assert AccessLogEntry.objects.count() == 1
+
+
+def test_records_of_dead_tokens_and_redeemed_codes_are_pruned_once_useless(alice, application, api):
+    tokens = world.obtain_tokens(signed_in(alice), api, application, alice)
+    consent = Consent.objects.get()
+    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/")
+    assert EndedToken.objects.count() == 1 and RedeemedCode.objects.count() == 1
+    assert token_records_prune(now=timezone.now()) == 0
+    assert token_records_prune(now=timezone.now() + timedelta(days=31)) == 2
+    path = f"/espi/1_1/resource/Subscription/{consent.pk}/UsagePoint"
+    assert api.get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401

@@ -167,6 +167,16 @@ def consent_grant(
 
 
 @transaction.atomic
+def consent_release(*, consent_id: int) -> bool:
+    """The application revoked its own tokens (RFC 7009): the authorization ends as revoked. False if it was not live."""
+    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.ACTIVE).first()
+    if consent is None:
+        return False
+    _end(consent, ConsentStatus.REVOKED, actor=None, action="released_by_application")
+    return True
+
+
+@transaction.atomic
 def consent_end_for_code_replay(*, consent_id: int) -> bool:
     """A redeemed code came back: whoever holds it may have stolen it, so every token issued from it dies.
 

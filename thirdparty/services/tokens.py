@@ -50,9 +50,20 @@ def tokens_revoke_for_application(*, application) -> int:
     return _revoke(access, refresh, grants)
 
 
-def ended_tokens_prune(*, now=None) -> int:
-    """Forget dead tokens once they would have expired anyway; a call with one is then just an unknown token."""
-    from thirdparty.models import EndedToken
+def token_records_prune(*, now=None) -> int:
+    """Forget what is no longer needed: dead tokens past their own expiry, redeemed codes past the refresh lifetime.
 
-    deleted, _ = EndedToken.objects.filter(token_expires__lt=now or timezone.now()).delete()
-    return deleted
+    A call with such a token is then just an unknown token; a code replayed that late finds
+    no token left to revoke (refresh tokens issued from it have expired).
+    """
+    from datetime import timedelta
+
+    from oauth2_provider.settings import oauth2_settings
+
+    from thirdparty.models import EndedToken, RedeemedCode
+
+    now = now or timezone.now()
+    tokens, _ = EndedToken.objects.filter(token_expires__lt=now).delete()
+    horizon = now - timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS)
+    codes, _ = RedeemedCode.objects.filter(redeemed_at__lt=horizon).delete()
+    return tokens + codes
