@@ -164,3 +164,15 @@ def test_records_of_dead_tokens_and_redeemed_codes_are_pruned_once_useless(alice
     assert token_records_prune(now=timezone.now() + timedelta(days=31)) == 2
     path = f"/espi/1_1/resource/Subscription/{consent.pk}/UsagePoint"
     assert api.get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
+
+
+def test_authorization_created_is_sent_when_the_code_is_redeemed_not_before(alice, trent, application, api):
+    from thirdparty.models import WebhookEvent
+    from thirdparty.services.webhooks import webhook_configure
+
+    webhook_configure(application=application, url="https://hooks.example.test/ami", actor=trent)
+    application.refresh_from_db()
+    code, verifier = _code(alice, application)
+    assert not WebhookEvent.objects.filter(event="authorization.created").exists()
+    assert _exchange(api, application, code, verifier).status_code == 200
+    assert WebhookEvent.objects.filter(event="authorization.created", consent=Consent.objects.get()).count() == 1

@@ -1,7 +1,9 @@
 """The consent screen: the OAuth2 authorization endpoint, in plain language (SO-T1, SO-C15).
 
 Authorization code with PKCE (S256) only. The customer chooses premises, data,
-history and an end date; the consent is recorded first and the code is bound to it.
+history and an end date; the consent is recorded first (pending) and the code is bound
+to it. It goes live, replacing the customer's earlier consent to the same application,
+only when the application redeems the code (``thirdparty.oauth``).
 """
 
 from __future__ import annotations
