@@ -340,6 +340,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "thirdparty.tasks.webhook_leases_sweep_task",
         "schedule": timedelta(minutes=1),
     },
+    "thirdparty-token-records-prune": {
+        "task": "thirdparty.tasks.token_records_prune_task",
+        "schedule": timedelta(hours=1),
+    },
     "thirdparty-data-available": {
         "task": "thirdparty.tasks.data_available_task",
         "schedule": timedelta(minutes=15),

@@ -162,6 +162,7 @@ ROUTES: dict[str, Route] = {
     "thirdparty:authorize": Route(frozenset(), note="customers only, and only with a valid OAuth request: tests/thirdparty"),
     "thirdparty:token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),
     "thirdparty:revoke_token": Route(frozenset(), get_not_allowed=True, note="POST with client authentication"),
+    "thirdparty:authorization_server_metadata": Route(ANYONE, note="public RFC 8414 metadata"),
     # The Django admin: staff with a verified second factor only (no persona is staff).
     "admin:*": Route(frozenset()),
 }

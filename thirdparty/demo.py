@@ -56,18 +56,14 @@ def thirdparty_demo_seed() -> None:
     current = agreement_current()
     if current is None:
         return
-    agreement_accept(
-        developer=developer,
-        agreement_version=current.version,
-        organisation="Riverton Energy Insights Ltd",
-        signatory_name="Trent Thirdparty",
-    )
     public_key_pem = demo_public_key_pem()
     existing = ThirdPartyApplication.objects.filter(oauth_application__client_id=DEMO_CLIENT_ID).first()
     if existing is not None:
         # A demo database seeded before the application asked for device access catches up; nothing else changes.
         if set(existing.requested_scopes) != set(DEMO_SCOPES) or existing.public_key_pem != public_key_pem:
             ThirdPartyApplication.objects.filter(pk=existing.pk).update(requested_scopes=list(DEMO_SCOPES), public_key_pem=public_key_pem)
+        # Signed for under the current version (a no-op when it already is).
+        agreement_accept(developer=developer, application=existing, agreement_version=current.version, signatory_name="Trent Thirdparty")
         return
     application, _ = application_register(
         developer=developer,

@@ -93,10 +93,20 @@ class ApplicationRegisterForm(ApplicationDetailsForm):
 
 
 class AgreementAcceptForm(forms.Form):
-    organisation = forms.CharField(max_length=200)
+    """Sign the current version for one application, on behalf of the organisation it was registered for."""
+
+    application = forms.TypedChoiceField(coerce=int, label="For the application")
     signatory_name = forms.CharField(label="Your full name, as signatory", max_length=200)
-    accept_agreement = forms.BooleanField(label="I accept this version on behalf of the organisation")
+    accept_agreement = forms.BooleanField(label="I accept this version on behalf of the application's organisation")
     agreement_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, applications, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.applications = {application.pk: application for application in applications}
+        self.fields["application"].choices = [(pk, f"{a.name} ({a.organisation})") for pk, a in self.applications.items()]
+
+    def clean_application(self):
+        return self.applications[self.cleaned_data["application"]]
 
 
 class WebhookForm(forms.Form):

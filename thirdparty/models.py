@@ -34,17 +34,29 @@ class Agreement(models.Model):
 
 
 class AgreementAcceptance(models.Model):
-    """A developer's signature on one agreement version, on behalf of an organisation."""
+    """A signature on one agreement version, for one application, on behalf of its organisation.
+
+    Per application, not per developer: one developer may register applications for
+    several organisations, each with its own signatory, and customers must be shown the
+    company that actually signed for the application they are asked to trust.
+    """
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="acceptances")
     developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey("ThirdPartyApplication", on_delete=models.PROTECT, null=True, blank=True, related_name="acceptances")
     organisation = models.CharField(max_length=200)
     signatory_name = models.CharField(max_length=200)
     accepted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-accepted_at"]
-        constraints = [models.UniqueConstraint(fields=["agreement", "developer"], name="one_acceptance_per_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "application"],
+                condition=models.Q(application__isnull=False),
+                name="one_acceptance_per_version_and_app",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.organisation} accepted version {self.agreement.version}"
@@ -115,9 +127,20 @@ class DataKind(models.TextChoices):
 
 
 class ConsentStatus(models.TextChoices):
+    """Only ``active`` is live. ``pending`` waits for the application to redeem its code; every other value has ended."""
+
+    PENDING = "pending", "Waiting for the application"
     ACTIVE = "active", "Active"
     REVOKED = "revoked", "Revoked"
     EXPIRED = "expired", "Expired"
+    SUPERSEDED = "superseded", "Replaced by a newer authorization"
+    SUSPENDED = "suspended", "Ended: the utility suspended the application"
+    REPLAYED = "replayed", "Ended: a one-time code was used twice"
+
+
+ENDED_CONSENT_STATUSES = frozenset(
+    {ConsentStatus.REVOKED, ConsentStatus.EXPIRED, ConsentStatus.SUPERSEDED, ConsentStatus.SUSPENDED, ConsentStatus.REPLAYED}
+)
 
 
 class Consent(models.Model):
@@ -150,7 +173,10 @@ class Consent(models.Model):
         return f"Consent {self.pk} for {self.application}"
 
     def is_live(self, now=None) -> bool:
-        return self.status == ConsentStatus.ACTIVE and self.expires_at > (now or timezone.now())
+        return self.status == ConsentStatus.ACTIVE and self.expires_at_in_future(now)
+
+    def expires_at_in_future(self, now=None) -> bool:
+        return self.expires_at > (now or timezone.now())
 
     def scope_text(self) -> str:
         return " ".join(sorted(self.data_kinds))
@@ -174,6 +200,41 @@ class ConsentToken(models.Model):
 
     def __str__(self) -> str:
         return f"Token under consent {self.consent_id}"
+
+
+class RedeemedCode(models.Model):
+    """An authorization code that was exchanged, kept as a keyed digest (never the code) to catch its replay.
+
+    RFC 6749 section 4.1.2 and RFC 9700 section 4.5: when a used code comes back, the
+    tokens issued from it are revoked. Each code belongs to exactly one consent.
+    """
+
+    code_digest = models.CharField(max_length=64, unique=True)
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="+")
+    redeemed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["redeemed_at"], name="redeemed_code_at")]
+
+    def __str__(self) -> str:
+        return f"Code redeemed under consent {self.consent_id}"
+
+
+class EndedToken(models.Model):
+    """A keyed digest of an access token killed with its consent: a later call with it is logged for the customer.
+
+    Only the digest is kept, never the token; rows go once the token would have expired anyway.
+    """
+
+    token_digest = models.CharField(max_length=64, unique=True)
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="+")
+    token_expires = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["token_expires"], name="ended_token_expires")]
+
+    def __str__(self) -> str:
+        return f"Ended token of consent {self.consent_id}"
 
 
 class AccessLogEntry(models.Model):

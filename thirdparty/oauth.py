@@ -7,16 +7,27 @@ longer live is refused, so a revoked consent cannot mint new tokens either.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.db.models import Q
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
 
-from amiportal.crypto.secret_hash import secret_matches
-from thirdparty.models import ConsentGrant, ConsentToken, DataKind
+from amiportal.crypto.secret_hash import secret_digest, secret_matches
+from thirdparty.models import ConsentGrant, ConsentStatus, ConsentToken, DataKind, RedeemedCode
 from thirdparty.scopes import CLIENT_ACCESS, ScopeError, is_client_access, parse_scopes
 
 SECRET_PREFIX = "amihmac$"
 SECRET_PURPOSE = "oauth-client-secret"
 CLIENT_CREDENTIALS = "client_credentials"
+CODE_PURPOSE = "oauth-authorization-code"
+# The client authentication methods the token and revocation endpoints accept (docs/thirdparty.md, RFC 8414 metadata).
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic",)
+
+
+def code_digest(code: str) -> str:
+    """A redeemed code is remembered by this keyed digest only, never in the clear."""
+    return secret_digest(code, purpose=CODE_PURPOSE)
 
 
 def _registration(client):
@@ -54,7 +65,12 @@ class ConsentBoundValidator(OAuth2Validator):
         return super().validate_client_id(client_id, request, *args, **kwargs) and self._client_eligible(request.client)
 
     def authenticate_client(self, request, *args, **kwargs):
-        return super().authenticate_client(request, *args, **kwargs) and self._client_eligible(request.client)
+        """HTTP Basic only (client_secret_basic), the one method the docs and the metadata name.
+
+        django-oauth-toolkit would also take client_id and client_secret in the body
+        (client_secret_post); a secret sent there is refused like a wrong one.
+        """
+        return self._authenticate_basic_auth(request) and self._client_eligible(request.client)
 
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         """Authorization code and refresh as registered; client credentials for client access only.
@@ -94,12 +110,60 @@ class ConsentBoundValidator(OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+            self._revoke_on_replay(code, client)
             return False
         binding = ConsentGrant.objects.filter(grant__code=code, grant__application=client).select_related("consent").first()
-        if binding is None or not binding.consent.is_live():
+        # The consent is pending until this exchange; anything else (ended, or live already) gets no token.
+        if binding is None or binding.consent.status != ConsentStatus.PENDING or not binding.consent.expires_at_in_future():
             return False
         request.consent_id = binding.consent_id
         return True
+
+    def _revoke_on_replay(self, code, client) -> None:
+        from thirdparty.services.consent import consent_end_for_code_replay
+
+        if not code:
+            return
+        redeemed = RedeemedCode.objects.filter(code_digest=code_digest(code), consent__application__oauth_application=client).first()
+        if redeemed is not None:
+            consent_end_for_code_replay(consent_id=redeemed.consent_id)
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """The code is spent: remember its digest (replay detection) and the consent goes live.
+
+        A second exchange racing the first finds the code gone here, after its token was
+        saved; that is a replay too, and every token of the consent dies.
+        """
+        from oauthlib.oauth2.rfc6749 import errors
+
+        from thirdparty.services.consent import consent_activate, consent_end_for_code_replay
+
+        try:
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            consent_end_for_code_replay(consent_id=request.consent_id)
+            raise
+        RedeemedCode.objects.create(code_digest=code_digest(code), consent_id=request.consent_id)
+        consent_activate(consent_id=request.consent_id)
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        """RFC 7009 revocation by the application: its grant is over, so is the customer's authorization.
+
+        Revoking either token leaves nothing that can mint a new one (django-oauth-toolkit
+        revokes the pair), so the consent ends too; the customer's page must not show access
+        the application gave up.
+        """
+        from thirdparty.services.consent import consent_release
+
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        binding = (
+            ConsentToken.objects.filter(access_token__application=request.client)
+            .filter(Q(access_token__token_checksum=checksum) | Q(access_token__refresh_token__token_checksum=checksum))
+            .first()
+        )
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if binding is not None:
+            consent_release(consent_id=binding.consent_id)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
+from amiportal.crypto.secret_hash import secret_digest
 from amiportal.premises.models import Meter, Premise
 from amiportal.premises.selectors import (
     occupancies_for,
@@ -38,6 +39,7 @@ from thirdparty.models import (
     ConsentStatus,
     ConsentToken,
     DeviceCommandRequest,
+    EndedToken,
     ThirdPartyApplication,
 )
 from thirdparty.scopes import DEVICE_KINDS
@@ -52,16 +54,25 @@ def agreement_current() -> Agreement | None:
     return Agreement.objects.filter(published_at__lte=timezone.now()).order_by("-version").first()
 
 
-def acceptance_current_for(*, developer) -> AgreementAcceptance | None:
+def acceptance_current_for(*, application: ThirdPartyApplication) -> AgreementAcceptance | None:
+    """The signature on the current agreement version for this application (its organisation, its signatory)."""
     current = agreement_current()
     if current is None:
         return None
-    return AgreementAcceptance.objects.filter(developer=developer, agreement=current).first()
+    return AgreementAcceptance.objects.filter(application=application, agreement=current).select_related("agreement").first()
+
+
+def applications_awaiting_acceptance(*, developer) -> list[ThirdPartyApplication]:
+    """The developer's applications not yet signed for under the current agreement version."""
+    current = agreement_current()
+    if current is None:
+        return []
+    return list(applications_for_developer(developer=developer).exclude(acceptances__agreement=current))
 
 
 def application_may_obtain_consent(*, application: ThirdPartyApplication) -> bool:
-    """In production, and its developer has signed the current agreement version (SO-C11, SO-C12)."""
-    return application.status == ApplicationStatus.PRODUCTION and acceptance_current_for(developer=application.developer) is not None
+    """In production, and signed for under the current agreement version (SO-C11, SO-C12)."""
+    return application.status == ApplicationStatus.PRODUCTION and acceptance_current_for(application=application) is not None
 
 
 def applications_for_developer(*, developer) -> QuerySet[ThirdPartyApplication]:
@@ -126,7 +137,13 @@ def access_statistics(*, application: ThirdPartyApplication, now: datetime | Non
 
 
 def consents_for_customer(*, customer) -> QuerySet[Consent]:
-    return Consent.objects.filter(customer=customer).select_related("application", "agreement").prefetch_related("premises")
+    """The customer's authorizations, live and ended. A pending one (its code not yet redeemed) grants nothing yet: not listed."""
+    return (
+        Consent.objects.filter(customer=customer)
+        .exclude(status=ConsentStatus.PENDING)
+        .select_related("application", "agreement")
+        .prefetch_related("premises")
+    )
 
 
 def consent_get_for_customer(*, customer, consent_id: int) -> Consent:
@@ -246,12 +263,36 @@ def bearer_token_load(*, token: str) -> BearerToken | None:
     return BearerToken(token=access_token, registration=registration, user=user, consent=consent)
 
 
+ENDED_TOKEN_PURPOSE = "ended-access-token"
+
+
+def ended_token_digest(token_checksum: str) -> str:
+    """The keyed digest of an access token's SHA-256 checksum: recognises a dead token without keeping it."""
+    return secret_digest(token_checksum, purpose=ENDED_TOKEN_PURPOSE)
+
+
+def consent_of_ended_token(*, token: str) -> Consent | None:
+    """The consent a token died with (revoked, expired, replaced...), while the token would still have been valid."""
+    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    ended = (
+        EndedToken.objects.filter(token_digest=ended_token_digest(checksum), token_expires__gt=timezone.now())
+        .select_related("consent")
+        .first()
+    )
+    return ended.consent if ended else None
+
+
 # --- What a third party may read with client access (client_credentials) -------------------------
 
 
 def _client_authorizations(*, registration: ThirdPartyApplication) -> QuerySet[Consent]:
-    """Every authorization customers gave this third party, live or ended: its own, never another's."""
-    return Consent.objects.filter(application=registration).select_related("application").order_by("pk")
+    """Every authorization customers gave this third party, live or ended: its own, never another's.
+
+    A pending one is not an authorization yet (the code was never redeemed).
+    """
+    return (
+        Consent.objects.filter(application=registration).exclude(status=ConsentStatus.PENDING).select_related("application").order_by("pk")
+    )
 
 
 def authorizations_list(*, registration: ThirdPartyApplication, consent: Consent | None, query) -> tuple[list[Consent], int]:

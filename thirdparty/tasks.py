@@ -2,6 +2,7 @@ from celery import shared_task
 
 from thirdparty.services.consent import consent_reminders_send, consents_expire_due
 from thirdparty.services.device_control import signature_nonces_prune
+from thirdparty.services.tokens import token_records_prune
 from thirdparty.services.webhooks import MAX_ATTEMPTS, WebhookDeliveryError, data_available_notify, webhook_deliver, webhook_leases_sweep
 
 
@@ -46,3 +47,9 @@ def data_available_task() -> int:
 def signature_nonces_prune_task() -> int:
     """Beat: forget request-signature nonces older than the signature window (those requests are stale anyway)."""
     return signature_nonces_prune()
+
+
+@shared_task(acks_late=True)
+def token_records_prune_task() -> int:
+    """Beat: forget digests of dead tokens and redeemed codes once they can no longer matter."""
+    return token_records_prune()

@@ -1,8 +1,8 @@
 from django.urls import include, path
-from oauth2_provider import views as oauth_views
 
 from thirdparty.views import customer, developer, docs, operator
 from thirdparty.views.oauth import authorize_view
+from thirdparty.views.oauth_endpoints import RevokeTokenView, TokenView, authorization_server_metadata_view
 
 app_name = "thirdparty"
 
@@ -36,8 +36,9 @@ urlpatterns = [
     path("customer/access/<int:consent_id>/extend/", customer.extend_view, name="customer_consent_extend"),
     # OAuth2: the consent screen, the token and revocation endpoints
     path("oauth/authorize/", authorize_view, name="authorize"),
-    path("oauth/token/", oauth_views.TokenView.as_view(), name="token"),
-    path("oauth/revoke/", oauth_views.RevokeTokenView.as_view(), name="revoke_token"),
+    path("oauth/token/", TokenView.as_view(), name="token"),
+    path("oauth/revoke/", RevokeTokenView.as_view(), name="revoke_token"),
+    path(".well-known/oauth-authorization-server", authorization_server_metadata_view, name="authorization_server_metadata"),
     # The Green Button Connect My Data API
     path("espi/1_1/resource/", include("thirdparty.api.urls")),
 ]

@@ -77,13 +77,17 @@ def world_of_tokens(alice, bob, trent, api):
         tokens = world.obtain_tokens(signed_in(customer), api, app, customer, kinds=kinds)
         return tokens["access_token"], Consent.objects.order_by("-pk").first()
 
+    def another_app(name: str):
+        # One live consent per customer and application: each of Alice's cases is another application's.
+        return world.register(trent, name=name)
+
     cases = {
         "correct": issue(alice),
-        "interval_only": issue(alice, kinds=[INTERVAL]),
-        "summary_only": issue(alice, kinds=[SUMMARY]),
+        "interval_only": issue(alice, app=another_app("Interval Co"), kinds=[INTERVAL]),
+        "summary_only": issue(alice, app=another_app("Summary Co"), kinds=[SUMMARY]),
         "other_customer": issue(bob),
-        "revoked": issue(alice),
-        "expired": issue(alice),
+        "revoked": issue(alice, app=another_app("Revoked Co")),
+        "expired": issue(alice, app=another_app("Expired Co")),
         "suspended": issue(alice, app=suspended_app),
     }
     consent_revoke(consent=cases["revoked"][1], actor=alice)

@@ -74,10 +74,11 @@ def test_re_consent_cannot_pass_the_maximum(alice, application, settings):
     assert consent.expires_at < timezone.now() + timedelta(days=51)
 
 
-def test_reminder_email_is_sent_once_before_expiry(alice, application, mailoutbox, settings):
+def test_reminder_email_is_sent_once_before_expiry(alice, trent, application, mailoutbox, settings):
     settings.AMI_TP_REMINDER_DAYS = 30
     soon = world.grant(application, alice, days=10)
-    world.grant(application, alice, days=200)
+    # One live consent per customer and application: the later one is another application's.
+    world.grant(world.register(trent, name="Solar Planner"), alice, days=200)
     assert consent_reminders_send() == 1
     assert consent_reminders_send() == 0
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [alice.email]

@@ -138,16 +138,18 @@ def test_device_authorization_matrix(
             return f"/espi/1_1/resource/Subscription/{case_consent.pk}/UsagePoint/{meter_id}/Device"
         return device_path(case_consent, meter_id, device, f"Command/{command}" if action == "Command" else action)
 
-    def issue(customer=alice, app=control_app, kinds=CONTROL):
-        return control_tokens(api, app, customer, kinds=kinds), Consent.objects.order_by("-pk").first()
+    def issue(name: str, customer=alice, kinds=CONTROL, app=None):
+        # One live consent per customer and application: each of Alice's cases is another application's.
+        app = app or world.register(trent, name=name, scopes=DEVICE_SCOPES)
+        return control_tokens(api, app, customer, kinds=kinds), Consent.objects.order_by("-pk").first(), app
 
     cases = {
-        "status_only": issue(kinds=[DataKind.HAN_STATUS]),
-        "interval_only": issue(kinds=[DataKind.INTERVAL_USAGE]),
-        "other_customer": issue(customer=bob),
-        "revoked": issue(),
-        "expired": issue(),
-        "suspended": issue(app=suspended_app),
+        "status_only": issue("Status Co", kinds=[DataKind.HAN_STATUS]),
+        "interval_only": issue("Interval Co", kinds=[DataKind.INTERVAL_USAGE]),
+        "other_customer": issue("", customer=bob, app=control_app),
+        "revoked": issue("Revoked Co"),
+        "expired": issue("Expired Co"),
+        "suspended": issue("", app=suspended_app),
     }
     consent_revoke(consent=cases["revoked"][1], actor=alice)
     Consent.objects.filter(pk=cases["expired"][1].pk).update(expires_at=timezone.now() - timedelta(minutes=1))
@@ -169,20 +171,21 @@ def test_device_authorization_matrix(
 
     expect("no token", url(consent), None, 401)
     expect("garbage token", url(consent), "not-a-token", 401)
-    expect("token without the scope", url(cases["interval_only"][1]), cases["interval_only"][0], 403)
-    if action == "LoadControl":
-        expect("status but not control", url(cases["status_only"][1]), cases["status_only"][0], 403)
-    other_token, _ = cases["other_customer"]
+    for case, status in (("interval_only", 403), *((("status_only", 403),) if action == "LoadControl" else ())):
+        case_token, case_consent, case_app = cases[case]
+        expect(case, url(case_consent), case_token, status, app=case_app)
+    other_token, _, _ = cases["other_customer"]
     expect("another customer's consent", url(consent), other_token, 404)
     for case in ("revoked", "expired", "suspended"):
-        case_token, case_consent = cases[case]
-        expect(case, url(case_consent), case_token, 401, app=suspended_app if case == "suspended" else control_app)
+        case_token, case_consent, case_app = cases[case]
+        expect(case, url(case_consent), case_token, 401, app=case_app)
     # A client_credentials token (client access), even signed with the application's key: never a device.
     expect("client access", url(consent), world.client_access_token(api, control_app), 403)
     expect("correct", url(consent), token, 202 if method == "POST" else 200)
     if name == "device_command":
         # The status-only consent of the same customer did not send it: 404, as if it did not exist.
-        expect("another consent's command", url(cases["status_only"][1]), cases["status_only"][0], 404)
+        status_token, status_consent, status_app = cases["status_only"]
+        expect("another consent's command", url(status_consent), status_token, 404, app=status_app)
     assert not problems, "\n".join(problems)
 
 

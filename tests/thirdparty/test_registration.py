@@ -132,7 +132,7 @@ def test_a_new_agreement_version_must_be_accepted_before_new_consents(trent, ali
     assert "has not been accepted yet" in developer.get("/developer/applications/").content.decode()
     response = developer.post(
         "/developer/agreement/",
-        {"organisation": "Insights Ltd", "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "2"},
+        {"application": application.pk, "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "2"},
     )
     assert response.status_code == 302
     page = client.get(world.authorize_url(application, challenge=challenge))
@@ -140,12 +140,15 @@ def test_a_new_agreement_version_must_be_accepted_before_new_consents(trent, ali
 
 
 def test_accepting_an_outdated_version_is_refused(trent):
+    application = world.register(trent)
     agreement_publish(version=2, title="Agreement", body="Version two terms.")
     response = signed_in(trent).post(
-        "/developer/agreement/", {"organisation": "X", "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "1"}
+        "/developer/agreement/",
+        {"application": application.pk, "signatory_name": "Trent", "accept_agreement": "on", "agreement_version": "1"},
     )
     assert response.status_code == 200 and "has changed" in response.content.decode()
-    assert not AgreementAcceptance.objects.filter(agreement__version=1).exists()
+    assert AgreementAcceptance.objects.filter(agreement__version=1).count() == 1
+    assert not AgreementAcceptance.objects.filter(agreement__version=2).exists()
 
 
 def test_operator_reviews_and_puts_into_production(trent, olga):
@@ -211,7 +214,7 @@ def test_agreement_publish_command_makes_the_next_version_current(tmp_path, tren
     out = io.StringIO()
     call_command("agreement_publish", str(terms), stdout=out)
     assert agreement_current().version == 2 and agreement_current().body == "New terms."
-    assert acceptance_current_for(developer=trent) is None
+    assert acceptance_current_for(application=ThirdPartyApplication.objects.get()) is None
     assert AuditEntry.objects.filter(action="thirdparty.agreement_published").exists()
 
 
@@ -219,3 +222,48 @@ def test_loopback_http_redirects_are_refused_in_production(trent, settings):
     settings.IS_PRODUCTION = True
     response = signed_in(trent).post("/developer/applications/new/", _form(redirect_uris="http://127.0.0.1:8765/callback"))
     assert response.status_code == 200 and not ThirdPartyApplication.objects.exists()
+
+
+@pytest.mark.objective("SO-C11")
+def test_a_second_application_of_the_same_developer_keeps_its_own_organisation_and_signatory(trent, alice):
+    world.register(trent)
+    heatwise = world.register(trent, name="Heatwise", organisation="Heatwise GmbH", signatory_name="Hanna Heat")
+    assert AgreementAcceptance.objects.count() == 2
+    assert heatwise.agreement_acceptance.organisation == "Heatwise GmbH"
+    assert heatwise.agreement_acceptance.signatory_name == "Hanna Heat"
+    assert heatwise.agreement_acceptance.application == heatwise
+    _, challenge = world.pkce_pair()
+    screen = signed_in(alice).get(world.authorize_url(heatwise, challenge=challenge)).content.decode()
+    assert "Heatwise GmbH signed our data agreement" in screen and "signed by Hanna Heat" in screen
+    assert "Insights Ltd" not in screen and "Trent Thirdparty" not in screen
+    world.grant(heatwise, alice)
+    access = signed_in(alice).get("/customer/access/").content.decode()
+    assert "Heatwise GmbH" in access and "Insights Ltd" not in access
+
+
+def test_a_new_agreement_version_is_signed_per_application(trent, alice):
+    insights = world.register(trent)
+    heatwise = world.register(trent, name="Heatwise", organisation="Heatwise GmbH", signatory_name="Hanna Heat")
+    agreement_publish(version=2, title="Agreement", body="Version two terms.")
+    developer = signed_in(trent)
+    form = {"application": heatwise.pk, "signatory_name": "Hanna Heat", "accept_agreement": "on", "agreement_version": "2"}
+    assert developer.post("/developer/agreement/", form).status_code == 302
+    signed = AgreementAcceptance.objects.get(agreement__version=2)
+    assert signed.application == heatwise and signed.organisation == "Heatwise GmbH"
+    _, challenge = world.pkce_pair()
+    assert signed_in(alice).get(world.authorize_url(heatwise, challenge=challenge)).status_code == 200
+    # The other application is not signed for by Heatwise's signature.
+    assert signed_in(alice).get(world.authorize_url(insights, challenge=challenge)).status_code == 400
+    assert "Energy Insights" in developer.get("/developer/applications/").content.decode()
+
+
+def test_a_developer_cannot_sign_for_another_developers_application(trent):
+    other = UserFactory(email="mallory@example.test")
+    from amiportal.accounts.roles import Role, role_assign
+
+    role_assign(user=other, role=Role.THIRD_PARTY_DEVELOPER)
+    application = world.register(trent)
+    agreement_publish(version=2, title="Agreement", body="Version two terms.")
+    form = {"application": application.pk, "signatory_name": "Mallory", "accept_agreement": "on", "agreement_version": "2"}
+    response = signed_in(other).post("/developer/agreement/", form)
+    assert response.status_code == 200 and not AgreementAcceptance.objects.filter(agreement__version=2).exists()

@@ -30,8 +30,8 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from thirdparty.models import ApplicationStatus, Consent, ConsentStatus, ThirdPartyApplication
 from thirdparty.scopes import is_client_access
-from thirdparty.selectors import bearer_token_load
-from thirdparty.services.consent import consent_expire
+from thirdparty.selectors import bearer_token_load, consent_of_ended_token
+from thirdparty.services.consent import access_log_record, consent_expire
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class ConsentTokenAuthentication(BaseAuthentication):
             return None
         loaded = bearer_token_load(token=raw)
         if loaded is None:
-            self._refuse(request, "The access token is invalid.")
+            # A token that died with its consent: the customer sees the refused call in their access log.
+            self._refuse(request, "The access token is invalid.", consent=consent_of_ended_token(token=raw))
         token = loaded.token
         if token.is_expired():
             self._refuse(request, "The access token has expired.")
@@ -102,19 +103,22 @@ class ConsentTokenAuthentication(BaseAuthentication):
             self._refuse(request, "The customer's account is closed.")
         if consent.status == ConsentStatus.ACTIVE and consent.expires_at <= timezone.now():
             consent_expire(consent_id=consent.pk)
-            self._refuse(request, "The customer's authorization has expired.")
+            self._refuse(request, "The customer's authorization has expired.", consent=consent)
         if consent.status != ConsentStatus.ACTIVE:
-            self._refuse(request, "The customer's authorization has ended.")
+            self._refuse(request, "The customer's authorization has ended.", consent=consent)
         if loaded.registration.status != ApplicationStatus.PRODUCTION:
-            self._refuse(request, "The application is suspended.")
+            self._refuse(request, "The application is suspended.", consent=consent)
         return loaded.user, ConsentCredentials(token=token, consent=consent)
 
     def authenticate_header(self, request):
         attributes = {"realm": self.www_authenticate_realm, **getattr(request, "oauth2_error", {})}
         return "Bearer " + ",".join(f'{name}="{value}"' for name, value in attributes.items())
 
-    def _refuse(self, request, description: str):
+    def _refuse(self, request, description: str, *, consent: Consent | None = None):
         request.oauth2_error = {"error": "invalid_token", "error_description": description}
+        if consent is not None:
+            # Refused under a customer's (ended) authorization: the customer sees the attempt. Never the token itself.
+            access_log_record(consent=consent, resource=request.get_full_path(), premise=None, items=0, status_code=401)
         raise _Refused(description)
 
 

@@ -23,7 +23,7 @@ from billing.selectors import electric_meter, period_cost
 from billing.tariff_engine import NoTariff
 from thirdparty.api.filters import EspiQuery
 from thirdparty.models import Consent, ConsentStatus
-from thirdparty.selectors import clip_windows, consent_windows
+from thirdparty.selectors import clip_windows, consent_premises, consent_windows
 
 ROOT = "/espi/1_1/resource"
 AUTHORIZATION_STATUS = {ConsentStatus.ACTIVE: 1, ConsentStatus.REVOKED: 0, ConsentStatus.EXPIRED: 0}
@@ -71,15 +71,29 @@ def service_status_entry() -> dict:
     )
 
 
+def published_period(consent: Consent, now: datetime | None = None) -> dict:
+    """The span of readings the consent serves now: the history length back from now, within the customer's occupancy.
+
+    The same windows the data routes serve (``consent_windows``), from the earliest start
+    to the latest end; nothing at all (an ended consent, no occupancy left in reach) is an
+    empty period starting now.
+    """
+    now = now or timezone.now()
+    windows = [w for premise in consent_premises(consent=consent) for w in consent_windows(consent=consent, premise=premise, now=now)]
+    if not consent.is_live(now) or not windows:
+        return {"duration": 0, "start": int(now.timestamp())}
+    start, end = min(w.start for w in windows), max(w.end for w in windows)
+    return {"duration": int((end - start).total_seconds()), "start": int(start.timestamp())}
+
+
 def authorization_entry(consent: Consent) -> dict:
     path = f"{ROOT}/Authorization/{consent.pk}"
-    history_start = consent.granted_at - timedelta(days=30 * consent.history_months)
     content = {
         "authorizedPeriod": {
             "duration": int((consent.expires_at - consent.granted_at).total_seconds()),
             "start": int(consent.granted_at.timestamp()),
         },
-        "publishedPeriod": {"duration": int((consent.granted_at - history_start).total_seconds()), "start": int(history_start.timestamp())},
+        "publishedPeriod": published_period(consent),
         # Active only while it is live: one past its end reads 0 even before the expiry sweep has marked it.
         "status": AUTHORIZATION_STATUS[ConsentStatus(consent.status)] if consent.is_live() else 0,
         "expires_at": int(consent.expires_at.timestamp()),

@@ -40,8 +40,7 @@ def _audit(consent: Consent, action: str, actor, **payload) -> None:
     )
 
 
-@transaction.atomic
-def consent_grant(
+def _consent_create(
     *,
     application: ThirdPartyApplication,
     customer,
@@ -49,6 +48,7 @@ def consent_grant(
     data_kinds: list[str],
     history_months: int,
     expires_at: datetime,
+    status: str,
 ) -> Consent:
     now = timezone.now()
     if not application_may_obtain_consent(application=application):
@@ -79,6 +79,7 @@ def consent_grant(
         granted_at=now,
         updated_at=now,
         expires_at=expires_at,
+        status=status,
     )
     consent.premises.set(premises)
     _audit(
@@ -90,8 +91,124 @@ def consent_grant(
         history_months=history_months,
         expires_at=expires_at.isoformat(),
     )
+    return consent
+
+
+@transaction.atomic
+def consent_propose(**grant) -> Consent:
+    """The customer said yes on the consent screen: a ``pending`` consent, live only once its code is redeemed.
+
+    Takes ``consent_grant``'s arguments. A code the application never exchanges leaves
+    nothing live behind: the consent stays pending (not shown as access, never mints a
+    token) and the customer's earlier consent, if any, is untouched.
+    """
+    return _consent_create(**grant, status=ConsentStatus.PENDING)
+
+
+@transaction.atomic
+def consent_activate(*, consent_id: int) -> Consent | None:
+    """The application redeemed the code: the consent goes live and replaces the customer's earlier one.
+
+    One live consent per customer and application. Every other live or pending consent
+    of the pair becomes ``superseded`` (kept in the history) and its tokens die.
+    None if the consent was no longer pending.
+    """
+    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.PENDING).first()
+    if consent is None:
+        return None
+    consent.status = ConsentStatus.ACTIVE
+    consent.updated_at = timezone.now()
+    consent.save(update_fields=["status", "updated_at"])
+    _supersede_others(consent)
+    _audit(consent, "activated", None)
     _emit(consent, "authorization.created")
     return consent
+
+
+def _supersede_others(consent: Consent) -> None:
+    earlier = Consent.objects.select_for_update().filter(
+        application_id=consent.application_id,
+        customer_id=consent.customer_id,
+        status__in=[ConsentStatus.ACTIVE, ConsentStatus.PENDING],
+    )
+    for old in earlier.exclude(pk=consent.pk):
+        _end(old, ConsentStatus.SUPERSEDED, actor=None, action="superseded", superseded_by=consent.pk)
+
+
+def _end(consent: Consent, status: str, *, actor, action: str, webhook: bool = True, **payload) -> int:
+    """End a consent (already locked) with ``status``: its tokens and unused codes die. Returns the access tokens killed."""
+    was_live = consent.status == ConsentStatus.ACTIVE
+    consent.status = status
+    consent.ended_at = timezone.now()
+    consent.save(update_fields=["status", "ended_at"])
+    killed = tokens_revoke_for_consent(consent=consent)
+    _audit(consent, action, actor, access_ended=killed, **payload)
+    if webhook and was_live:
+        _emit(consent, "authorization.revoked")
+    return killed
+
+
+@transaction.atomic
+def consent_grant(
+    *,
+    application: ThirdPartyApplication,
+    customer,
+    premises: list[Premise],
+    data_kinds: list[str],
+    history_months: int,
+    expires_at: datetime,
+) -> Consent:
+    """A consent that is live at once (demo data, operator tooling, tests); the consent screen uses ``consent_propose``."""
+    consent = _consent_create(
+        application=application,
+        customer=customer,
+        premises=premises,
+        data_kinds=data_kinds,
+        history_months=history_months,
+        expires_at=expires_at,
+        status=ConsentStatus.PENDING,
+    )
+    return consent_activate(consent_id=consent.pk)
+
+
+@transaction.atomic
+def consent_release(*, consent_id: int) -> bool:
+    """The application revoked its own tokens (RFC 7009): the authorization ends as revoked. False if it was not live."""
+    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.ACTIVE).first()
+    if consent is None:
+        return False
+    _end(consent, ConsentStatus.REVOKED, actor=None, action="released_by_application")
+    return True
+
+
+@transaction.atomic
+def consent_end_for_code_replay(*, consent_id: int) -> bool:
+    """A redeemed code came back: whoever holds it may have stolen it, so every token issued from it dies.
+
+    RFC 6749 section 4.1.2, RFC 9700 section 4.5. The consent ends too (status
+    ``replayed``): the customer sees why, and the application must ask again.
+    False if the consent had already ended.
+    """
+    consent = Consent.objects.select_for_update().filter(pk=consent_id).first()
+    if consent is None or consent.status not in (ConsentStatus.ACTIVE, ConsentStatus.PENDING):
+        return False
+    _end(consent, ConsentStatus.REPLAYED, actor=None, action="code_replayed")
+    return True
+
+
+@transaction.atomic
+def consents_suspend_for_application(*, application: ThirdPartyApplication, actor, reason: str) -> int:
+    """The utility put the application on hold or revoked it: every live or pending consent of it ends.
+
+    They do not come back when the application returns to production: each customer
+    decides again on the consent screen, under the agreement then in force.
+    """
+    consents = Consent.objects.select_for_update().filter(application=application, status__in=[ConsentStatus.ACTIVE, ConsentStatus.PENDING])
+    ended = 0
+    for consent in consents:
+        _end(consent, ConsentStatus.SUSPENDED, actor=actor, action="suspended", webhook=False, reason=reason)
+        ended += 1
+    return ended
 
 
 @transaction.atomic
@@ -119,12 +236,7 @@ def consent_revoke(*, consent: Consent, actor) -> Consent:
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != ConsentStatus.ACTIVE:
         return consent
-    consent.status = ConsentStatus.REVOKED
-    consent.ended_at = timezone.now()
-    consent.save(update_fields=["status", "ended_at"])
-    killed = tokens_revoke_for_consent(consent=consent)
-    _audit(consent, "revoked", actor, access_ended=killed)
-    _emit(consent, "authorization.revoked")
+    _end(consent, ConsentStatus.REVOKED, actor=actor, action="revoked")
     return consent
 
 

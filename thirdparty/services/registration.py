@@ -16,6 +16,7 @@ from thirdparty.api.signatures import key_fingerprint
 from thirdparty.models import Agreement, AgreementAcceptance, ApplicationStatus, ThirdPartyApplication
 from thirdparty.oauth import SECRET_PREFIX, SECRET_PURPOSE
 from thirdparty.selectors import agreement_current
+from thirdparty.services.consent import consents_suspend_for_application
 from thirdparty.services.tokens import tokens_revoke_for_application
 
 
@@ -24,22 +25,52 @@ def _new_secret() -> tuple[str, str]:
     return secret, SECRET_PREFIX + secret_digest(secret, purpose=SECRET_PURPOSE)
 
 
-@transaction.atomic
-def agreement_accept(*, developer, agreement_version: int, organisation: str, signatory_name: str) -> AgreementAcceptance:
-    """Record the developer's signature on the *current* version; an outdated version cannot be signed."""
+def _current_version(agreement_version: int) -> Agreement:
     current = agreement_current()
     if current is None or current.version != agreement_version:
         raise ValidationError("The agreement has changed since the page was loaded: read the current version and accept it.")
-    acceptance, created = AgreementAcceptance.objects.get_or_create(
-        agreement=current, developer=developer, defaults={"organisation": organisation, "signatory_name": signatory_name}
+    return current
+
+
+def _acceptance_record(*, developer, agreement: Agreement, application, organisation: str, signatory_name: str) -> AgreementAcceptance:
+    acceptance = AgreementAcceptance.objects.create(
+        agreement=agreement, developer=developer, application=application, organisation=organisation, signatory_name=signatory_name
     )
-    if created:
-        audit_append(
-            action="thirdparty.agreement_accepted",
-            actor=developer,
-            target=f"agreement:{current.version}",
-            payload={"organisation": organisation, "signatory_name": signatory_name, "acceptance_id": acceptance.pk},
-        )
+    audit_append(
+        action="thirdparty.agreement_accepted",
+        actor=developer,
+        target=f"agreement:{agreement.version}",
+        payload={
+            "organisation": organisation,
+            "signatory_name": signatory_name,
+            "acceptance_id": acceptance.pk,
+            "application_id": application.pk if application else None,
+        },
+    )
+    return acceptance
+
+
+@transaction.atomic
+def agreement_accept(*, developer, application: ThirdPartyApplication, agreement_version: int, signatory_name: str) -> AgreementAcceptance:
+    """Sign the *current* version for one of the developer's applications, on behalf of that application's organisation.
+
+    An outdated version cannot be signed; signing twice for the same version and
+    application keeps the first signature.
+    """
+    if application.developer_id != developer.pk:
+        raise ValidationError("Choose one of your own applications.")
+    current = _current_version(agreement_version)
+    existing = AgreementAcceptance.objects.filter(agreement=current, application=application).first()
+    if existing is not None:
+        return existing
+    acceptance = _acceptance_record(
+        developer=developer,
+        agreement=current,
+        application=application,
+        organisation=application.organisation,
+        signatory_name=signatory_name,
+    )
+    ThirdPartyApplication.objects.filter(pk=application.pk).update(agreement_acceptance=acceptance)
     return acceptance
 
 
@@ -69,8 +100,13 @@ def application_register(
         raise ValidationError("Ask for at least one kind of data that the API serves.")
     if set(requested_scopes) & scopes.DEVICE_KINDS and not public_key_pem.strip():
         raise ValidationError("Device status and control requests are signed: register your Ed25519 public key to ask for them.")
-    acceptance = agreement_accept(
-        developer=developer, agreement_version=agreement_version, organisation=organisation, signatory_name=signatory_name
+    # The application's own signature: its organisation, its signatory (never another application's).
+    acceptance = _acceptance_record(
+        developer=developer,
+        agreement=_current_version(agreement_version),
+        application=None,
+        organisation=organisation,
+        signatory_name=signatory_name,
     )
     secret, digest = _new_secret()
     oauth_application = Application.objects.create(
@@ -94,6 +130,7 @@ def application_register(
         public_key_pem=public_key_pem,
         agreement_acceptance=acceptance,
     )
+    AgreementAcceptance.objects.filter(pk=acceptance.pk).update(application=application)
     audit_append(
         action="thirdparty.application_registered",
         actor=developer,
@@ -179,13 +216,15 @@ def _status_change(*, application: ThirdPartyApplication, status: str, reason: s
     application.status_reason = reason
     application.status_changed_at = timezone.now()
     application.save(update_fields=["status", "status_reason", "status_changed_at"])
-    revoked = 0
+    revoked = consents_ended = 0
     if status in (ApplicationStatus.ON_HOLD, ApplicationStatus.REVOKED):
+        # Its customers' consents end with its tokens: back in production, each customer decides again.
+        consents_ended = consents_suspend_for_application(application=application, actor=actor, reason=reason)
         revoked = tokens_revoke_for_application(application=application)
     audit_append(
         action="thirdparty.application_status_changed",
         actor=actor,
         target=f"thirdparty_application:{application.pk}",
-        payload={"from": previous, "to": status, "reason": reason, "access_ended": revoked},
+        payload={"from": previous, "to": status, "reason": reason, "access_ended": revoked, "consents_ended": consents_ended},
     )
     return application

@@ -11,7 +11,13 @@ from amiportal.accounts.roles import Role
 from amiportal.accounts.stepup import step_up_required
 from amiportal.portal.access import role_required
 from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
-from thirdparty.selectors import acceptance_current_for, agreement_current, application_get_for_developer, applications_for_developer
+from thirdparty.selectors import (
+    acceptance_current_for,
+    agreement_current,
+    application_get_for_developer,
+    applications_awaiting_acceptance,
+    applications_for_developer,
+)
 from thirdparty.services.registration import agreement_accept, application_register, application_secret_rotate, application_update
 from thirdparty.services.webhooks import (
     WebhookDestinationError,
@@ -31,7 +37,7 @@ def applications_view(request):
         {
             "applications": applications_for_developer(developer=request.user),
             "agreement": agreement_current(),
-            "acceptance": acceptance_current_for(developer=request.user),
+            "awaiting_acceptance": applications_awaiting_acceptance(developer=request.user),
         },
     )
 
@@ -108,7 +114,7 @@ def application_view(request, application_id: int):
             "form": details,
             "webhook_form": WebhookForm(initial={"webhook_url": application.webhook_url}),
             "webhook_previous_signs_until": webhook_previous_secret_signs_until(application),
-            "current_acceptance": acceptance_current_for(developer=request.user),
+            "current_acceptance": acceptance_current_for(application=application),
         },
     )
 
@@ -165,20 +171,20 @@ def agreement_view(request):
     agreement = agreement_current()
     if agreement is None:
         return _no_agreement(request)
-    acceptance = acceptance_current_for(developer=request.user)
-    form = AgreementAcceptForm(request.POST or None, initial={"agreement_version": agreement.version})
+    awaiting = applications_awaiting_acceptance(developer=request.user)
+    form = AgreementAcceptForm(request.POST or None, applications=awaiting, initial={"agreement_version": agreement.version})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             agreement_accept(
                 developer=request.user,
+                application=data["application"],
                 agreement_version=data["agreement_version"],
-                organisation=data["organisation"],
                 signatory_name=data["signatory_name"],
             )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"You accepted version {agreement.version} of the agreement.")
+            messages.success(request, f"You accepted version {agreement.version} of the agreement for {data['application'].name}.")
             return redirect("thirdparty:developer_applications")
-    return render(request, "thirdparty/developer_agreement.html", {"agreement": agreement, "acceptance": acceptance, "form": form})
+    return render(request, "thirdparty/developer_agreement.html", {"agreement": agreement, "awaiting": awaiting, "form": form})

@@ -1,13 +1,17 @@
 """The consent screen: the OAuth2 authorization endpoint, in plain language (SO-T1, SO-C15).
 
 Authorization code with PKCE (S256) only. The customer chooses premises, data,
-history and an end date; the consent is recorded first and the code is bound to it.
+history and an end date; the consent is recorded first (pending) and the code is bound
+to it. It goes live, replacing the customer's earlier consent to the same application,
+only when the application redeems the code (``thirdparty.oauth``).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import render
@@ -24,8 +28,12 @@ from thirdparty.forms import ConsentForm
 from thirdparty.models import DataKind
 from thirdparty.scopes import ScopeError, parse_scopes
 from thirdparty.selectors import acceptance_current_for, application_for_client_id, customer_premises_for_consent
-from thirdparty.services.consent import consent_grant, consent_premises_refused
+from thirdparty.services.consent import consent_premises_refused, consent_propose
 from thirdparty.views.customer import end_of_day
+
+# RFC 7636 section 4.2: an S256 challenge is 43 characters; the grammar allows 43 to 128 unreserved ones.
+PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+CHALLENGE_RULE = "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~' (RFC 7636)."
 
 
 def _error_page(request, message: str, status: int = 400):
@@ -40,6 +48,33 @@ def _redirect_error(request, error: OAuthToolkitError, application):
     issuer = urlencode({"iss": oauth2_settings.oauth2_authorization_server_issuer(request)})
     target = f"{oauthlib_error.redirect_uri}{separator}{oauthlib_error.urlencoded}&{issuer}"
     return OAuth2ResponseRedirect(target, application.oauth_application.get_allowed_schemes())
+
+
+def _origin(uri: str) -> str | None:
+    """scheme://host[:port] of a redirect URI, or None if it cannot be written into a CSP source safely."""
+    parts = urlsplit(uri)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if parts.scheme not in ("https", "http") or not parts.netloc or any(c in origin for c in " ;,'\"\t\r\n"):
+        return None
+    return origin
+
+
+def _allow_form_action_to(response, redirect_uri: str):
+    """Let the consent form's POST end at the application's registered callback (CSP form-action).
+
+    Chromium applies ``form-action`` to every redirect a form submission follows, so the
+    site-wide ``form-action 'self'`` stops the browser at our 302 to the application: the
+    customer stays on a blank page and the app never gets its code or its error. Real
+    authorization servers (Keycloak, Duende IdentityServer, Ory Hydra) keep ``form-action``
+    and add the client's redirect origin on the consent page only. We do the same: this one
+    response allows 'self' plus the origin of the redirect URI that django-oauth-toolkit
+    already matched exactly against the application's registration; every other page keeps
+    ``form-action 'self'``.
+    """
+    origin = _origin(redirect_uri or "")
+    if origin is not None:
+        response._csp_config = {**settings.SECURE_CSP, "form-action": [*settings.SECURE_CSP["form-action"], origin]}
+    return response
 
 
 @role_required(Role.CUSTOMER)
@@ -62,6 +97,12 @@ def authorize_view(request):
         return _redirect_error(
             request,
             OAuthToolkitError(error=_invalid_request("PKCE with code_challenge_method=S256 is required.", credentials)),
+            registration,
+        )
+    if not PKCE_CHALLENGE.fullmatch(credentials.get("code_challenge") or ""):
+        return _redirect_error(
+            request,
+            OAuthToolkitError(error=_invalid_request(CHALLENGE_RULE, credentials)),
             registration,
         )
     try:
@@ -88,7 +129,7 @@ def authorize_view(request):
             try:
                 # The consent and its code stand or fall together.
                 with transaction.atomic():
-                    consent = consent_grant(
+                    consent = consent_propose(
                         application=registration,
                         customer=request.user,
                         premises=list(data["premises"]),
@@ -108,8 +149,8 @@ def authorize_view(request):
                 return OAuth2ResponseRedirect(uri, registration.oauth_application.get_allowed_schemes())
         elif form.has_error("premises", "invalid_choice"):
             consent_premises_refused(customer=request.user, application=registration, premise_ids=request.POST.getlist("premises"))
-    acceptance = acceptance_current_for(developer=registration.developer)
-    return render(
+    acceptance = acceptance_current_for(application=registration)
+    page = render(
         request,
         "thirdparty/authorize.html",
         {
@@ -118,8 +159,10 @@ def authorize_view(request):
             "agreement": acceptance.agreement,
             "acceptance": acceptance,
             "history_months": requested.history_months,
+            "asks_for_control": DataKind.HAN_CONTROL in kinds,
         },
     )
+    return _allow_form_action_to(page, credentials.get("redirect_uri"))
 
 
 def _invalid_request(description: str, credentials: dict):
