@@ -69,6 +69,13 @@ def _move_alice_out_and_carol_in(alice):
     return carol
 
 
+def _another_control_app(like, name):
+    application = world.register(like.developer, name=name, scopes=DEVICE_SCOPES)
+    application.webhook_url = like.webhook_url
+    application.save(update_fields=["webhook_url"])
+    return application
+
+
 def _grant(application, customer, premise, kinds):
     return consent_grant(
         application=application,
@@ -165,9 +172,10 @@ def test_third_party_access_registers_its_move_out_handler():
 @pytest.mark.objective("SO-U8")
 def test_at_move_out_device_scopes_end_with_status_webhook_and_audit(alice, people, api, control_app):
     thermostat_at_alices(people)
+    # Three companies (one live consent per customer and company): control only, data and devices, and one with a live token.
     control_only = _grant(control_app, alice, _alices_home(alice), CONTROL)
-    mixed = _grant(control_app, alice, _alices_home(alice), DEVICE_SCOPES)
-    control_tokens(api, control_app, alice)  # a live token under a third consent, control only
+    mixed = _grant(_another_control_app(control_app, "Energy Coach"), alice, _alices_home(alice), DEVICE_SCOPES)
+    control_tokens(api, _another_control_app(control_app, "Heat Pump Co"), alice)  # a live token, control only
     third = Consent.objects.order_by("-pk").first()
     _move_alice_out_and_carol_in(alice)
 
