@@ -41,7 +41,7 @@ QUALITY = {
 }
 _CODE = (0, 2**16 - 1, "codes from 0 to 65535")
 _UINT32 = (0, 2**32 - 1, "whole numbers from 0 to 4294967295")
-_INT48 = (-(2**47), 2**47, "ESPI's 48-bit integers")
+_INT48 = (-(2**47), 2**47, "48-bit integers")
 _TIME = (-(2**63), 2**63 - 1, "64-bit seconds")
 # The range ESPI's schema (espi.xsd) gives each number this reader uses, as (low, high, how a
 # message says it): UnitSymbolKind, FlowDirectionKind, AccumulationKind, ServiceKind and
