@@ -382,6 +382,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.1",
     "PREPROCESSING_HOOKS": ["thirdparty.api.schema.only_espi_paths"],
     "SERVE_INCLUDE_SCHEMA": False,
+    # Row ids in paths (amiportal/converters.py): whole numbers that fit a bigint.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # --- Logging ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ urlpatterns = [
     path("two-factor/verify/", views.two_factor_verify_view, name="two_factor_verify"),
     path("two-factor/setup/", views.two_factor_setup_view, name="two_factor_setup"),
     path("two-factor/backup-codes/", views.backup_codes_regenerate_view, name="backup_codes"),
-    path("two-factor/devices/<int:device_id>/remove/", views.totp_device_remove_view, name="totp_remove"),
+    path("two-factor/devices/<id:device_id>/remove/", views.totp_device_remove_view, name="totp_remove"),
     path("step-up/", views.step_up_view, name="step_up"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
