@@ -1,8 +1,9 @@
 """Path converters. ``<id:...>`` is the one way a URL carries a database row id.
 
-Django's ``int`` converter matches any run of digits, and a 25-digit id overflowed
-PostgreSQL's bigint in the lookup: a 500 instead of a 404. This converter matches only ids a
-row can have, so anything larger is simply no match, answered 404 like any unknown id.
+Django's ``int`` converter matches any run of digits, and a 25-digit premise id overflowed
+the database's 64-bit integer in the operator's usage lookup (``OverflowError`` on SQLite, the
+development database): a 500 instead of a 404. This converter matches only ids a row can have,
+so anything larger is no match, answered 404 like any unknown id, on every database.
 ``tests/test_hostile_urls.py`` fails on a route that uses ``int`` again.
 """
 

@@ -1,7 +1,7 @@
 """Hostile URLs: ids too large for a row and days at the end of the calendar get a 404 or a clear 400, never a 500."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.urls.converters import IntConverter
 
 from amiportal.converters import LARGEST_ID
@@ -26,6 +26,15 @@ def test_no_route_takes_an_unbounded_integer():
     found = _converters(get_resolver().url_patterns)
     unbounded = [f"{route} ({name})" for route, name, converter in found if isinstance(converter, IntConverter)]
     assert not unbounded, f"use <id:...> (amiportal/converters.py), not <int:...>: {unbounded}"
+
+
+def test_a_25_digit_id_matches_no_route():
+    """Refused by the converter, before any view: on SQLite (the development database) the lookup overflowed into a 500."""
+    paths = [f"operator/customers/1/premises/{HUGE_ID}/usage/", f"customer/premises/{HUGE_ID}/usage/", f"han/operator/networks/{HUGE_ID}/"]
+    for path in paths:
+        with pytest.raises(Resolver404):
+            resolve(f"/{path}")
+    assert resolve(f"/customer/premises/{LARGEST_ID}/usage/").kwargs == {"premise_id": LARGEST_ID}
 
 
 @pytest.mark.objective("SO-C4")
