@@ -114,12 +114,18 @@ def test_the_import_command_prints_the_reason_not_a_traceback(meter, tmp_path):
 
 @pytest.mark.objective("SO-U3")
 def test_csv_validation_messages_never_write_out_huge_numbers(olga, meter):
-    huge = "9" * 60
-    body = "meter,channel,start,seconds,value,unit,quality\n"
-    body += f"E-NUM1,delivered,2025-06-01T05:00:00Z,900,{huge},Wh,actual\nE-NUM1,delivered,2025-06-01T05:15:00Z,{huge},1,Wh,actual\n"
+    big, huge = "9" * 17, "9" * 60
+    rows = [("05:00", "900", big), ("05:15", big, "1"), ("05:30", "900", huge), ("05:45", "1_000", "1"), ("06:00", "900", "\u0663")]
+    body = "meter,channel,start,seconds,value,unit,quality\n" + "".join(
+        f"E-NUM1,delivered,2025-06-01T{at}:00Z,{seconds},{value},Wh,actual\n" for at, seconds, value in rows
+    )
     response = signed_in(olga).post(URL, {"file": SimpleUploadedFile("h.csv", body.encode(), content_type="text/csv")})
     assert response.status_code == 422
+    digits = "seconds and value must be whole numbers of at most 18 digits"
     assert [error["reason"] for error in response.json()["errors"]] == [
+        digits,
+        digits,
+        digits,
         "reading an implausibly large number Wh in 900 s is beyond what any electric service can carry",
         "interval length an implausibly large number s is outside 1 s to 40 days",
     ]
