@@ -10,6 +10,8 @@ from io import StringIO
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from amiportal.audit.models import AuditEntry
 from billing.formats import safe_xml
@@ -170,3 +172,26 @@ def test_syntax_errors_give_a_position_and_quote_nothing_from_the_file():
     with pytest.raises(EspiFormatError) as wrong_root:
         parse_espi(b"<private-root-name/>")
     assert "private-root-name" not in str(wrong_root.value)
+
+
+_PIECES = st.sampled_from(
+    ['<?xml version="1.0"?>', "<!DOCTYPE feed>", "<!DOCTYPE feed [", '<!ENTITY a "b">', "<feed>", "</feed>", "&a;", "<!--c-->", "]>"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(st.one_of(_PIECES, st.text(max_size=20)), max_size=12).map("".join),
+    codec=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1"]),
+)
+def test_any_document_gives_a_tree_or_one_of_the_two_documented_errors(text, codec):
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        return
+    try:
+        root = safe_xml.parse_untrusted_xml(data)
+    except (safe_xml.UnsafeXmlError, safe_xml.MalformedXmlError) as error:
+        assert str(error) == DOCTYPE_REFUSED or str(error).startswith("not well-formed XML (line ")
+    else:
+        assert root.getroottree().docinfo.doctype == ""
