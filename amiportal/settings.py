@@ -358,6 +358,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Meter data ---------------------------------------------------------------------
+# A reading that ends later than now plus this much is refused at ingest: no meter measures the
+# future, and a head-end clock a little ahead must not lose a delivery.
+AMI_READING_CLOCK_SKEW_SECONDS = env_int("AMI_READING_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)
+
 # --- REST framework ----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -419,6 +424,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.1",
     "PREPROCESSING_HOOKS": ["thirdparty.api.schema.only_espi_paths"],
     "SERVE_INCLUDE_SCHEMA": False,
+    # Row ids in paths (amiportal/converters.py): whole numbers that fit a bigint.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # --- Logging ------------------------------------------------------------------------

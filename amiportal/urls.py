@@ -3,6 +3,11 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
+from amiportal import converters
+
+# Before any app's URLs are built: they use <id:...> for row ids.
+converters.register()
+
 # The admin sits behind the same sign-in and two-factor as every other page.
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "AMI Portal administration"

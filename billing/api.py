@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from amiportal.accounts.roles import Role, user_roles
+from amiportal.audit.services import audit_append
 from billing.formats.csv_readings import CsvFormatError, parse_readings_csv, text_lines
 from billing.formats.espi_read import MAX_FILE_BYTES, EspiFormatError, readings_from_espi
 from billing.models import Source
@@ -51,7 +52,15 @@ class ReadingsIngestApi(APIView):
             else:
                 rows, rejected = parse_readings_csv(text_lines(upload.read()))
         except (CsvFormatError, EspiFormatError, UnicodeDecodeError) as error:
-            return Response({"status": "rejected", "error": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+            reason = "the file is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+            # A file refused whole (unsafe or unreadable) leaves a trace too, like a rejected batch.
+            audit_append(
+                action="billing.ingest_refused",
+                actor=request.user,
+                target="ingest",
+                payload={"filename": upload.name[:255], "format": data["format"], "reason": reason},
+            )
+            return Response({"status": "rejected", "error": reason}, status=status.HTTP_400_BAD_REQUEST)
         report = readings_ingest(
             readings=rows,
             pre_rejected=rejected,

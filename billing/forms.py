@@ -1,14 +1,30 @@
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 
 MAX_DOWNLOAD_DAYS = 2 * 366
+# Days a billing form accepts. Far enough for any tariff or reading, and far from date.max: a day
+# such as 9999-12-31 overflowed where the view adds a day to find its end (a 500, not a message).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+DAY_OUT_OF_RANGE = f"Choose a day from {FIRST_DAY:%-d %B %Y} to {LAST_DAY:%-d %B %Y}."
+
+
+def _within_days(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise forms.ValidationError(DAY_OUT_OF_RANGE, code="out_of_range")
+
+
+def day_field(label: str | None = None, **kwargs) -> forms.DateField:
+    """A date input bounded to FIRST_DAY..LAST_DAY, in the browser's picker too."""
+    bounds = {"min": FIRST_DAY.isoformat(), "max": LAST_DAY.isoformat()}
+    return forms.DateField(label=label, widget=forms.DateInput(attrs={"type": "date", **bounds}), validators=[_within_days], **kwargs)
 
 
 class DateRangeForm(forms.Form):
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To (included)")
+    start = day_field("From")
+    end = day_field("To (included)")
 
     def clean(self):
         data = super().clean()
@@ -23,7 +39,7 @@ class DateRangeForm(forms.Form):
 
 class CriticalPeakForm(forms.Form):
     tariff = forms.ModelChoiceField(queryset=None)
-    day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    day = day_field()
     start_hour = forms.IntegerField(min_value=0, max_value=23, label="From hour (0–23)")
     end_hour = forms.IntegerField(min_value=1, max_value=24, label="Until hour (1–24)")
 
@@ -63,7 +79,7 @@ def _cents_field(label: str, *, max_digits: int = 8, decimal_places: int = 4, re
 class TariffVersionForm(forms.Form):
     """A version's terms in the structure ``tariff_version_create`` takes; the service judges the terms themselves."""
 
-    effective_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Effective from")
+    effective_from = day_field("Effective from")
     pricing = forms.ChoiceField(label="Pricing")
     flat_rate = _cents_field("Flat rate (¢ per kWh)", help_text="Flat pricing, and the fallback for real-time hours without a price.")
     definition = forms.CharField(
@@ -101,7 +117,7 @@ class TariffVersionForm(forms.Form):
 
 class PremiseTariffAssignForm(forms.Form):
     tariff = forms.ModelChoiceField(queryset=None)
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From (premise-local day)")
+    start = day_field("From (premise-local day)")
 
     def __init__(self, *args, **kwargs):
         from billing.models import Tariff

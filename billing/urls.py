@@ -5,22 +5,22 @@ from billing import api, views
 app_name = "billing"
 
 urlpatterns = [
-    path("customer/premises/<int:premise_id>/usage/", views.dashboard_view, name="dashboard"),
-    path("customer/premises/<int:premise_id>/usage/readings.csv", views.download_csv_view, name="download_csv"),
-    path("customer/premises/<int:premise_id>/usage/greenbutton.xml", views.download_greenbutton_view, name="download_greenbutton"),
-    path("customer/premises/<int:premise_id>/usage/intervals.json", views.interval_data_view, name="interval_data"),
-    path("operator/customers/<int:account_id>/premises/<int:premise_id>/usage/", views.operator_usage_view, name="operator_usage"),
+    path("customer/premises/<id:premise_id>/usage/", views.dashboard_view, name="dashboard"),
+    path("customer/premises/<id:premise_id>/usage/readings.csv", views.download_csv_view, name="download_csv"),
+    path("customer/premises/<id:premise_id>/usage/greenbutton.xml", views.download_greenbutton_view, name="download_greenbutton"),
+    path("customer/premises/<id:premise_id>/usage/intervals.json", views.interval_data_view, name="interval_data"),
+    path("operator/customers/<id:account_id>/premises/<id:premise_id>/usage/", views.operator_usage_view, name="operator_usage"),
     path("operator/critical-peak/", views.operator_critical_peak_view, name="operator_critical_peak"),
     path("operator/tariffs/", views.operator_tariffs_view, name="operator_tariffs"),
     path("operator/tariffs/new/", views.operator_tariff_new_view, name="operator_tariff_new"),
-    path("operator/tariffs/<int:tariff_id>/", views.operator_tariff_view, name="operator_tariff"),
-    path("operator/tariffs/<int:tariff_id>/versions/new/", views.operator_tariff_version_new_view, name="operator_tariff_version_new"),
-    path("operator/tariffs/premises/<int:premise_id>/", views.operator_premise_tariff_view, name="operator_premise_tariff"),
+    path("operator/tariffs/<id:tariff_id>/", views.operator_tariff_view, name="operator_tariff"),
+    path("operator/tariffs/<id:tariff_id>/versions/new/", views.operator_tariff_version_new_view, name="operator_tariff_version_new"),
+    path("operator/tariffs/premises/<id:premise_id>/", views.operator_premise_tariff_view, name="operator_premise_tariff"),
     path(
-        "operator/tariffs/premises/<int:premise_id>/assign/",
+        "operator/tariffs/premises/<id:premise_id>/assign/",
         views.operator_premise_tariff_assign_view,
         name="operator_premise_tariff_assign",
     ),
-    path("operator/tariffs/premises/<int:premise_id>/bill-cycle/", views.operator_bill_cycle_set_view, name="operator_bill_cycle_set"),
+    path("operator/tariffs/premises/<id:premise_id>/bill-cycle/", views.operator_bill_cycle_set_view, name="operator_bill_cycle_set"),
     path("api/billing/ingest/", api.ReadingsIngestApi.as_view(), name="api_ingest"),
 ]

@@ -6,9 +6,9 @@ app_name = "han"
 
 urlpatterns = [
     path("installer/", views.installer_work_orders_view, name="installer_work_orders"),
-    path("installer/work-orders/<int:work_order_id>/", views.installer_work_order_view, name="installer_work_order"),
+    path("installer/work-orders/<id:work_order_id>/", views.installer_work_order_view, name="installer_work_order"),
     path(
-        "installer/work-orders/<int:work_order_id>/devices/<uuid:device_uid>/retry/",
+        "installer/work-orders/<id:work_order_id>/devices/<uuid:device_uid>/retry/",
         views.installer_device_retry_view,
         name="installer_device_retry",
     ),
@@ -18,6 +18,6 @@ urlpatterns = [
     path("devices/<uuid:device_uid>/remove/", views.customer_device_remove_view, name="customer_device_remove"),
     path("devices/<uuid:device_uid>/status.json", views.customer_device_status_view, name="customer_device_status"),
     path("operator/", views.operator_networks_view, name="operator_networks"),
-    path("operator/networks/<int:network_id>/", views.operator_network_view, name="operator_network"),
-    path("operator/networks/<int:network_id>/replace/", views.operator_network_replace_view, name="operator_network_replace"),
+    path("operator/networks/<id:network_id>/", views.operator_network_view, name="operator_network"),
+    path("operator/networks/<id:network_id>/replace/", views.operator_network_replace_view, name="operator_network_replace"),
 ]

@@ -15,6 +15,6 @@ urlpatterns = [
     path("developer/", views.developer_home_view, name="developer_home"),
     path("operator/", views.operator_home_view, name="operator_home"),
     path("operator/customers/", views.operator_customers_view, name="operator_customers"),
-    path("operator/customers/<int:account_id>/", views.operator_customer_detail_view, name="operator_customer_detail"),
+    path("operator/customers/<id:account_id>/", views.operator_customer_detail_view, name="operator_customer_detail"),
     path("operator/audit/", views.operator_audit_view, name="operator_audit"),
 ]

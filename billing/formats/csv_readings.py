@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -20,6 +21,8 @@ REQUIRED = COLUMNS[:6]
 CHANNELS = {"delivered": Channel.DELIVERED, "received": Channel.RECEIVED}
 QUALITIES = {"actual": Quality.ACTUAL, "estimated": Quality.ESTIMATED, "validated": Quality.VALIDATED}
 MAX_FIELD = 64
+# ASCII digits only: int() would also take "1_000", other scripts' digits and surrounding spaces.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 class CsvFormatError(ValueError):
@@ -82,12 +85,11 @@ def iter_readings_csv(lines: Iterable[str]) -> Iterator[RawReading | tuple[str, 
         if start.tzinfo is None:
             yield (ref, "start has no UTC offset")
             continue
-        try:
-            seconds = int(row[where["seconds"]])
-            value = int(row[where["value"]])
-        except ValueError:
-            yield (ref, "seconds and value must be whole numbers")
+        seconds_text, value_text = row[where["seconds"]].strip(), row[where["value"]].strip()
+        if not (_WHOLE_NUMBER.fullmatch(seconds_text) and _WHOLE_NUMBER.fullmatch(value_text)):
+            yield (ref, "seconds and value must be whole numbers of at most 18 digits")
             continue
+        seconds, value = int(seconds_text), int(value_text)
         quality = Quality.ACTUAL
         if quality_at is not None and row[quality_at].strip():
             quality = QUALITIES.get(row[quality_at].strip().lower())

@@ -1,7 +1,9 @@
 """A tolerant, safe reader for Green Button (ESPI Atom) files.
 
-Safe: bounded size, no DOCTYPE (so no entity declarations, no entity-expansion
-bombs, no external entities), no network, libxml2's huge-tree limits kept.
+Safe: bounded size, parsed by ``billing.formats.safe_xml`` (no DOCTYPE in any encoding, so
+no entity declarations, no entity-expansion bombs, no external entities; no network;
+libxml2's huge-tree limits kept), every number bounded to the range ESPI gives it before
+any arithmetic, and no message that echoes text or huge numbers from the file.
 Tolerant of what real exports get wrong, where the meaning stays clear:
 element names in the wrong case or namespace, links without ``type``, bare
 dates in ``atom:updated``, missing LocalTimeParameters (ESPI times are UTC
@@ -10,13 +12,11 @@ seconds, so the time zone is not needed to read them).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from amiportal.premises.models import MeterKind
+from billing.formats.safe_xml import MalformedXmlError, UnsafeXmlError, parse_untrusted_xml
 from billing.models import UNIT_FOR_KIND, Channel, Quality
 from billing.services.ingest import RawReading
 
@@ -39,7 +39,32 @@ QUALITY = {
     11: Quality.ESTIMATED,
     12: Quality.ESTIMATED,
 }
-_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_CODE = (0, 2**16 - 1, "codes from 0 to 65535")
+_UINT32 = (0, 2**32 - 1, "whole numbers from 0 to 4294967295")
+_INT48 = (-(2**47), 2**47, "48-bit integers")
+_TIME = (-(2**63), 2**63 - 1, "64-bit seconds")
+# The range ESPI's schema (espi.xsd) gives each number this reader uses, as (low, high, how a
+# message says it): UnitSymbolKind, FlowDirectionKind, AccumulationKind, ServiceKind and
+# QualityOfReading are UInt16 codes, durations UInt32, values and amounts Int48, times signed
+# 64-bit seconds. powerOfTenMultiplier (UnitMultiplierKind) is bounded to -9..9, the multipliers
+# a reading uses. Currency is checked against ISO 4217 where it is read.
+BOUNDS: dict[str, tuple[int, int, str]] = {
+    "powerOfTenMultiplier": (-9, 9, "powers of ten from -9 to 9"),
+    "uom": _CODE,
+    "flowDirection": _CODE,
+    "accumulationBehaviour": _CODE,
+    "kind": _CODE,
+    "quality": _CODE,
+    "intervalLength": _UINT32,
+    "duration": _UINT32,
+    "value": _INT48,
+    "billLastPeriod": _INT48,
+    "billToDate": _INT48,
+    "costAdditionalLastPeriod": _INT48,
+    "start": _TIME,
+}
+_BOUNDS_BY_NAME = {name.lower(): (name, *bounds) for name, bounds in BOUNDS.items()}
+_LONGEST_NUMBER = 24  # characters: a signed 64-bit number with room for spaces
 
 
 class EspiFormatError(ValueError):
@@ -99,11 +124,26 @@ def _children(element, name: str):
     return [child for child in element if _name(child) == name]
 
 
+class BoundError(ValueError):
+    """A number outside the range ESPI gives its field; the message names the field and range, never the number."""
+
+
 def _int(element, name: str) -> int | None:
+    """The whole number in child ``name``, within its ESPI bounds (ValueError otherwise, quoting nothing from the file)."""
     found = _child(element, name) if element is not None else None
     if found is None or found.text is None:
         return None
-    return int(found.text.strip())
+    label, low, high, allowed = _BOUNDS_BY_NAME.get(name, (_name(found), *_TIME))
+    text = found.text.strip()
+    if len(text) > _LONGEST_NUMBER:
+        raise BoundError(f"{label} is out of range: ESPI allows {allowed}")
+    try:
+        number = int(text)
+    except ValueError:
+        raise ValueError(f"{label} must be a whole number") from None
+    if not low <= number <= high:
+        raise BoundError(f"{label} is out of range: ESPI allows {allowed}")
+    return number
 
 
 def _links(entry) -> dict[str, list[str]]:
@@ -124,18 +164,13 @@ def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsag
     """The usage points in a file, each with its readings in stored units and its per-element rejections."""
     if len(data) > max_bytes:
         raise EspiFormatError(f"the file is {len(data)} bytes; the limit is {max_bytes}")
-    if _DOCTYPE.search(data[:65536]) or _DOCTYPE.search(data):
-        raise EspiFormatError("the file declares a DOCTYPE or entities, which Green Button files never need; refused for safety")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False, remove_pis=True, collect_ids=False
-    )
     try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
-        raise EspiFormatError(f"not well-formed XML: {error}") from None
+        root = parse_untrusted_xml(data)
+    except (UnsafeXmlError, MalformedXmlError) as error:
+        raise EspiFormatError(str(error)) from None
     entries = [root] if _name(root) == "entry" else [e for e in root.iter() if _name(e) == "entry"]
     if _name(root) not in ("feed", "entry"):
-        raise EspiFormatError(f"the document is a <{_name(root)}>, not an Atom feed or entry")
+        raise EspiFormatError("the document is not an Atom feed or entry")
 
     usage_points: dict[str, EspiUsagePoint] = {}
     reading_types: dict[str, tuple[int | None, int, int, int | None]] = {}  # href -> (uom, power, flow, interval)
@@ -228,8 +263,8 @@ def _summary(resource, self_href: str, entry_index: int) -> EspiSummary | tuple[
         uom = _int(measurement, "uom")
         power = _int(measurement, "poweroftenmultiplier") or 0
         raw = _int(measurement, "value")
-    except ValueError:
-        return (ref, "billing period, amounts and consumption must be whole numbers")
+    except ValueError as error:
+        return (ref, str(error))
     if start is None or not seconds or seconds <= 0:
         return (ref, "UsageSummary lacks a billingPeriod with a start and a positive duration")
     try:
@@ -278,8 +313,10 @@ def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) ->
             start = _int(period, "start")
             seconds = _int(period, "duration")
             raw = _int(reading, "value")
-        except ValueError:
-            point.rejected.append((ref, "start, duration and value must be whole numbers"))
+            quality_element = _child(reading, "readingquality")
+            code = _int(quality_element, "quality") if quality_element is not None else None
+        except ValueError as error:
+            point.rejected.append((ref, str(error)))
             continue
         if start is None or seconds is None or raw is None:
             point.rejected.append((ref, "reading lacks timePeriod start, duration or value"))
@@ -289,8 +326,6 @@ def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) ->
         except (OverflowError, OSError, ValueError):
             point.rejected.append((ref, f"start {start} is not a plausible time"))
             continue
-        quality_element = _child(reading, "readingquality")
-        code = _int(quality_element, "quality") if quality_element is not None else None
         value = round(raw * factor * 10**power)
         point.readings.append(EspiReading(ref, channel, moment, seconds, value, UNIT_FOR_KIND[kind], QUALITY.get(code, Quality.ACTUAL)))
 

@@ -26,6 +26,12 @@ def readings(
     return out
 
 
+def up_to_now(rows):
+    """Only the readings that have ended by now: a head-end never delivers the future (ingest refuses it)."""
+    now = datetime.now(UTC)
+    return [row for row in rows if row.start + timedelta(seconds=row.seconds) <= now]
+
+
 def ingest(rows, **kwargs):
     kwargs.setdefault("source", Source.HEAD_END)
     return readings_ingest(readings=rows, **kwargs)

@@ -15,7 +15,7 @@ from billing.dashboard import SIMILAR_HOMES_MIN_GROUP, dashboard_build, similar_
 from billing.models import Channel
 from billing.services.ingest import local_day_bounds
 from billing.services.similar_homes import similar_homes_refresh
-from tests.billing.helpers import ingest, readings
+from tests.billing.helpers import ingest, readings, up_to_now
 from tests.billing.tariffs import tou_tariff
 from tests.conftest import signed_in
 from tests.espi_validation import validation_errors
@@ -32,7 +32,7 @@ def _fill_days(premise, first: date, days: int, value=lambda m: 250, channel=Cha
     meter = premise.meters.get()
     start, _ = local_day_bounds(first, premise.timezone)
     _, end = local_day_bounds(first + timedelta(days=days - 1), premise.timezone)
-    ingest(readings(meter.serial_number, start, hours=int((end - start).total_seconds() // 3600), value=value, channel=channel))
+    ingest(up_to_now(readings(meter.serial_number, start, hours=int((end - start).total_seconds() // 3600), value=value, channel=channel)))
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_alice_sees_price_bill_charts_everyday_costs_and_net_metering(alice, ali
     assert [c["key"] for c in charts] == ["day", "week", "month", "year"]
     day = charts[0]
     assert len(day["labels"]) == len(day["periods"]) == len(day["periodLabels"]) > 0
-    assert any(v > 0 for v in day["received"]) or datetime.now(UTC).astimezone(premise_zone(alice_home)).hour < 10
+    assert any(v > 0 for v in day["received"]) or datetime.now(UTC).astimezone(premise_zone(alice_home)).hour < 11
     assert '<script src="/static/vendor/chart.umd.min.js">' in page
     assert "style=" not in page  # CSP: style-src 'self' only
 

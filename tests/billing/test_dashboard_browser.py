@@ -8,7 +8,7 @@ import pytest
 
 from billing.models import Channel
 from billing.services.ingest import local_day_bounds
-from tests.billing.helpers import ingest, readings
+from tests.billing.helpers import ingest, readings, up_to_now
 from tests.billing.tariffs import tou_tariff
 from tests.test_browser import page  # noqa: F401  (the browser fixture)
 
@@ -24,8 +24,9 @@ def test_alice_sees_her_charts_and_tables(page, alice, password):  # noqa: F811
     today = datetime.now(UTC).astimezone(zone).date()
     start, _ = local_day_bounds(today - timedelta(days=2), premise.timezone)
     serial = premise.meters.get().serial_number
-    ingest(readings(serial, start, hours=72))
-    ingest(readings(serial, start, hours=72, channel=Channel.RECEIVED, value=lambda m: 80 if 10 <= m.astimezone(zone).hour < 15 else 0))
+    ingest(up_to_now(readings(serial, start, hours=72)))
+    received = readings(serial, start, hours=72, channel=Channel.RECEIVED, value=lambda m: 80 if 10 <= m.astimezone(zone).hour < 15 else 0)
+    ingest(up_to_now(received))
 
     problems = []
     page.on(

@@ -13,7 +13,7 @@ from billing.selectors import period_cost
 from billing.services.ingest import local_day_bounds
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_version_create
 from billing.tariff_engine import _tariff_history_postgresql, tariff_history_orm
-from tests.billing.helpers import ingest, readings
+from tests.billing.helpers import ingest, readings, up_to_now
 from tests.billing.tariffs import TOU, flat_tariff, tou_tariff
 from tests.factories import MeterFactory, PremiseFactory
 
@@ -31,7 +31,7 @@ def _fill(premise, first: date, last: date, wh=lambda moment: 400, seconds=900):
     start, _ = local_day_bounds(first, premise.timezone)
     _, end = local_day_bounds(last, premise.timezone)
     hours = int((end - start).total_seconds() // 3600)
-    ingest(readings(premise.meters.get().serial_number, start, hours=hours, value=wh, seconds=seconds))
+    ingest(up_to_now(readings(premise.meters.get().serial_number, start, hours=hours, value=wh, seconds=seconds)))
 
 
 def test_the_one_query_tariff_history_is_what_the_orm_reads_give(olga, django_assert_num_queries):

@@ -92,7 +92,7 @@ def test_the_older_electric_power_usage_summary_name_is_read_too(premise):
         (f"<UsageSummary {ESPI}><billLastPeriod>5</billLastPeriod><statusTimeStamp>1</statusTimeStamp></UsageSummary>", "billingPeriod"),
         (
             f"<UsageSummary {ESPI}><billingPeriod><duration>86400</duration><start>soon</start></billingPeriod></UsageSummary>",
-            "whole numbers",
+            "whole number",
         ),
         (
             f"<UsageSummary {ESPI}><billingPeriod><duration>86400</duration><start>1</start></billingPeriod>"

@@ -4,25 +4,25 @@ from thirdparty.api import devices, views
 
 app_name = "espi"
 
-_point = "Subscription/<int:subscription_id>/UsagePoint/<int:usage_point_id>"
-_reading = f"{_point}/MeterReading/<int:meter_reading_id>"
+_point = "Subscription/<id:subscription_id>/UsagePoint/<id:usage_point_id>"
+_reading = f"{_point}/MeterReading/<id:meter_reading_id>"
 _device = f"{_point}/Device/<uuid:device_id>"
 
 urlpatterns = [
     path("ReadServiceStatus", views.ReadServiceStatusApi.as_view(), name="read_service_status"),
     path("Authorization", views.AuthorizationListApi.as_view(), name="authorization_list"),
-    path("Authorization/<int:authorization_id>", views.AuthorizationApi.as_view(), name="authorization"),
-    path("Subscription/<int:subscription_id>/UsagePoint", views.UsagePointListApi.as_view(), name="usage_point_list"),
+    path("Authorization/<id:authorization_id>", views.AuthorizationApi.as_view(), name="authorization"),
+    path("Subscription/<id:subscription_id>/UsagePoint", views.UsagePointListApi.as_view(), name="usage_point_list"),
     path(_point, views.UsagePointApi.as_view(), name="usage_point"),
     path(f"{_point}/MeterReading", views.MeterReadingListApi.as_view(), name="meter_reading_list"),
     path(_reading, views.MeterReadingApi.as_view(), name="meter_reading"),
     path(f"{_reading}/IntervalBlock", views.IntervalBlockListApi.as_view(), name="interval_block_list"),
-    path(f"{_reading}/IntervalBlock/<int:interval_block_id>", views.IntervalBlockApi.as_view(), name="interval_block"),
+    path(f"{_reading}/IntervalBlock/<id:interval_block_id>", views.IntervalBlockApi.as_view(), name="interval_block"),
     path(f"{_point}/UsageSummary", views.UsageSummaryListApi.as_view(), name="usage_summary_list"),
     path(f"{_point}/Device", devices.DeviceListApi.as_view(), name="device_list"),
     path(f"{_device}/LoadControl", devices.LoadControlApi.as_view(), name="device_load_control"),
     path(f"{_device}/StatusRead", devices.StatusReadApi.as_view(), name="device_status_read"),
     path(f"{_device}/Command/<uuid:command_id>", devices.DeviceCommandApi.as_view(), name="device_command"),
     path("ReadingType/<str:reading_type_id>", views.ReadingTypeApi.as_view(), name="reading_type"),
-    path("Batch/Subscription/<int:subscription_id>", views.BatchSubscriptionApi.as_view(), name="batch_subscription"),
+    path("Batch/Subscription/<id:subscription_id>", views.BatchSubscriptionApi.as_view(), name="batch_subscription"),
 ]

@@ -1,12 +1,15 @@
-"""Checking each reading of a batch: its meter, unit, channel, interval length, value and UTC offset."""
+"""Checking each reading of a batch: its meter, unit, channel, interval length, value, UTC offset and that it is not in the future."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import repeat
 from operator import attrgetter
+
+from django.conf import settings
+from django.utils import timezone
 
 from amiportal.premises.models import Meter, MeterKind
 from billing.models import UNIT_FOR_KIND, Channel
@@ -22,6 +25,11 @@ MAX_RATE_PER_SECOND = {
 }
 
 
+def _latest_end() -> int:
+    """The latest instant (epoch seconds) a reading may end: now plus the allowed clock skew."""
+    return int(timezone.now().timestamp()) + settings.AMI_READING_CLOCK_SKEW_SECONDS
+
+
 def _validated_series(
     rows: list[RawReading], meters: dict[str, Meter], allowed: set[int] | None, report: IngestReport
 ) -> dict[tuple[int, int], list[tuple[int, int, int, int, str]]]:
@@ -33,7 +41,8 @@ def _validated_series(
     ``_row_problem``, the one place the wording lives, so each rejected row is still reported.
     """
     by_series: dict[tuple[int, int], list[tuple[int, int, int, int, str]]] = defaultdict(list)
-    if _validated_at_once(rows, meters, allowed, by_series):
+    latest_end = _latest_end()
+    if _validated_at_once(rows, meters, allowed, by_series, latest_end):
         return by_series
     # (serial, channel, seconds, unit) -> (the series' append, the largest acceptable value), or a reason
     signatures: dict[tuple[str, int, int, str], tuple[Callable, float] | str] = {}
@@ -50,11 +59,17 @@ def _validated_series(
         if not 0 <= value <= limit or start.tzinfo is None:
             report.reject(row.ref, _row_problem(row, meters[row.meter]))
             continue
-        append((int(start.timestamp()), row.seconds, value, row.quality, row.ref))
+        epoch = int(start.timestamp())
+        if not 0 <= epoch or epoch + row.seconds > latest_end:
+            report.reject(row.ref, _time_problem(epoch, row.seconds))
+            continue
+        append((epoch, row.seconds, value, row.quality, row.ref))
     return by_series
 
 
-def _validated_at_once(rows: list[RawReading], meters: dict[str, Meter], allowed: set[int] | None, by_series: dict) -> bool:
+def _validated_at_once(
+    rows: list[RawReading], meters: dict[str, Meter], allowed: set[int] | None, by_series: dict, latest_end: int
+) -> bool:
     """The common delivery, one meter channel at one length and unit with every row valid, checked column-wise.
 
     ``map`` and ``attrgetter`` pull each column out at C speed, and ``min``/``max`` check the
@@ -74,6 +89,8 @@ def _validated_at_once(rows: list[RawReading], meters: dict[str, Meter], allowed
     if not 0 <= min(values) or not max(values) <= limit or None in map(_TZINFO, moments):
         return False
     epochs = list(map(int, map(datetime.timestamp, moments)))
+    if min(epochs) < 0 or max(epochs) + first.seconds > latest_end:
+        return False
     by_series[(meters[first.meter].pk, first.channel)].extend(
         zip(epochs, repeat(first.seconds), values, map(_QUALITY, rows), map(_REF, rows), strict=False)
     )
@@ -98,6 +115,28 @@ def _signature_verdict(
     return by_series[(meter.pk, row.channel)].append, MAX_RATE_PER_SECOND[meter.kind] * row.seconds
 
 
+def _shown(number: int) -> str:
+    """A number as a message quotes it: huge ones (a parser's or a sender's mistake) are named, not written out.
+
+    Writing out an int of more than 4,300 digits raises ValueError in Python, and even a shorter
+    one only bloats the report and the audit entry.
+    """
+    if -(10**15) < number < 10**15:
+        return str(number)
+    return "an implausibly large number"
+
+
+def _time_problem(start: int, seconds: int) -> str:
+    """Why a reading's time is refused: before 1970 (no meter data is that old) or ending in the future."""
+    if start < 0:
+        return "reading starts before 1970"
+    try:
+        when = f"at {datetime.fromtimestamp(start + seconds, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    except (OverflowError, OSError, ValueError):
+        when = "after the year 9999"
+    return f"reading ends {when}, which is in the future (beyond the {settings.AMI_READING_CLOCK_SKEW_SECONDS} s allowed for clock skew)"
+
+
 def _row_problem(row: RawReading, meter: Meter, *, value_checks: bool = True) -> str:
     expected_unit = UNIT_FOR_KIND[meter.kind]
     if row.unit != expected_unit:
@@ -107,13 +146,13 @@ def _row_problem(row: RawReading, meter: Meter, *, value_checks: bool = True) ->
     if row.channel == Channel.RECEIVED and meter.kind != MeterKind.ELECTRIC:
         return "only electric meters have a received (export) channel"
     if not 0 < row.seconds <= MAX_INTERVAL_SECONDS:
-        return f"interval length {row.seconds} s is outside 1 s to 40 days"
+        return f"interval length {_shown(row.seconds)} s is outside 1 s to 40 days"
     if not value_checks:
         return ""
     if row.value < 0:
-        return f"negative reading {row.value}"
+        return f"negative reading {_shown(row.value)}"
     if row.value > MAX_RATE_PER_SECOND[meter.kind] * row.seconds:
-        return f"reading {row.value} {expected_unit} in {row.seconds} s is beyond what any {meter.kind} service can carry"
+        return f"reading {_shown(row.value)} {expected_unit} in {row.seconds} s is beyond what any {meter.kind} service can carry"
     if row.start.tzinfo is None:
         return "start has no UTC offset"
     return ""
