@@ -47,6 +47,8 @@ POSTERS = {
     "billing:api_ingest": "olga",
     "thirdparty:developer_secret_rotate": "trent",
     "thirdparty:developer_webhook": "trent",
+    "thirdparty:developer_webhook_secret_rotate": "trent",
+    "han:operator_network_replace": "olga",
     "thirdparty:customer_consent_revoke": "alice",
     "thirdparty:token": "anonymous",
     "thirdparty:revoke_token": "anonymous",
@@ -123,14 +125,15 @@ def _url(route: str, segments: dict[str, str]) -> str:
 
 
 @pytest.fixture
-def people(alice, bob, ivan, olga, trent):
-    return {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent}
+def people(alice, bob, ivan, olga, trent, peter, dora):
+    return {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent, "peter": peter, "dora": dora}
 
 
 def _client(persona: str, people) -> CsrfClient:
     if persona == "anonymous":
         return CsrfClient()
-    client = signed_in(people[persona])
+    # Stepped up, so the sensitive actions' forms are reached too, not only the step-up redirect.
+    client = signed_in(people[persona], stepped_up=True)
     if persona == "olga":  # customer data opened with a reason, so operator usage pages are reached, not just the reason form
         client.post(f"/operator/customers/{people['alice'].customer_account.pk}/", {"reason": "Fuzz test: ticket 0000"})
     return client

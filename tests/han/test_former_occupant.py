@@ -57,7 +57,8 @@ def test_the_former_occupant_cannot_read_a_devices_status_and_the_attempt_is_his
 @pytest.mark.objective("SO-C13")
 def test_the_former_occupant_cannot_remove_a_device_and_its_key_survives(alice, peter, alices_device, captured):
     sent_before = len(captured)
-    response = signed_in(peter).post(reverse("han:customer_device_remove", args=[alices_device.uid]))
+    # Even with a fresh step-up (removal is a sensitive action), the device is not his to see.
+    response = signed_in(peter, stepped_up=True).post(reverse("han:customer_device_remove", args=[alices_device.uid]))
     assert response.status_code == 404
     alices_device.refresh_from_db()
     assert alices_device.state != DeviceState.DECOMMISSIONED and alices_device.link_key_sealed

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amiportal.audit.models import AuditEntry
+from amiportal.premises.selectors import current_agreement
+from amiportal.premises.services import STAFF_ACCESS_SESSION_KEY
 from han.install_codes import install_code_parse
 from han.models import CommissioningJob, Coordinator, DeviceState, DeviceType
 from han.protocol import ReportSequence, canonical, report_build
@@ -186,7 +188,11 @@ def test_the_operator_network_page_shows_the_refused_report_counts(alice_network
     report_record(report=_report(identity, "online", seq=1, age_seconds=3600))
     report_record(report=_report(identity, "online", seq=2))
     report_record(report=_report(identity, "online", seq=2))
-    page = signed_in(olga).get(reverse("han:operator_network", args=[alice_network.pk])).content.decode()
+    client = signed_in(olga)
+    session = client.session  # the reason gate opened for the premise's customer, as after the reason form
+    session[STAFF_ACCESS_SESSION_KEY] = {str(current_agreement(premise=alice_network.premise).account_id): 4102444800.0}
+    session.save()
+    page = client.get(reverse("han:operator_network", args=[alice_network.pk])).content.decode()
     assert "1 stale heartbeat" in page and "1 replayed report" in page and "0 late reports" in page
 
 
