@@ -53,6 +53,21 @@ def last_entry(action: str) -> dict:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("table", ["billing_intervalreading", "billing_realtimeprice"])
+def test_the_update_guard_covers_every_column_but_the_supersede_flags(table):
+    """A column added later must be added to the trigger too, or an UPDATE could rewrite it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s", [table])
+        columns = {name for (name,) in cursor.fetchall()} - {"is_current", "superseded_at"}
+        cursor.execute(
+            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+            [table, f"{table}_update_only_supersedes"],
+        )
+        (definition,) = cursor.fetchone()
+    assert columns and all(f"old.{name}" in definition and f"new.{name}" in definition for name in columns), definition
+
+
+@pytest.mark.postgres
 @pytest.mark.objective("SO-U2")
 def test_the_database_refuses_to_edit_or_delete_a_reading(meter):
     ingest(readings("E-1", HOUR, hours=1))
