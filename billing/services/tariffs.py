@@ -134,12 +134,10 @@ def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Dec
     """
     wanted = _checked_prices(prices)
     Tariff.objects.select_for_update().filter(pk=tariff.pk).first()  # one publisher per tariff at a time
-    current = {
-        price.start: price
-        for price in RealTimePrice.objects.filter(tariff=tariff, is_current=True, start__in=list(wanted)).only(
-            "id", "start", "cents_per_kwh", "version"
-        )
-    }
+    current = {}
+    if wanted:  # a range, not IN: a year of hours would exceed SQLite's parameter limit
+        stored = RealTimePrice.objects.filter(tariff=tariff, is_current=True, start__gte=min(wanted), start__lte=max(wanted))
+        current = {price.start: price for price in stored.only("id", "start", "cents_per_kwh", "version") if price.start in wanted}
     rows, revisions, superseded = [], [], []
     for start, cents in sorted(wanted.items()):
         old = current.get(start)

@@ -127,8 +127,8 @@ def test_the_ingest_audit_entry_holds_a_hash_of_exactly_the_rows_written(meter):
 def test_a_reading_changed_behind_the_services_back_no_longer_matches_its_audited_hash(meter):
     report = ingest(readings("E-1", HOUR, hours=1))
     audited = last_entry("billing.ingest")["content_sha256"]
-    with as_database_administrator() as cursor:
-        cursor.execute("UPDATE billing_intervalreading SET value = 251 WHERE batch_id = %s AND start = %s", [report.batch_id, HOUR])
+    with as_database_administrator():
+        assert IntervalReading.objects.filter(batch_id=report.batch_id, start=HOUR).update(value=251) == 1
     assert stored_batch_content_sha256(batch_id=report.batch_id) != audited
 
 
