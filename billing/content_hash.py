@@ -16,11 +16,15 @@ readings hashes in a few milliseconds.
   version n > 1 superseded version n - 1 of its interval, so the corrections are covered too.
 - Real-time prices (tag ``ami-prices-v1``): header (tariff id); per row start, price, version;
   sorted by start.
+- Utility bill summaries (tag ``ami-bill-summaries-v1``), whose figures may be absent: the
+  canonical JSON (sorted keys, no spaces) of the meter id and the rows written (period start
+  in Unix seconds, period seconds and the five figures), sorted by period.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 import sys
 from array import array
@@ -54,6 +58,12 @@ def prices_content_sha256(*, tariff_id: int, rows: Iterable[tuple[int, Decimal, 
         versions = [version for _, _, version in ordered]
         digest.update(_packed_rows([starts, prices, versions], len(ordered)))
     return digest.hexdigest()
+
+
+def summaries_content_sha256(*, meter_id: int, rows: Iterable[dict[str, int | None]]) -> str:
+    ordered = sorted(rows, key=itemgetter("period_start", "period_seconds"))
+    text = json.dumps({"meter_id": meter_id, "rows": ordered}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(b"ami-bill-summaries-v1\n" + text.encode()).hexdigest()
 
 
 def stored_batch_content_sha256(*, batch_id: int) -> str:

@@ -207,3 +207,28 @@ def test_the_database_refuses_to_edit_or_delete_a_price(rtp_premise):
     refused("DELETE FROM billing_realtimeprice")
     refused("UPDATE billing_realtimeprice SET is_current = false, superseded_at = now(), cents_per_kwh = 99")
     assert list(RealTimePrice.objects.values_list("cents_per_kwh", flat=True)) == [Decimal("10")]
+
+
+# --- Utility bill summaries (Green Button) --------------------------------------------
+
+
+@pytest.mark.objective("SO-U2")
+def test_a_revised_bill_summary_is_audited_with_old_and_new_figures(olga):
+    from billing.services.greenbutton import greenbutton_import
+    from tests.billing.test_greenbutton import _feed
+    from tests.billing.test_greenbutton_summaries import JAN_1, _summary
+
+    premise = PremiseFactory(service_point_id="SP-SUM9")
+    meter = MeterFactory(premise=premise, serial_number="E-SUM9")
+    greenbutton_import(premise=premise, data=_feed(_summary(1, JAN_1, 31, 5_000_000, 600)), actor=olga)
+    first = last_entry("billing.bill_summaries_stored")
+    assert (first["written"], first["revised"]) == (1, [])
+    greenbutton_import(premise=premise, data=_feed(_summary(1, JAN_1, 31, 5_500_000, 650)), actor=olga)
+    entry = AuditEntry.objects.filter(action="billing.bill_summaries_stored").latest("seq")
+    assert (entry.actor_id, entry.target) == (olga.pk, f"meter:{meter.pk}")
+    (revision,) = json.loads(entry.payload)["revised"]
+    assert (revision["old"]["bill_amount"], revision["new"]["bill_amount"]) == (5_000_000, 5_500_000)
+    assert (revision["old"]["consumption"], revision["new"]["consumption"]) == (600_000, 650_000)
+    assert json.loads(entry.payload)["content_sha256"] != first["content_sha256"]
+    greenbutton_import(premise=premise, data=_feed(_summary(1, JAN_1, 31, 5_500_000, 650)), actor=olga)
+    assert AuditEntry.objects.filter(action="billing.bill_summaries_stored").count() == 2, "an unchanged summary writes nothing"
