@@ -177,13 +177,15 @@ def _checked_prices(prices: list[tuple[datetime, Decimal]]) -> dict[datetime, De
     """The prices by UTC hour, or ValidationError naming every problem (prices may be negative, as in real markets)."""
     problems, wanted = [], {}
     for start, cents in prices:
-        if start.tzinfo is None or start.minute or start.second or start.microsecond:
+        # Judged in UTC, where prices are keyed: 00:00 at +05:30 is half past a UTC hour.
+        hour = start.astimezone(UTC) if start.tzinfo is not None else None
+        if hour is None or hour.minute or hour.second or hour.microsecond:
             problems.append(f"{start} is not the start of an hour with a time zone.")
             continue
         if not isinstance(cents, Decimal) or not cents.is_finite() or abs(cents) >= _PRICE_LIMIT or cents != cents.quantize(_PRICE_STEP):
             problems.append(f"the price for {start.isoformat()} must be a number of cents below 10,000 with at most four decimals.")
             continue
-        hour, cents = start.astimezone(UTC), cents.quantize(_PRICE_STEP)
+        cents = cents.quantize(_PRICE_STEP)
         if wanted.get(hour, cents) != cents:
             problems.append(f"{hour.isoformat()} is listed twice with different prices.")
         wanted[hour] = cents
