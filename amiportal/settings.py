@@ -218,6 +218,9 @@ def _key_32(name: str) -> str:
 Keyring.parse(AMI_KEYRING)  # fail at start on a malformed keyring
 AMI_AUDIT_HMAC_KEY = _key_32("AMI_AUDIT_HMAC_KEY")
 AMI_AUDIT_SIGNING_KEY = _key_32("AMI_AUDIT_SIGNING_KEY")
+# audit_append signs a checkpoint whenever the chain reaches a multiple of this many entries
+# (besides the hourly beat task and the one at start-up), bounding what a cut tail can hide.
+AMI_AUDIT_CHECKPOINT_EVERY = env_int("AMI_AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
 AMI_SECRET_HASH_KEY = _key_32("AMI_SECRET_HASH_KEY")
 # The head-end's Ed25519 seed: it signs every command sent to a HAN coordinator.
 AMI_HAN_SIGNING_KEY = _key_32("AMI_HAN_SIGNING_KEY")

@@ -36,7 +36,7 @@ from billing.models import (
 )
 from billing.services.ingest import RawReading, readings_ingest
 from billing.services.similar_homes import similar_homes_due_day, similar_homes_refresh
-from billing.services.tariffs import premise_tariff_assign, tariff_version_create
+from billing.services.tariffs import premise_tariff_assign, real_time_prices_publish, tariff_version_create
 
 TARIFF_START = date(2024, 1, 1)
 ELECTRIC_SECONDS = 900
@@ -259,14 +259,14 @@ def _next_start(meter: Meter, channel: int, first: datetime, seconds: int) -> da
 
 def _real_time_prices(tariff: Tariff, first: datetime, end: datetime) -> None:
     rng = random.Random("rtp")
-    rows, moment = [], first.replace(minute=0, second=0, microsecond=0)
+    prices, moment = [], first.replace(minute=0, second=0, microsecond=0)
     zone = zoneinfo.ZoneInfo("America/Chicago")
     while moment < end:
         local = moment.astimezone(zone)
         shape = 6 + 5 * math.exp(-((local.hour - 18) ** 2) / 5) + 4 * _season_cooling(local.date()) * (14 <= local.hour < 20)
-        rows.append(RealTimePrice(tariff=tariff, start=moment, cents_per_kwh=Decimal(f"{shape * rng.uniform(0.7, 1.4):.4f}")))
+        prices.append((moment, Decimal(f"{shape * rng.uniform(0.7, 1.4):.4f}")))
         moment += timedelta(hours=1)
-    RealTimePrice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    real_time_prices_publish(tariff=tariff, prices=prices)  # audited like any publication
 
 
 def _critical_peak_days(tariffs: dict[str, Tariff], today: date) -> None:

@@ -317,15 +317,25 @@ class CriticalPeakEvent(models.Model):
 
 
 class RealTimePrice(models.Model):
+    """One published hourly price. Like readings, never edited in place: republishing an hour
+    inserts version n+1 and marks the old row superseded (``real_time_prices_publish``), and on
+    PostgreSQL a trigger refuses every other UPDATE and any DELETE (migration 0008)."""
+
     tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="prices")
     start = models.DateTimeField(help_text="The hour this price applies to.")
     cents_per_kwh = models.DecimalField(max_digits=8, decimal_places=4)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tariff", "start"], name="one_price_per_tariff_hour")]
+        constraints = [
+            models.UniqueConstraint(fields=["tariff", "start"], condition=Q(is_current=True), name="one_current_price_per_tariff_hour"),
+            models.UniqueConstraint(fields=["tariff", "start", "version"], name="one_price_version_per_tariff_hour"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.cents_per_kwh}¢ at {self.start:%Y-%m-%d %H:%M}"
+        return f"{self.cents_per_kwh}¢ at {self.start:%Y-%m-%d %H:%M} v{self.version}"
 
 
 class PremiseTariff(models.Model):

@@ -156,9 +156,8 @@ class PriceBook:
             begin = datetime(local_hour.year, local_hour.month, 1, tzinfo=self.zone)
             end = (begin + timedelta(days=32)).replace(day=1)
             prices = self.real_time.setdefault(tariff_id, {})
-            for start, cents in RealTimePrice.objects.filter(tariff_id=tariff_id, start__gte=begin, start__lt=end).values_list(
-                "start", "cents_per_kwh"
-            ):
+            published = RealTimePrice.objects.filter(tariff_id=tariff_id, is_current=True, start__gte=begin, start__lt=end)
+            for start, cents in published.values_list("start", "cents_per_kwh"):
                 prices[start.astimezone(UTC)] = cents
         return self.real_time.get(tariff_id, {}).get(local_hour.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
 

@@ -44,10 +44,12 @@ def verify_command_fails_naming(seq):
 
 
 @pytest.mark.objective("SO-U8")
-def test_an_untouched_chain_verifies():
+def test_an_untouched_chain_verifies(tmp_path):
     five_entries()
+    export = tmp_path / "checkpoints.jsonl"
+    call_command("audit_checkpoint", export=str(export), stderr=io.StringIO())
     out = io.StringIO()
-    call_command("audit_verify", stdout=out)
+    call_command("audit_verify", checkpoints=str(export), stdout=out)
     assert "audit chain OK: 5 entries" in out.getvalue()
 
 
@@ -134,7 +136,8 @@ def test_truncating_the_tail_is_caught_by_a_signed_checkpoint(tmp_path):
 def test_a_forged_checkpoint_signature_is_rejected(tmp_path):
     five_entries()
     audit_checkpoint_create()
-    AuditCheckpoint.objects.update(signature="00" * 64)
+    with as_database_administrator() as cursor:
+        cursor.execute("UPDATE audit_auditcheckpoint SET signature = %s", ["00" * 64])
     result = audit_verify()
     assert not result.ok and "signature" in result.reason
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from amiportal.audit import chain
 from amiportal.audit.models import AuditCheckpoint, AuditEntry
@@ -20,14 +22,27 @@ class VerificationResult:
     reason: str = ""
     checkpoints_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    # Set when the chain holds but no recent exported checkpoint backs its tail (see
+    # ``external_checkpoint_warning``): not tampering, but less assurance than asked for.
+    warning: str = ""
 
 
-def audit_verify(*, external_checkpoints: list[dict[str, Any]] | None = None) -> VerificationResult:
+# An exported checkpoint older than this leaves too long a tail provable only from inside the database.
+EXTERNAL_CHECKPOINT_MAX_AGE = timedelta(hours=2)
+
+
+def audit_verify(
+    *,
+    external_checkpoints: list[dict[str, Any]] | None = None,
+    max_external_age: timedelta = EXTERNAL_CHECKPOINT_MAX_AGE,
+    now: datetime | None = None,
+) -> VerificationResult:
     """Walk the whole chain in order; stop at the first entry that does not hold.
 
     Detects an edited entry (hash or MAC), a deleted one (gap in seq), an
     inserted one (broken link), and reordering (seq is inside the hash).
-    Checkpoints, stored or exported, add detection of a truncated tail.
+    Checkpoints, stored or exported, add detection of a truncated tail; a chain
+    that holds gets a ``warning`` when no exported checkpoint is recent.
     """
     expected_seq = 1
     prev_hash = chain.GENESIS_HASH
@@ -71,7 +86,45 @@ def audit_verify(*, external_checkpoints: list[dict[str, Any]] | None = None) ->
             )
         if hashes_at.get(seq) != cp["entry_hash"]:
             return VerificationResult(False, checked, seq, f"entry #{seq} differs from the signed checkpoint", len(checkpoints))
-    return VerificationResult(True, checked, checkpoints_checked=len(checkpoints))
+    warning = external_checkpoint_warning(
+        external_checkpoints=external_checkpoints or [], head_seq=expected_seq - 1, max_age=max_external_age, now=now or timezone.now()
+    )
+    return VerificationResult(True, checked, checkpoints_checked=len(checkpoints), warning=warning)
+
+
+def external_checkpoint_warning(*, external_checkpoints: list[dict[str, Any]], head_seq: int, max_age: timedelta, now: datetime) -> str:
+    """Why the chain's tail is not backed by a recent checkpoint kept outside the database, or "".
+
+    Checkpoints stored in the database catch a cut tail only while they survive: someone able to
+    delete entries past the trigger can delete the newest checkpoints too. Only an exported copy
+    proves the head reached at least its ``seq``; if it is old, everything after it rests on the
+    database alone. An exported checkpoint always trails a live chain, so its age is what counts;
+    the entries after it are named for the operator's judgement.
+    """
+    if head_seq == 0:
+        return ""
+    if not external_checkpoints:
+        return (
+            "no exported checkpoint was given (--checkpoints): entries removed from the end of the chain "
+            "together with the checkpoints stored in the database would not be noticed"
+        )
+    newest = max(external_checkpoints, key=lambda cp: (cp["created_at"], int(cp["seq"])))
+    age = now - newest["created_at"]
+    if age <= max_age:
+        return ""
+    after = head_seq - int(newest["seq"])
+    return (
+        f"the newest exported checkpoint (entry #{newest['seq']}) is {_age_text(age)} old, over the {_age_text(max_age)} allowed: "
+        f"the {after} entries after it are proved only by the database; export a fresh one (audit_checkpoint --export)"
+    )
+
+
+def _age_text(age: timedelta) -> str:
+    minutes = max(0, int(age.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes or not (days or hours) else ""]
+    return " ".join(part for part in parts if part)
 
 
 def audit_entries_for_customer(*, customer_account_id: int) -> QuerySet[AuditEntry]:

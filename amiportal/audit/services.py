@@ -8,6 +8,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -166,6 +167,13 @@ def _append_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
         prev_hash = entry.entry_hash
         rows.append(entry)
     AuditEntry.objects.bulk_create(rows)
+    every = settings.AMI_AUDIT_CHECKPOINT_EVERY
+    previous_head = rows[0].seq - 1
+    if seq // every > previous_head // every:
+        # The batch reached a multiple of N: sign the new head now, under the lock already held
+        # and in the same transaction, so a cut tail is caught back to at most N entries without
+        # waiting for the hourly task (one Ed25519 signature and one row per N entries).
+        _checkpoint_sign(seq=seq, entry_hash=prev_hash, created_at=timezone.now())
     return rows
 
 
@@ -179,12 +187,16 @@ def audit_checkpoint_create(*, now: datetime | None = None) -> AuditCheckpoint |
     last = AuditCheckpoint.objects.order_by("-seq").first()
     if last is not None and last.seq == head.seq:
         return None
-    created_at = now or timezone.now()
+    return _checkpoint_sign(seq=head.seq, entry_hash=head.entry_hash, created_at=now or timezone.now())
+
+
+def _checkpoint_sign(*, seq: int, entry_hash: str, created_at: datetime) -> AuditCheckpoint:
+    """Sign and store 'the chain had this head at this time'. The caller holds the chain lock."""
     key = chain.signing_key()
-    signature = key.sign(chain.checkpoint_message(head.seq, head.entry_hash, created_at))
+    signature = key.sign(chain.checkpoint_message(seq, entry_hash, created_at))
     return AuditCheckpoint.objects.create(
-        seq=head.seq,
-        entry_hash=head.entry_hash,
+        seq=seq,
+        entry_hash=entry_hash,
         created_at=created_at,
         public_key=chain.public_key_hex(key),
         signature=signature.hex(),

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from amiportal.audit.services import audit_append
 from amiportal.premises.models import Meter, Premise
+from billing.content_hash import summaries_content_sha256
 from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, EspiSummary, parse_espi
 from billing.models import IngestBatch, Source, UtilityBillSummary
 from billing.services.ingest import IngestReport, RawReading, readings_ingest
@@ -64,7 +66,7 @@ def greenbutton_import(
             )
         )
         if point.summaries and reports[-1].status != IngestBatch.Status.REJECTED:
-            imported, unchanged = _summaries_store(premise, meter, point.summaries, reports[-1].batch_id)
+            imported, unchanged = _summaries_store(premise, meter, point.summaries, reports[-1].batch_id, actor)
             summaries_imported += imported
             summaries_unchanged += unchanged
     return GreenButtonResult(
@@ -77,7 +79,7 @@ def greenbutton_import(
     )
 
 
-def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary], batch_id: int | None) -> tuple[int, int]:
+def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary], batch_id: int | None, actor) -> tuple[int, int]:
     """Store the utility's billing-period summaries for ``meter``: (new or revised, unchanged).
 
     Keyed by meter and billing period (``one_summary_per_meter_period``), so importing the same
@@ -85,6 +87,8 @@ def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary
     constraint rather than storing it twice.
     """
     imported = unchanged = 0
+    written: list[dict] = []
+    revised: list[dict] = []
     stored = {
         (row.period_start, row.period_seconds): row
         for row in UtilityBillSummary.objects.filter(meter=meter, period_start__in=[s.start for s in summaries])
@@ -112,12 +116,31 @@ def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary
             imported += 1
         elif all(getattr(row, name) == value for name, value in figures.items()):
             unchanged += 1
+            continue
         else:
+            old = {name: getattr(row, name) for name in figures}
             for name, value in figures.items():
                 setattr(row, name, value)
             row.source_ref, row.batch_id = summary.ref[:500], batch_id
             row.save()
             imported += 1
+            revised.append({"period_start": summary.start.isoformat(), "old": old, "new": figures})
+        written.append({"period_start": int(summary.start.timestamp()), "period_seconds": summary.seconds, **figures})
+    if written:
+        # A revised bill summary replaces the utility's old figures, so the entry keeps both.
+        audit_append(
+            action="billing.bill_summaries_stored",
+            actor=actor,
+            actor_label=None if actor else "system",
+            target=f"meter:{meter.pk}",
+            payload={
+                "ingest_batch": batch_id,
+                "written": len(written),
+                "unchanged": unchanged,
+                "revised": revised,
+                "content_sha256": summaries_content_sha256(meter_id=meter.pk, rows=written),
+            },
+        )
     return imported, unchanged
 
 

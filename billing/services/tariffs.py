@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
+from billing.content_hash import prices_content_sha256
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, RealTimePrice, Tariff, TariffVersion
 from billing.services.rollups import period_rollups_rebuild, period_rollups_rebuild_for_version
 from billing.tariff_engine import validate_definition
@@ -121,13 +123,75 @@ def critical_peak_declare(*, tariff: Tariff, day: date, start_hour: int, end_hou
 
 
 @transaction.atomic
-def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Decimal]]) -> int:
-    """Publish hourly prices; an hour published again takes the new price."""
+def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Decimal]], actor=None) -> int:
+    """Publish hourly prices; returns how many price rows were written.
+
+    An hour published again at a different price takes the new price as a new version: the old
+    row stays, marked superseded, as a utility's settlement needs (what was quoted, and when it
+    was revised), and the audit entry names every revision with its old and new price. An hour
+    published again at the same price writes nothing. The whole list is checked before anything
+    is written; one bad price refuses it all.
+    """
+    wanted = _checked_prices(prices)
+    Tariff.objects.select_for_update().filter(pk=tariff.pk).first()  # one publisher per tariff at a time
+    current = {}
+    if wanted:  # a range, not IN: a year of hours would exceed SQLite's parameter limit
+        stored = RealTimePrice.objects.filter(tariff=tariff, is_current=True, start__gte=min(wanted), start__lte=max(wanted))
+        current = {price.start: price for price in stored.only("id", "start", "cents_per_kwh", "version") if price.start in wanted}
+    rows, revisions, superseded = [], [], []
+    for start, cents in sorted(wanted.items()):
+        old = current.get(start)
+        if old is not None and old.cents_per_kwh == cents:
+            continue
+        version = 1 if old is None else old.version + 1
+        rows.append(RealTimePrice(tariff=tariff, start=start, cents_per_kwh=cents, version=version))
+        if old is not None:
+            superseded.append(old.pk)
+            revisions.append({"hour": start.isoformat(), "old": str(old.cents_per_kwh), "new": str(cents), "version": version})
+    if superseded:
+        RealTimePrice.objects.filter(pk__in=superseded).update(is_current=False, superseded_at=timezone.now())
+    RealTimePrice.objects.bulk_create(rows)
+    audit_append(
+        action="billing.real_time_prices_published",
+        actor=actor,
+        actor_label=None if actor else "system",
+        target=f"tariff:{tariff.pk}",
+        payload={
+            "hours": len(wanted),
+            "written": len(rows),
+            "unchanged": len(wanted) - len(rows),
+            "revised": revisions,
+            "content_sha256": prices_content_sha256(
+                tariff_id=tariff.pk, rows=[(int(row.start.timestamp()), row.cents_per_kwh, row.version) for row in rows]
+            ),
+        },
+    )
+    return len(rows)
+
+
+_PRICE_STEP = Decimal("0.0001")  # the column's four decimal places
+_PRICE_LIMIT = Decimal(10_000)  # and its eight digits
+
+
+def _checked_prices(prices: list[tuple[datetime, Decimal]]) -> dict[datetime, Decimal]:
+    """The prices by UTC hour, or ValidationError naming every problem (prices may be negative, as in real markets)."""
+    problems, wanted = [], {}
     for start, cents in prices:
-        if start.minute or start.second or start.tzinfo is None:
-            raise ValidationError(f"{start} is not the start of an hour with a time zone.")
-        RealTimePrice.objects.update_or_create(tariff=tariff, start=start, defaults={"cents_per_kwh": cents})
-    return len(prices)
+        # Judged in UTC, where prices are keyed: 00:00 at +05:30 is half past a UTC hour.
+        hour = start.astimezone(UTC) if start.tzinfo is not None else None
+        if hour is None or hour.minute or hour.second or hour.microsecond:
+            problems.append(f"{start} is not the start of an hour with a time zone.")
+            continue
+        if not isinstance(cents, Decimal) or not cents.is_finite() or abs(cents) >= _PRICE_LIMIT or cents != cents.quantize(_PRICE_STEP):
+            problems.append(f"the price for {start.isoformat()} must be a number of cents below 10,000 with at most four decimals.")
+            continue
+        cents = cents.quantize(_PRICE_STEP)
+        if wanted.get(hour, cents) != cents:
+            problems.append(f"{hour.isoformat()} is listed twice with different prices.")
+        wanted[hour] = cents
+    if problems:
+        raise ValidationError(problems)
+    return wanted
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Meter
+from billing.content_hash import readings_content_sha256
 from billing.models import IngestBatch
 from billing.services.ingest.plan import _Plan, _plan_series
 from billing.services.ingest.report import IngestReport, RawReading
@@ -117,6 +118,16 @@ def _ingest(
             "duplicates": report.duplicates,
             "rejected": report.rejected,
             "filename": filename,
+            "written": len(plan),
+            "superseded": len(plan.supersede),
+            # What exactly went in (billing/content_hash.py); recomputable from the stored rows.
+            "content_sha256": readings_content_sha256(
+                batch_id=batch.pk,
+                source=source,
+                series=(
+                    (meter_id, channel, *(column[begin:end] for column in plan.columns())) for meter_id, channel, begin, end in plan.runs
+                ),
+            ),
         },
     )
     return report

@@ -34,6 +34,10 @@ class _Plan:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def columns(self) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+        """The stored columns of the rows to insert: starts, seconds, values, qualities, versions."""
+        return self.starts, self.seconds, self.values, self.qualities, self.versions
+
     def add(self, start: int, seconds: int, value: int, quality: int, version: int, delta: int, added: int) -> None:
         self.starts.append(start)
         self.seconds.append(seconds)
