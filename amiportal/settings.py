@@ -33,6 +33,10 @@ from amiportal.transport import transport_check
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
 
+if env_str("AMI_PROFILE") == "gateway":
+    raise ImproperlyConfigured(
+        "AMI_PROFILE=gateway runs on amiportal.gateway_settings (manage.py han_coordinator), not the head-end's settings."
+    )
 PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
 IS_PRODUCTION = PROFILE == "production"
 if not IS_PRODUCTION:
@@ -75,6 +79,7 @@ INSTALLED_APPS = [
     "amiportal.premises",
     "amiportal.portal",
     "han",
+    "han.coordinator",
     "billing",
     "thirdparty",
 ]
