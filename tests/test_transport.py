@@ -51,3 +51,19 @@ def test_tls_and_local_transports_pass_the_rule():
         assert database_plaintext(url) is None, url
     for url in ("postgres://db/ami", "postgres://db/ami?sslmode=disable", "postgresql://db/ami?sslmode=allow"):
         assert database_plaintext(url) is not None, url
+
+
+@pytest.mark.objective("SO-C14")
+def test_a_gateway_refuses_a_plaintext_broker_too():
+    gateway = {
+        "AMI_PROFILE": "gateway",
+        "CELERY_BROKER_URL": PLAINTEXT_BROKER,
+        "AMI_HAN_HEAD_END_PUBLIC_KEY": "ab" * 32,
+        "AMI_HAN_HEAD_END_BOX_PUBLIC_KEY": "cd" * 32,
+    }
+    # Without DJANGO_SETTINGS_MODULE (pytest sets the head-end's), as on a gateway: manage.py picks by AMI_PROFILE.
+    refused = manage("check", extra_env=gateway, drop=["DJANGO_SETTINGS_MODULE"])
+    assert refused.returncode != 0
+    assert "CELERY_BROKER_URL (redis://cache.internal:6379) is not TLS" in refused.stderr
+    tls = {**gateway, "CELERY_BROKER_URL": "rediss://cache.internal:6379/0"}
+    assert manage("check", extra_env=tls, drop=["DJANGO_SETTINGS_MODULE"]).returncode == 0
