@@ -23,7 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from amiportal.env import env_bool, env_int, env_required, env_str
 from amiportal.transport import OVERRIDE as PLAINTEXT_TRANSPORT_OVERRIDE
-from amiportal.transport import transport_check
+from amiportal.transport import broker_tls_options, transport_check
 from han.coordinator.head_end import head_end_public_keys_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +47,10 @@ CELERY_BROKER_URL = env_required("CELERY_BROKER_URL")
 if not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be redis(s):// or amqp(s):// on a gateway.")
 transport_check(broker_url=CELERY_BROKER_URL, database_url=None, allow_plaintext=env_bool(PLAINTEXT_TRANSPORT_OVERRIDE, False))
+# rediss:// and amqps:// verify the broker's certificate and host name (kombu alone would accept any certificate).
+_broker_tls = broker_tls_options(CELERY_BROKER_URL, ca_file=env_str("AMI_BROKER_CA_FILE"))
+if _broker_tls is not None:
+    CELERY_BROKER_USE_SSL = _broker_tls
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # As on the head-end: a command the coordinator took but did not acknowledge goes back on its queue after this.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("AMI_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=5)}

@@ -28,7 +28,7 @@ from amiportal.dev_secrets import dev_secret
 from amiportal.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
 from amiportal.local_files import private_directory, private_sqlite_file
 from amiportal.transport import OVERRIDE as PLAINTEXT_TRANSPORT_OVERRIDE
-from amiportal.transport import transport_check
+from amiportal.transport import broker_tls_options, transport_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
@@ -322,6 +322,10 @@ if IS_PRODUCTION:
         database_url=DATABASE_URL,
         allow_plaintext=env_bool(PLAINTEXT_TRANSPORT_OVERRIDE, False),
     )
+# rediss:// and amqps:// verify the broker's certificate and host name (kombu alone would accept any certificate).
+_broker_tls = broker_tls_options(CELERY_BROKER_URL, ca_file=env_str("AMI_BROKER_CA_FILE"))
+if _broker_tls is not None:
+    CELERY_BROKER_USE_SSL = _broker_tls
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task a dead worker had taken (acks_late) goes back on the queue after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("AMI_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=5)}

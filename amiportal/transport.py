@@ -8,6 +8,10 @@ under ``AMI_PROFILE=production`` and ``amiportal.gateway_settings``):
 - a PostgreSQL ``DATABASE_URL`` says ``sslmode=require``, ``verify-ca`` or ``verify-full``
   (SQLite is a local file, so it passes).
 
+TLS means verified TLS: kombu alone would take ``rediss://`` without options as "TLS, any
+certificate" (``CERT_NONE``), so ``broker_tls_options`` asks for the certificate to be checked
+against the system's CAs, or ``AMI_BROKER_CA_FILE``, and for the host name to match.
+
 ``AMI_ALLOW_PLAINTEXT_TRANSPORT=true`` lets a deployment start without TLS anyway (a broker
 on the same host, a test rig); it is logged as a warning at every start, naming what
 travels in clear, never a password.
@@ -16,6 +20,8 @@ travels in clear, never a password.
 from __future__ import annotations
 
 import logging
+import ssl
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -52,6 +58,17 @@ def database_plaintext(url: str) -> str | None:
     if modes and modes[-1] in DATABASE_TLS_MODES:
         return None
     return f"DATABASE_URL ({_where(url)}) does not require TLS: add ?sslmode=require (or verify-ca, verify-full)"
+
+
+def broker_tls_options(url: str, *, ca_file: str | None = None) -> dict[str, Any] | None:
+    """Celery's ``broker_use_ssl`` for a TLS broker URL: the certificate and host name are verified. None otherwise."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "rediss":  # redis-py's SSLConnection: checks the host name when the certificate is required
+        return {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca_file}
+    if scheme == "amqps":  # py-amqp: system CAs when ca_certs is None; the host name is checked when given
+        return {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_file, "server_hostname": parts.hostname}
+    return None
 
 
 def transport_check(*, broker_url: str | None, database_url: str | None, allow_plaintext: bool) -> list[str]:

@@ -67,3 +67,15 @@ def test_a_gateway_refuses_a_plaintext_broker_too():
     assert "CELERY_BROKER_URL (redis://cache.internal:6379) is not TLS" in refused.stderr
     tls = {**gateway, "CELERY_BROKER_URL": "rediss://cache.internal:6379/0"}
     assert manage("check", extra_env=tls, drop=["DJANGO_SETTINGS_MODULE"]).returncode == 0
+
+
+@pytest.mark.objective("SO-U5")
+def test_a_tls_broker_connection_verifies_the_certificate_and_host_name():
+    show = "from amiportal.celery import app; c = app.connection_for_write(); print(c.transport_cls, sorted(c.ssl.items()))"
+    redis_tls = manage("shell", "-c", show, extra_env=PRODUCTION_ENV)
+    assert redis_tls.returncode == 0, redis_tls.stderr
+    # kombu alone takes rediss:// without options as "any certificate" (CERT_NONE).
+    assert "rediss [('ssl_ca_certs', None), ('ssl_cert_reqs', <VerifyMode.CERT_REQUIRED: 2>)]" in redis_tls.stdout
+    amqp_tls = manage("shell", "-c", show, extra_env={**PRODUCTION_ENV, "CELERY_BROKER_URL": "amqps://ami@mq.internal:5671//"})
+    assert "('cert_reqs', <VerifyMode.CERT_REQUIRED: 2>)" in amqp_tls.stdout
+    assert "('server_hostname', 'mq.internal')" in amqp_tls.stdout
