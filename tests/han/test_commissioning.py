@@ -149,3 +149,27 @@ def test_a_forged_report_changes_nothing(alice_network, identity, captured, sim_
     assert report_record(report=forged) == "refused"
     device.refresh_from_db()
     assert device.state == DeviceState.KEY_RELAYED
+
+
+@pytest.mark.objective("SO-U13")
+def test_a_report_whose_detail_is_not_sealed_to_the_head_end_changes_nothing_and_is_audited(
+    alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks
+):
+    """Signed by the right coordinator, but sealed to another key (a misconfigured gateway): refused, not guessed at."""
+    from han.protocol import CoordinatorIdentity, report_build
+
+    device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    job = device.jobs.get()
+    misdirected = report_build(
+        identity=identity,
+        event="interviewed",
+        command_id=str(job.command_id),
+        detail={"eui64": device.eui64, "pan_id": alice_network.pan_id},
+        seq=1,
+        head_end_box_public_hex=CoordinatorIdentity.generate("not-the-head-end").box_public_hex,
+    )
+    assert report_record(report=misdirected) == "refused"
+    device.refresh_from_db()
+    assert device.state == DeviceState.KEY_RELAYED
+    refused = AuditEntry.objects.get(action="han.report_refused", target=f"coordinator:{identity.name}")
+    assert "sealed part does not open" in refused.payload
