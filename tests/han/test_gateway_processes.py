@@ -78,7 +78,7 @@ def test_a_gateway_with_only_its_key_file_the_head_end_public_keys_and_its_broke
     alice,
     ivan,
     tmp_path,
-    processes,
+    processes,  # noqa: F811
     redis_url,  # noqa: F811
 ):
     device = _gateway_with_an_ev_charger(
