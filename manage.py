@@ -2,8 +2,10 @@
 import os
 import sys
 
+from amiportal.profiles import settings_module
+
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module())
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

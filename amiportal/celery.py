@@ -2,7 +2,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "amiportal.settings")
+from amiportal.profiles import settings_module
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module())
 
 app = Celery("amiportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -5,7 +5,10 @@ Profiles (AMI_PROFILE):
   a filesystem Celery broker unless DATABASE_URL / CELERY_BROKER_URL are set;
   secrets are generated once under var/dev-secrets/.
 - test: like development, with a fast password hasher and a local-memory cache.
-- production: every secret must be provided; HTTPS-only cookies and HSTS.
+- production: every secret must be provided; HTTPS-only cookies and HSTS; the broker
+  and PostgreSQL only over TLS (``amiportal/transport.py``).
+- gateway: not this module. A premise coordinator runs on ``amiportal.gateway_settings``
+  (``manage.py`` and Celery pick it when AMI_PROFILE=gateway; see docs/han.md).
 """
 
 from __future__ import annotations
@@ -24,10 +27,16 @@ from amiportal.crypto.envelope import Keyring
 from amiportal.dev_secrets import dev_secret
 from amiportal.env import env_bool, env_choice, env_int, env_list, env_networks, env_str
 from amiportal.local_files import private_directory, private_sqlite_file
+from amiportal.transport import OVERRIDE as PLAINTEXT_TRANSPORT_OVERRIDE
+from amiportal.transport import broker_tls_options, transport_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AMI_VAR_DIR", str(BASE_DIR / "var")))
 
+if env_str("AMI_PROFILE") == "gateway":
+    raise ImproperlyConfigured(
+        "AMI_PROFILE=gateway runs on amiportal.gateway_settings (manage.py han_coordinator), not the head-end's settings."
+    )
 PROFILE = env_choice("AMI_PROFILE", "development", ("development", "test", "production"))
 IS_PRODUCTION = PROFILE == "production"
 if not IS_PRODUCTION:
@@ -70,6 +79,7 @@ INSTALLED_APPS = [
     "amiportal.premises",
     "amiportal.portal",
     "han",
+    "han.coordinator",
     "billing",
     "thirdparty",
 ]
@@ -140,10 +150,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL", "")
-if CACHE_URL.startswith("redis://"):
+if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
 elif CACHE_URL:
-    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL or empty.")
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL or empty.")
 elif IS_PRODUCTION:
     # API rate limits are counted in the cache: a per-process cache would give
     # every gunicorn worker its own count, multiplying each limit.
@@ -307,7 +317,18 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
-    raise ImproperlyConfigured("CELERY_BROKER_URL must be redis://, amqp:// or unset (filesystem broker).")
+    raise ImproperlyConfigured("CELERY_BROKER_URL must be redis(s)://, amqp(s):// or unset (filesystem broker).")
+if IS_PRODUCTION:
+    # TLS to the broker and to PostgreSQL, unless the logged override is set.
+    transport_check(
+        broker_url=CELERY_BROKER_URL,
+        database_url=DATABASE_URL,
+        allow_plaintext=env_bool(PLAINTEXT_TRANSPORT_OVERRIDE, False),
+    )
+# rediss:// and amqps:// verify the broker's certificate and host name (kombu alone would accept any certificate).
+_broker_tls = broker_tls_options(CELERY_BROKER_URL, ca_file=env_str("AMI_BROKER_CA_FILE"))
+if _broker_tls is not None:
+    CELERY_BROKER_USE_SSL = _broker_tls
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A task a dead worker had taken (acks_late) goes back on the queue after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("AMI_CELERY_VISIBILITY_TIMEOUT", 3600, minimum=5)}

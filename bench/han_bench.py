@@ -422,7 +422,7 @@ def measure_coordinator_alone(count: int) -> list[float]:
     from han.coordinator.service import CoordinatorService
     from han.coordinator.simulated import SimulatedControllerApplication, SimulatedDevice, SimulatedNetwork
     from han.protocol import CoordinatorIdentity, ReplayGuard, command_build
-    from han.services.relay import head_end_public_key_hex, head_end_signing_key
+    from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex, head_end_signing_key
 
     logging.getLogger("zigpy").setLevel(logging.WARNING)  # keep this process's console readable
     logging.getLogger("han.coordinator").setLevel(logging.WARNING)
@@ -442,6 +442,7 @@ def measure_coordinator_alone(count: int) -> list[float]:
         service = CoordinatorService(
             identity=identity,
             head_end_public_hex=head_end_public_key_hex(),
+            head_end_box_public_hex=head_end_box_public_key_hex(),
             app=app,
             replay_guard=ReplayGuard(),
             consumer=object(),

@@ -1,10 +1,31 @@
-"""The per-coordinator command queues on the Celery broker.
+"""The per-coordinator command queues on the Celery broker, and exactly what the broker sees.
 
 The head-end's relay task puts signed envelopes on ``han.coordinator.<name>``;
 the coordinator process takes them off and acknowledges each only after it has
 acted on it, so a coordinator that is down finds its commands waiting when it
-comes back. The envelopes are already signed and their key material sealed:
-the broker only ever sees ciphertext.
+comes back. Coordinators answer with signed reports, sent in batches as the
+Celery task ``han.tasks.han_reports_record_task``.
+
+What whoever reads the broker (or its disk, or the wire without TLS) sees, per
+message (``han/protocol.py``; the same table is in docs/han.md, "What the broker sees"):
+
+- Command envelope, in clear and signed by the head-end: ``v``, ``type``,
+  ``command_id``, ``coordinator``, ``issued_at``, ``expires_at``, ``sig``.
+  Sealed to the coordinator (and signed): the ``body`` (device EUI-64, load-control
+  event, PAN id and channel, permit time) and any key material.
+- Report, in clear and signed by its coordinator: ``v``, ``coordinator``, ``event``
+  (``joined``, ``status_read``, ``load_control_reported``, ...), ``command_id``,
+  ``seq``, ``at``, ``sig``. Sealed to the head-end (and signed): the ``detail``
+  (metering reads, event statuses, interview, failure reasons).
+- Around them, kombu's and Celery's own headers in clear: queue and task names, task
+  ids, the sender's host name and process id (Celery's ``origin``), the relay task's
+  job id (a number), and the ``argsrepr`` of a report batch (only the reports above).
+
+So the broker learns which coordinator is sent which kind of command, when, and which
+kind of event each reports, and cannot read a reading, an event, a device or a key.
+Signatures make every field tamper-evident; the broker can still drop, delay or
+replay messages, which the replay guard, ``seq`` and the expiry checks catch. The
+broker connection itself is TLS in production (``amiportal/transport.py``).
 """
 
 from __future__ import annotations

@@ -1,21 +1,26 @@
-"""The signed command path between the head-end and premise coordinators (SO-C13, SO-C14, SO-U4, SO-U5).
+"""The signed and sealed command path between the head-end and premise coordinators (SO-C13, SO-C14, SO-U1, SO-U4, SO-U5, SO-U13).
 
 One envelope for every command. Its ``type`` says what the coordinator should
-do (``network_configure``, ``permit_join``, ``remove``; later ``price``,
-``drlc``, ``message``), so a new kind of command is a new type and a new
-handler, never a new pipeline.
+do (``network_configure``, ``permit_join``, ``remove``, ``load_control``,
+``device_status_read``; later ``price``, ``message``), so a new kind of command
+is a new type and a new handler, never a new pipeline.
 
 - The head-end signs each command with its Ed25519 key; the coordinator checks
   the signature before it acts.
-- Key material rides in ``sealed``: encrypted to the destination coordinator's
-  X25519 key (ephemeral X25519, HKDF-SHA256, AES-256-GCM), with the command's
-  header as associated data. Nothing else on the way (broker, worker logs,
-  task arguments) ever holds it in the clear.
+- Everything a command says beyond its header (its ``body``: device, event,
+  network parameters; and key material) rides in ``sealed``: encrypted to the
+  destination coordinator's X25519 key (ephemeral X25519, HKDF-SHA256,
+  AES-256-GCM), with the command's header as associated data. Nothing else on
+  the way (broker, worker logs, task arguments) ever holds it in the clear.
 - Each command names its coordinator, has an id and an expiry; a coordinator
   refuses a command for someone else, a stale one, and one it has seen.
 
 Coordinators sign their reports the same way with their own Ed25519 key, so a
-report cannot be forged by whoever can write to the broker.
+report cannot be forged by whoever can write to the broker, and seal each
+report's ``detail`` (metering reads, event statuses, interviews) to the
+head-end's X25519 key, so the broker cannot read it. What stays in clear is
+the header: version, type or event, ids, coordinator name, times, sequence
+number (docs/han.md, "What the broker sees").
 
 This module is plain Python on purpose: the coordinator process imports it
 without touching the database.
@@ -40,9 +45,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
-ENVELOPE_VERSION = 1
-REPORT_VERSION = 1
+# 2: the command body and the report detail are sealed too (1 carried them in clear).
+ENVELOPE_VERSION = 2
+REPORT_VERSION = 2
 _HKDF_INFO = b"ami-han-seal-v1"
+# The sealing context of a report: to the head-end, from this coordinator.
+_REPORT_CONTEXT = "head-end|{coordinator}"
 
 
 class CommandRejected(Exception):
@@ -123,30 +131,36 @@ class CoordinatorIdentity:
         return identity
 
 
-# --- Sealing key material to one coordinator ------------------------------------------
+# --- Sealing to one recipient's X25519 key ----------------------------------------------
 
 
-def _seal_key(shared: bytes, salt: bytes, coordinator: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_HKDF_INFO + b"|" + coordinator.encode()).derive(shared)
+def _seal_key(shared: bytes, salt: bytes, context: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_HKDF_INFO + b"|" + context.encode()).derive(shared)
 
 
-def seal_to(*, plaintext: bytes, recipient_public_hex: str, coordinator: str, aad: bytes) -> dict[str, str]:
+def seal_to(*, plaintext: bytes, recipient_public_hex: str, context: str, aad: bytes) -> dict[str, str]:
+    """Encrypt to one X25519 public key. ``context`` (a coordinator's name for commands) is bound into the key."""
     recipient = X25519PublicKey.from_public_bytes(bytes.fromhex(recipient_public_hex))
     ephemeral = X25519PrivateKey.generate()
     epk = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    key = _seal_key(ephemeral.exchange(recipient), epk + bytes.fromhex(recipient_public_hex), coordinator)
+    key = _seal_key(ephemeral.exchange(recipient), epk + bytes.fromhex(recipient_public_hex), context)
     nonce = os.urandom(12)
     return {"epk": _b64(epk), "nonce": _b64(nonce), "ct": _b64(AESGCM(key).encrypt(nonce, plaintext, aad))}
 
 
-def open_from(*, sealed: dict[str, str], identity: CoordinatorIdentity, aad: bytes) -> bytes:
+def open_sealed(*, sealed: Any, box_key: X25519PrivateKey, context: str, aad: bytes) -> bytes:
+    """The plaintext of ``seal_to``; anything that does not open is a ``CommandRejected``."""
     try:
         epk = _unb64(sealed["epk"])
-        shared = identity.box_key.exchange(X25519PublicKey.from_public_bytes(epk))
-        key = _seal_key(shared, epk + bytes.fromhex(identity.box_public_hex), identity.name)
+        shared = box_key.exchange(X25519PublicKey.from_public_bytes(epk))
+        key = _seal_key(shared, epk + bytes.fromhex(public_hex(box_key)), context)
         return AESGCM(key).decrypt(_unb64(sealed["nonce"]), _unb64(sealed["ct"]), aad)
     except (KeyError, ValueError, TypeError, InvalidTag):
-        raise CommandRejected("sealed key material does not open for this coordinator") from None
+        raise CommandRejected("sealed part does not open for this recipient") from None
+
+
+def open_from(*, sealed: dict[str, str], identity: CoordinatorIdentity, aad: bytes) -> bytes:
+    return open_sealed(sealed=sealed, box_key=identity.box_key, context=identity.name, aad=aad)
 
 
 # --- Commands ---------------------------------------------------------------------------
@@ -176,13 +190,11 @@ def command_build(
         "coordinator": coordinator,
         "issued_at": issued,
         "expires_at": issued + ttl_seconds,
-        "body": body,
-        "sealed": None,
     }
-    if secret is not None:
-        envelope["sealed"] = seal_to(
-            plaintext=secret, recipient_public_hex=recipient_public_hex, coordinator=coordinator, aad=canonical(_header(envelope))
-        )
+    contents = {"body": body, "secret": _b64(secret) if secret is not None else None}
+    envelope["sealed"] = seal_to(
+        plaintext=canonical(contents), recipient_public_hex=recipient_public_hex, context=coordinator, aad=canonical(_header(envelope))
+    )
     envelope["sig"] = _b64(signing_key.sign(canonical(envelope)))
     return envelope
 
@@ -240,10 +252,16 @@ def command_open(
     if not isinstance(header["expires_at"], int) or header["expires_at"] < now:
         raise CommandRejected("command has expired")
     replay_guard.check_and_remember(str(header["command_id"]), header["expires_at"], now)
-    secret = None
-    if envelope.get("sealed") is not None:
-        secret = open_from(sealed=envelope["sealed"], identity=identity, aad=canonical(header))
-    return Command(type=str(header["type"]), command_id=str(header["command_id"]), body=dict(envelope.get("body") or {}), secret=secret)
+    contents = open_from(sealed=envelope.get("sealed"), identity=identity, aad=canonical(header))
+    try:
+        opened = json.loads(contents)
+        body, secret = opened["body"], opened["secret"]
+        if not isinstance(body, dict):
+            raise TypeError("body")
+        secret = _unb64(secret) if secret is not None else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise CommandRejected("sealed part is not a command body") from None
+    return Command(type=str(header["type"]), command_id=str(header["command_id"]), body=body, secret=secret)
 
 
 # --- Reports from coordinators ----------------------------------------------------------
@@ -290,6 +308,10 @@ class ReportSequence:
         self._reserved = upto
 
 
+def _report_header(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: report[k] for k in ("v", "coordinator", "event", "command_id", "seq", "at")}
+
+
 def report_build(
     *,
     identity: CoordinatorIdentity,
@@ -297,9 +319,11 @@ def report_build(
     command_id: str | None,
     detail: dict[str, Any],
     seq: int,
+    head_end_box_public_hex: str,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """A signed report. ``seq`` is the coordinator's next report number (``ReportSequence``); ``at`` its own clock."""
+    """A signed report whose ``detail`` is sealed to the head-end. ``seq`` is the coordinator's next number
+    (``ReportSequence``); ``at`` its own clock."""
     report: dict[str, Any] = {
         "v": REPORT_VERSION,
         "coordinator": identity.name,
@@ -307,8 +331,13 @@ def report_build(
         "command_id": command_id,
         "seq": seq,
         "at": int(now if now is not None else time.time()),
-        "detail": detail,
     }
+    report["sealed"] = seal_to(
+        plaintext=canonical(detail),
+        recipient_public_hex=head_end_box_public_hex,
+        context=_REPORT_CONTEXT.format(coordinator=identity.name),
+        aad=canonical(_report_header(report)),
+    )
     report["sig"] = _b64(identity.sign_key.sign(canonical(report)))
     return report
 
@@ -322,3 +351,24 @@ def report_verify(*, report: Any, verify_public_hex: str) -> dict[str, Any]:
     except (KeyError, ValueError, TypeError, InvalidSignature):
         raise CommandRejected("report signature does not verify against the coordinator's key") from None
     return report
+
+
+def report_detail_open(*, report: dict[str, Any], head_end_box_key: X25519PrivateKey) -> dict[str, Any]:
+    """The sealed ``detail`` of a report (verify it first). Anything that does not open is a ``CommandRejected``."""
+    try:
+        header = _report_header(report)
+    except KeyError:
+        raise CommandRejected("not a coordinator report") from None
+    plaintext = open_sealed(
+        sealed=report.get("sealed"),
+        box_key=head_end_box_key,
+        context=_REPORT_CONTEXT.format(coordinator=header["coordinator"]),
+        aad=canonical(header),
+    )
+    try:
+        detail = json.loads(plaintext)
+    except ValueError:
+        detail = None
+    if not isinstance(detail, dict):
+        raise CommandRejected("sealed report detail is not an object")
+    return detail

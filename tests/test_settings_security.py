@@ -23,8 +23,8 @@ PRODUCTION_ENV = {
     "AMI_SECRET_HASH_KEY": "Q0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0M=",
     "AMI_HAN_SIGNING_KEY": "REREREREREREREREREREREREREREREREREREREREREQ=",
     "EMAIL_HOST": "smtp.example-utility.com",
-    "DATABASE_URL": "postgres://ami@db.internal:5432/ami",
-    "CELERY_BROKER_URL": "redis://cache.internal:6379/0",
+    "DATABASE_URL": "postgres://ami@db.internal:5432/ami?sslmode=verify-full",
+    "CELERY_BROKER_URL": "rediss://cache.internal:6379/0",
     "CACHE_URL": "redis://cache.internal:6379/1",
 }
 

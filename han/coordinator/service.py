@@ -41,6 +41,7 @@ class CoordinatorService:
         *,
         identity: CoordinatorIdentity,
         head_end_public_hex: str,
+        head_end_box_public_hex: str,
         app: Any,
         replay_guard: ReplayGuard,
         consumer: Any = None,
@@ -50,10 +51,13 @@ class CoordinatorService:
     ) -> None:
         """Reports go through ``reports`` (a process's shared, batching sender; a private one if None),
         or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline).
-        ``sequence`` numbers the reports (kept on disk by ``han_coordinator``, so a restart continues it)."""
+        ``sequence`` numbers the reports (kept on disk by ``han_coordinator``, so a restart continues it).
+        Commands are verified with ``head_end_public_hex``; every report's detail is sealed to
+        ``head_end_box_public_hex``, so the broker never reads a metering value or an event status."""
         self.identity = identity
         self.sequence = sequence or ReportSequence()
         self.head_end_public_hex = head_end_public_hex
+        self.head_end_box_public_hex = head_end_box_public_hex
         self.app = app
         self.replay_guard = replay_guard
         self.consumer = consumer or broker.CommandQueueConsumer(identity.name)
@@ -82,7 +86,14 @@ class CoordinatorService:
     # --- reports ------------------------------------------------------------------------
 
     def report(self, event: str, command_id: str | None, detail: dict[str, Any] | None = None) -> None:
-        signed = report_build(identity=self.identity, event=event, command_id=command_id, detail=detail or {}, seq=self.sequence.next())
+        signed = report_build(
+            identity=self.identity,
+            event=event,
+            command_id=command_id,
+            detail=detail or {},
+            seq=self.sequence.next(),
+            head_end_box_public_hex=self.head_end_box_public_hex,
+        )
         if self._reports is not None:
             self._reports.submit(signed)
             return

@@ -8,9 +8,7 @@ and moves the job and its device forward. Neither ever logs or returns a key.
 
 from __future__ import annotations
 
-import base64
 import copy
-import functools
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -18,8 +16,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
@@ -30,7 +26,8 @@ from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_account_ids, current_agreement
 from han import broker, drlc
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
-from han.protocol import CommandRejected, command_build, public_hex, report_verify
+from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
+from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.keys import link_key_open, network_key_open
 from han.services.report_checks import (
     ReportWindow,
@@ -70,20 +67,6 @@ FAILURE_MESSAGES = {
     "not_on_this_network": "The device answered on a network that is not this premise's.",
     **drlc.TIMING_REFUSALS,
 }
-
-
-@functools.lru_cache(maxsize=4)
-def _signing_key_for(seed: str) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed)[:32])
-
-
-def head_end_signing_key() -> Ed25519PrivateKey:
-    # Parsed once per process (keyed on the setting's value, so tests that override it see the change).
-    return _signing_key_for(settings.AMI_HAN_SIGNING_KEY)
-
-
-def head_end_public_key_hex() -> str:
-    return public_hex(head_end_signing_key())
 
 
 def job_enqueue(*, job: CommissioningJob) -> None:
@@ -134,8 +117,9 @@ class _Batch:
     windows: dict[int, ReportWindow] = field(default_factory=dict)
     coordinator_names: dict[int, str] = field(default_factory=dict)
     jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
-    # Reports checked while preloading (keyed by ``id(report)``): each signature is verified once.
-    verified: dict[int, bool] = field(default_factory=dict)
+    # Reports checked while preloading (keyed by ``id(report)``): each signature is verified and its
+    # sealed detail opened once; the opened detail is kept here, never written back into the report.
+    details: dict[int, dict[str, Any]] = field(default_factory=dict)
     # Device moves and finished jobs, written together by ``flush`` (a device's permitted, joined and
     # interviewed usually arrive in one batch: one UPDATE instead of four).
     advances: dict[int, _Advance] = field(default_factory=dict)
@@ -380,6 +364,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
         ttl_seconds=COMMAND_TTL_SECONDS,
         now=batch.now.timestamp(),
     )
+    key_sealed = secret is not None
     del secret
     broker.command_publish(coordinator_name=job.coordinator.name, envelope=envelope)
     batch.audit(
@@ -391,7 +376,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
             "command_id": str(job.command_id),
             "type": command_type,
             "coordinator": job.coordinator.name,
-            "key_sealed_to_coordinator": envelope["sealed"] is not None,
+            "key_sealed_to_coordinator": key_sealed,
         },
     )
     return "relayed"
@@ -475,11 +460,11 @@ _REPORT_JOBS = (
 
 
 def _report_verified(report: Any, coordinator: Coordinator, batch: _Batch) -> None:
-    """``report_verify``, once per report per batch (the preload may have checked it already)."""
-    if batch.verified.get(id(report)):
+    """``report_verify`` and open its sealed detail, once per report per batch (the preload may have done it)."""
+    if id(report) in batch.details:
         return
     report_verify(report=report, verify_public_hex=coordinator.verify_public_key)
-    batch.verified[id(report)] = True
+    batch.details[id(report)] = report_detail_open(report=report, head_end_box_key=head_end_box_key())
 
 
 def _reports_preload(reports: list[Any], batch: _Batch) -> None:
@@ -583,7 +568,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
             },
         )
         return "late"
-    detail = report.get("detail") or {}
+    detail = batch.details[id(report)]
     if event == "duplicate":
         return "duplicate"
     if event == "rejected":

@@ -9,7 +9,7 @@ from zigpy.util import CrcX25
 
 from amiportal.celery import app as celery_app
 from han.coordinator.simulated import SimulatedDevice
-from han.protocol import CoordinatorIdentity
+from han.protocol import Command, CoordinatorIdentity, ReplayGuard, command_open
 from han.services.networks import coordinator_register, han_network_create
 
 
@@ -23,6 +23,13 @@ def install_code_for(seed: bytes | None = None) -> str:
 
 def random_eui64() -> str:
     return ":".join(f"{b:02x}" for b in b"\x00\x0d\x6f" + os.urandom(5))
+
+
+def opened_command(envelope: dict, identity: CoordinatorIdentity) -> Command:
+    """A relayed envelope opened as its coordinator opens it (a fresh replay guard)."""
+    from han.services.head_end_keys import head_end_public_key_hex
+
+    return command_open(envelope=envelope, head_end_public_hex=head_end_public_key_hex(), identity=identity, replay_guard=ReplayGuard())
 
 
 @pytest.fixture

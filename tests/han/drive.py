@@ -7,8 +7,8 @@ import time
 
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedControllerApplication, SimulatedNetwork
-from han.protocol import ReplayGuard
-from han.services.relay import head_end_public_key_hex
+from han.protocol import ReplayGuard, report_detail_open
+from han.services.head_end_keys import head_end_box_key, head_end_box_public_key_hex, head_end_public_key_hex
 
 
 def run_coordinator(identity, envelopes, devices=(), *, until=lambda reports: False, timeout: float = 10.0, replay_guard=None):
@@ -22,6 +22,7 @@ def run_coordinator(identity, envelopes, devices=(), *, until=lambda reports: Fa
         service = CoordinatorService(
             identity=identity,
             head_end_public_hex=public_key,
+            head_end_box_public_hex=head_end_box_public_key_hex(),
             app=app,
             replay_guard=replay_guard or ReplayGuard(),
             consumer=object(),
@@ -43,6 +44,11 @@ def events(reports):
     return [r["event"] for r in reports]
 
 
+def detail(report):
+    """A report's sealed detail, opened as the head-end opens it."""
+    return report_detail_open(report=report, head_end_box_key=head_end_box_key())
+
+
 class CoordinatorDriver:
     """One coordinator kept alive across steps, so the test can use the database between them.
 
@@ -59,6 +65,7 @@ class CoordinatorDriver:
             service = CoordinatorService(
                 identity=identity,
                 head_end_public_hex=head_end_public_key_hex(),
+                head_end_box_public_hex=head_end_box_public_key_hex(),
                 app=app,
                 replay_guard=ReplayGuard(),
                 consumer=object(),

@@ -14,6 +14,7 @@ from han.install_codes import install_code_parse
 from han.models import CommissioningJob, Coordinator, Device, DeviceState, DeviceType, JobKind, JobState
 from han.protocol import CoordinatorIdentity, report_build
 from han.services.commissioning import device_commission
+from han.services.head_end_keys import head_end_box_public_key_hex
 from han.services.relay import job_relay, reports_record
 from tests.han.conftest import install_code_for, random_eui64
 from tests.han.drive import events, run_coordinator
@@ -50,7 +51,12 @@ def test_a_batch_of_reports_verifies_a_device_and_a_forged_report_in_it_changes_
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r))
     forger = CoordinatorIdentity.generate(identity.name)  # the right name, the wrong key
     forged = report_build(
-        identity=forger, event="failed", command_id=reports[-1]["command_id"], detail={"reason": "timed_out"}, seq=reports[-1]["seq"] + 1
+        identity=forger,
+        event="failed",
+        command_id=reports[-1]["command_id"],
+        detail={"reason": "timed_out"},
+        seq=reports[-1]["seq"] + 1,
+        head_end_box_public_hex=head_end_box_public_key_hex(),
     )
 
     outcomes = reports_record(reports=[*reports, forged, "not a report"])

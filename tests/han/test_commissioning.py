@@ -8,7 +8,7 @@ from han.install_codes import install_code_parse
 from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobKind, JobState
 from han.services.commissioning import DeviceAlreadyCommissioned, device_commission, device_commission_retry, device_remove
 from han.services.relay import report_record
-from tests.han.conftest import install_code_for
+from tests.han.conftest import install_code_for, opened_command
 from tests.han.drive import events, run_coordinator
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_removing_a_device_takes_it_off_the_network_and_shreds_its_key(
     device.refresh_from_db()
     assert device.state == DeviceState.DECOMMISSIONED and device.link_key_sealed == ""
     remove = captured[-1][1]
-    assert remove["type"] == "remove" and remove["sealed"] is None
+    assert remove["type"] == "remove" and opened_command(remove, identity).secret is None
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "removed" in events(r))
     _apply(reports)
     assert CommissioningJob.objects.get(device=device, kind=JobKind.REMOVE).state == JobState.DONE
@@ -131,6 +131,7 @@ def test_removing_a_device_takes_it_off_the_network_and_shreds_its_key(
 
 def test_a_forged_report_changes_nothing(alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks):
     from han.protocol import CoordinatorIdentity, report_build
+    from han.services.head_end_keys import head_end_box_public_key_hex
 
     device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
     impostor = CoordinatorIdentity(
@@ -143,7 +144,32 @@ def test_a_forged_report_changes_nothing(alice_network, identity, captured, sim_
         command_id=str(job.command_id),
         detail={"eui64": device.eui64, "pan_id": alice_network.pan_id},
         seq=1,
+        head_end_box_public_hex=head_end_box_public_key_hex(),
     )
     assert report_record(report=forged) == "refused"
     device.refresh_from_db()
     assert device.state == DeviceState.KEY_RELAYED
+
+
+@pytest.mark.objective("SO-U13")
+def test_a_report_whose_detail_is_not_sealed_to_the_head_end_changes_nothing_and_is_audited(
+    alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks
+):
+    """Signed by the right coordinator, but sealed to another key (a misconfigured gateway): refused, not guessed at."""
+    from han.protocol import CoordinatorIdentity, report_build
+
+    device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    job = device.jobs.get()
+    misdirected = report_build(
+        identity=identity,
+        event="interviewed",
+        command_id=str(job.command_id),
+        detail={"eui64": device.eui64, "pan_id": alice_network.pan_id},
+        seq=1,
+        head_end_box_public_hex=CoordinatorIdentity.generate("not-the-head-end").box_public_hex,
+    )
+    assert report_record(report=misdirected) == "refused"
+    device.refresh_from_db()
+    assert device.state == DeviceState.KEY_RELAYED
+    refused = AuditEntry.objects.get(action="han.report_refused", target=f"coordinator:{identity.name}")
+    assert "sealed part does not open" in refused.payload

@@ -9,8 +9,8 @@ import pytest
 import zigpy.types as t
 from django.core.management.base import CommandError
 
+from han.coordinator.management.commands.han_coordinator import head_end_public_keys
 from han.coordinator.simulated import SimulatedControllerApplication
-from han.management.commands.han_coordinator import head_end_public_key
 from han.models import CommissioningJob, DeviceType, JobKind, JobState
 from han.services.device_control import device_status_request
 from tests.conftest import wait_for
@@ -44,12 +44,16 @@ def test_a_restarted_simulated_radio_stays_on_the_configured_network(tmp_path):
     assert os.stat(nvram).st_mode & 0o777 == 0o600  # it holds the network key
 
 
-def test_the_coordinator_reads_the_head_end_public_key_from_its_environment(monkeypatch):
+def test_the_coordinator_reads_the_head_end_public_keys_from_its_environment(monkeypatch):
     monkeypatch.setenv("AMI_HAN_HEAD_END_PUBLIC_KEY", "AB" * 32)
-    assert head_end_public_key() == "ab" * 32
+    with pytest.raises(CommandError, match="Set AMI_HAN_HEAD_END_BOX_PUBLIC_KEY too"):
+        head_end_public_keys()
+    monkeypatch.setenv("AMI_HAN_HEAD_END_BOX_PUBLIC_KEY", "CD" * 32)
+    keys = head_end_public_keys()
+    assert (keys.verify_hex, keys.box_hex) == ("ab" * 32, "cd" * 32)
     monkeypatch.setenv("AMI_HAN_HEAD_END_PUBLIC_KEY", "not-a-key")
     with pytest.raises(CommandError, match="64 hexadecimal digits"):
-        head_end_public_key()
+        head_end_public_keys()
 
 
 @pytest.mark.postgres

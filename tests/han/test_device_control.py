@@ -15,7 +15,7 @@ from han.models import CommissioningJob, DeviceState, DeviceType, JobKind, JobSt
 from han.services.commissioning import device_commission
 from han.services.device_control import device_load_control_request, device_status_request
 from han.services.relay import report_record
-from tests.han.conftest import install_code_for, random_eui64
+from tests.han.conftest import install_code_for, opened_command, random_eui64
 from tests.han.drive import CoordinatorDriver, events
 
 # --- the DRLC frames -------------------------------------------------------------------------
@@ -121,13 +121,13 @@ EVENT = {"device_class": drlc.device_class_bits(["hvac"]), "duration_minutes": 3
 @pytest.mark.objective("SO-C13")
 @pytest.mark.objective("SO-U7")
 def test_a_load_control_event_reaches_the_device_and_its_status_comes_back_signed(
-    alice_network, thermostat, ivan, alice, captured, driver, django_capture_on_commit_callbacks
+    alice_network, identity, thermostat, ivan, alice, captured, driver, django_capture_on_commit_callbacks
 ):
     device = _verified_thermostat(alice_network, thermostat, ivan, captured, driver, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         job = device_load_control_request(device=device, event=EVENT, actor=alice)
     ((_, envelope),) = captured
-    assert envelope["type"] == "load_control" and envelope["sealed"] is None
+    assert envelope["type"] == "load_control" and opened_command(envelope, identity).secret is None
     reports = driver.send([envelope], until=lambda r: "drlc_status" in events(r))
     assert events(reports)[:2] == ["load_control_reported", "drlc_status"]
     assert all(report["sig"] for report in reports)

@@ -11,8 +11,8 @@ from han.models import DeviceState, DeviceType, JobState
 from han.services.commissioning import device_commission
 from han.services.device_control import device_load_control_request
 from han.services.relay import report_record
-from tests.han.conftest import install_code_for, random_eui64
-from tests.han.drive import CoordinatorDriver, events
+from tests.han.conftest import install_code_for, opened_command, random_eui64
+from tests.han.drive import CoordinatorDriver, detail, events
 
 EVENT = {"device_class": drlc.device_class_bits(["hvac"]), "duration_minutes": 30, "criticality": 3}
 
@@ -64,14 +64,17 @@ def device(alice_network, thermostat, ivan, captured, driver, django_capture_on_
 
 @pytest.mark.django_db
 @pytest.mark.objective("SO-U4")
-def test_a_start_now_event_carries_its_issue_time_in_the_signed_envelope(device, alice, captured, django_capture_on_commit_callbacks):
+def test_a_start_now_event_carries_its_issue_time_in_the_signed_envelope(
+    device, alice, identity, captured, django_capture_on_commit_callbacks
+):
     before = drlc.utc_now()
     with django_capture_on_commit_callbacks(execute=True):
         job = device_load_control_request(device=device, event=EVENT, actor=alice)
     ((_, envelope),) = captured
-    assert envelope["body"]["start_now"] is True
-    assert before <= envelope["body"]["event"]["start_time"] <= drlc.utc_now()
-    assert envelope["body"]["event"] == job.parameters["event"]
+    body = opened_command(envelope, identity).body
+    assert body["start_now"] is True
+    assert before <= body["event"]["start_time"] <= drlc.utc_now()
+    assert body["event"] == job.parameters["event"]
 
 
 def _relay_with(job, captured, callbacks, **changes):
@@ -98,7 +101,7 @@ def test_the_gateway_refuses_a_late_event_and_the_job_shows_failed_with_the_reas
     envelope = _relay_with(job, captured, callbacks, event={"start_time": drlc.utc_now() - age_seconds}, start_now=start_now)
 
     reports = driver.send([envelope], until=lambda r: "failed" in events(r))
-    assert events(reports) == ["failed"] and reports[0]["detail"]["reason"] == reason
+    assert events(reports) == ["failed"] and detail(reports[0])["reason"] == reason
     for report in reports:
         report_record(report=report)
 

@@ -1,11 +1,21 @@
 """The signed, sealed command path to coordinators (SO-C13, SO-C14, SO-U4, SO-U5)."""
 
+import json
 import time
 
 import pytest
 
-from han.protocol import CommandRejected, CoordinatorIdentity, ReplayGuard, command_build, command_open, report_build, report_verify
-from han.services.relay import head_end_public_key_hex, head_end_signing_key
+from han.protocol import (
+    CommandRejected,
+    CoordinatorIdentity,
+    ReplayGuard,
+    command_build,
+    command_open,
+    report_build,
+    report_detail_open,
+    report_verify,
+)
+from han.services.head_end_keys import head_end_box_key, head_end_box_public_key_hex, head_end_public_key_hex, head_end_signing_key
 
 LINK_KEY = bytes.fromhex("66b6900981e1ee3ca4206b6b861c02bb")
 
@@ -49,7 +59,7 @@ def test_the_key_is_sealed_to_the_coordinator_and_opens_only_there(gateway):
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda e: e["body"].update(eui64="00:0d:6f:00:0a:bc:12:35"),
+        lambda e: e.update(command_id="c0ffee00-0000-4000-8000-000000000009"),
         lambda e: e.update(type="remove"),
         lambda e: e.update(expires_at=e["expires_at"] + 3600),
         lambda e: e["sealed"].update(ct=e["sealed"]["ct"][:-4] + "AAA="),
@@ -93,19 +103,41 @@ def test_replays_and_expired_commands_are_refused(gateway, tmp_path):
         _open(stale, gateway, guard)
 
 
-def test_commands_without_key_material_carry_no_sealed_part(gateway):
+@pytest.mark.objective("SO-U1")
+def test_a_command_body_travels_sealed_to_its_coordinator(gateway):
     envelope = _command(gateway, command_type="remove", secret=None)
-    assert envelope["sealed"] is None
-    assert _open(envelope, gateway).secret is None
+    assert "body" not in envelope and "00:0d:6f:00:0a:bc:12:34" not in json.dumps(envelope)
+    opened = _open(envelope, gateway)
+    assert opened.body == {"eui64": "00:0d:6f:00:0a:bc:12:34"} and opened.secret is None
 
 
 @pytest.mark.objective("SO-C13")
 def test_coordinator_reports_are_signed_and_verified(gateway):
-    report = report_build(identity=gateway, event="joined", command_id="x", detail={"eui64": "00:0d:6f:00:0a:bc:12:34"}, seq=1)
+    report = _report(gateway)
     assert report_verify(report=report, verify_public_hex=gateway.verify_public_hex) is report
-    report["detail"]["eui64"] = "00:0d:6f:00:0a:bc:12:35"
+    report["seq"] = 2
     with pytest.raises(CommandRejected):
         report_verify(report=report, verify_public_hex=gateway.verify_public_hex)
+
+
+def _report(gateway, detail=None):
+    detail = detail or {"current_summ_delivered": 123456789, "instantaneous_demand": 4321}
+    return report_build(
+        identity=gateway, event="status_read", command_id="x", detail=detail, seq=1, head_end_box_public_hex=head_end_box_public_key_hex()
+    )
+
+
+@pytest.mark.objective("SO-U13")
+def test_a_report_detail_is_sealed_to_the_head_end_and_opens_only_there(gateway):
+    report = _report(gateway)
+    assert "detail" not in report
+    assert "123456789" not in json.dumps(report) and "current_summ_delivered" not in json.dumps(report)
+    assert report_detail_open(report=report, head_end_box_key=head_end_box_key())["current_summ_delivered"] == 123456789
+    with pytest.raises(CommandRejected, match="does not open"):
+        report_detail_open(report=report, head_end_box_key=gateway.box_key)
+    # The detail is bound to its header: moved under another coordinator's name or number, it does not open.
+    with pytest.raises(CommandRejected, match="does not open"):
+        report_detail_open(report={**report, "seq": 2}, head_end_box_key=head_end_box_key())
 
 
 def test_key_files_are_private_and_reload_to_the_same_identity(gateway, tmp_path):

@@ -185,3 +185,20 @@ def test_other_bad_input_is_refused_with_the_reason(alice_premise, gateway, tmp_
     with pytest.raises(CommandError, match="not valid JSON"):
         _register("--name", gateway.name, "--premise", premise, "--public-keys", "-", stdin="{not json")
     assert not Coordinator.objects.exists()
+
+
+@pytest.mark.objective("SO-C14")
+def test_the_head_end_prints_only_its_public_keys_for_a_gateway(settings):
+    from han.protocol import public_hex
+    from han.services.head_end_keys import head_end_box_key, head_end_signing_key
+
+    out = io.StringIO()
+    call_command("han_head_end_keys", stdout=out)
+    lines = out.getvalue().split()
+    assert lines == [
+        f"AMI_HAN_HEAD_END_PUBLIC_KEY={public_hex(head_end_signing_key())}",
+        f"AMI_HAN_HEAD_END_BOX_PUBLIC_KEY={public_hex(head_end_box_key())}",
+    ]
+    # Two distinct keys, neither of them the secret seed they come from.
+    assert public_hex(head_end_signing_key()) != public_hex(head_end_box_key())
+    assert settings.AMI_HAN_SIGNING_KEY not in out.getvalue()

@@ -60,10 +60,12 @@ class Processes:
         }
         self.running: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """``env`` replaces the environment (a gateway's); by default the head-end's test environment."""
         log = open(self.tmp_path / f"{name}.log", "ab")  # noqa: SIM115
+        environment = env if env is not None else self.env
         process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [sys.executable, *args], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.running[name] = process
         return process

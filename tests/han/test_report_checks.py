@@ -23,6 +23,7 @@ from han.models import CommissioningJob, Coordinator, DeviceState, DeviceType
 from han.protocol import ReportSequence, canonical, report_build
 from han.selectors import coordinator_is_online
 from han.services.commissioning import device_commission
+from han.services.head_end_keys import head_end_box_public_key_hex
 from han.services.relay import report_record, reports_record
 from han.services.report_checks import SEQUENCE_WINDOW, ReportWindow
 from tests.conftest import signed_in
@@ -58,7 +59,15 @@ def test_a_restarted_coordinator_continues_its_report_numbers_from_its_file(tmp_
 
 
 def _report(identity, event, *, seq, command_id=None, detail=None, age_seconds=0):
-    return report_build(identity=identity, event=event, command_id=command_id, detail=detail or {}, seq=seq, now=time.time() - age_seconds)
+    return report_build(
+        identity=identity,
+        event=event,
+        command_id=command_id,
+        detail=detail or {},
+        seq=seq,
+        now=time.time() - age_seconds,
+        head_end_box_public_hex=head_end_box_public_key_hex(),
+    )
 
 
 def _coordinator(network) -> Coordinator:

@@ -17,6 +17,7 @@ from han.install_codes import install_code_parse
 from han.models import Coordinator, Device, DeviceState, DeviceType
 from han.protocol import CoordinatorIdentity, report_build
 from han.services.commissioning import device_commission
+from han.services.head_end_keys import head_end_box_public_key_hex
 from tests.conftest import wait_for
 from tests.han.conftest import install_code_for, random_eui64
 from tests.han.live import live_verified_device
@@ -67,7 +68,13 @@ def test_a_replayed_or_stale_report_does_not_change_a_device_through_the_real_wo
 
     def send(event: str, *, seq: int, age_seconds: float = 0, detail: dict | None = None) -> None:
         report = report_build(
-            identity=identity, event=event, command_id=command_id, detail=detail or {}, seq=seq, now=time.time() - age_seconds
+            identity=identity,
+            event=event,
+            command_id=command_id,
+            detail=detail or {},
+            seq=seq,
+            now=time.time() - age_seconds,
+            head_end_box_public_hex=head_end_box_public_key_hex(),
         )
         broker.reports_send([report])
 

@@ -220,7 +220,8 @@ def test_a_signed_load_control_request_is_verified_audited_and_queued(
     job = CommissioningJob.objects.get(command_id=command["id"])
     assert job.kind == JobKind.LOAD_CONTROL and job.requested_by is None
     ((_, envelope),) = relayed
-    assert envelope["type"] == "load_control" and envelope["body"]["eui64"] == device.eui64
+    assert envelope["type"] == "load_control" and envelope["coordinator"] == device.network.coordinator.name
+    assert device.eui64 not in json.dumps(envelope)  # the body travels sealed to the coordinator
 
     verified = AuditEntry.objects.get(action="thirdparty.device_request_verified")
     evidence = json.loads(verified.payload)

@@ -37,9 +37,9 @@ from django.db import transaction
 from amiportal.accounts.models import User
 from amiportal.premises.models import Premise
 from han.coordinator.radios import RADIO_TYPES
+from han.management.commands.han_head_end_keys import head_end_key_lines
 from han.models import Coordinator, HanNetwork
 from han.services.networks import coordinator_register, coordinator_replace, han_network_create
-from han.services.relay import head_end_public_key_hex
 
 _PRIVATE_FIELDS = ("box_private", "sign_private", "private_key", "private")
 
@@ -158,8 +158,9 @@ class Command(BaseCommand):
         for line in changes:
             self.stdout.write(line)
         self.stdout.write(
-            f"Start the gateway with: manage.py han_coordinator --name {name} --radio {radio} --device <serial port>\n"
-            f"and AMI_HAN_HEAD_END_PUBLIC_KEY={head_end_public_key_hex()} (the head-end's Ed25519 public key)."
+            f"Start the gateway with: AMI_PROFILE=gateway manage.py han_coordinator --name {name} --radio {radio}"
+            f" --device <serial port>\nand the head-end's public keys (and its broker URL, CELERY_BROKER_URL=rediss://...):\n"
+            f"{head_end_key_lines()}"
         )
 
     def _register(self, *, name, box, verify, premise, actor, options) -> tuple[list[str], str]:

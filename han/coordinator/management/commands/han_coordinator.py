@@ -17,9 +17,11 @@ from pathlib import Path
 
 import zigpy.config as zigpy_config
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from amiportal.env import env_str
+from han.coordinator.head_end import HeadEndPublicKeys, head_end_public_keys_from_env
 from han.coordinator.radios import RadioUnavailable, controller_class_for
 from han.coordinator.reports import ReportSender
 from han.coordinator.service import CoordinatorService
@@ -37,19 +39,23 @@ def default_simulated_devices() -> Path:
     return Path(settings.VAR_DIR) / "han" / "simulated_devices.json"
 
 
-def head_end_public_key() -> str:
-    # From the environment (or AMI_HAN_HEAD_END_PUBLIC_KEY_FILE): settings.py defines no such setting,
-    # so reading only ``settings`` left a configured key unseen.
-    configured = (env_str("AMI_HAN_HEAD_END_PUBLIC_KEY") or getattr(settings, "AMI_HAN_HEAD_END_PUBLIC_KEY", "") or "").strip().lower()
-    if configured:
-        if len(configured) != 64 or any(c not in "0123456789abcdef" for c in configured):
-            raise CommandError("AMI_HAN_HEAD_END_PUBLIC_KEY must be the head-end's Ed25519 public key: 64 hexadecimal digits.")
+def head_end_public_keys() -> HeadEndPublicKeys:
+    """The head-end's public keys from the environment; outside production, derived from the local head-end secret."""
+    try:
+        configured = head_end_public_keys_from_env()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None
+    if configured is not None:
         return configured
     if settings.IS_PRODUCTION:
-        raise CommandError("Set AMI_HAN_HEAD_END_PUBLIC_KEY: a production coordinator holds only the head-end's public key.")
-    from han.services.relay import head_end_public_key_hex  # development: derive it from the local secret
+        raise CommandError(
+            "Set AMI_HAN_HEAD_END_PUBLIC_KEY and AMI_HAN_HEAD_END_BOX_PUBLIC_KEY:"
+            " a production coordinator holds only the head-end's public keys (manage.py han_head_end_keys prints them)."
+        )
+    # Development and tests: this machine is the head-end too.
+    from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex
 
-    return head_end_public_key_hex()
+    return HeadEndPublicKeys(verify_hex=head_end_public_key_hex(), box_hex=head_end_box_public_key_hex())
 
 
 def zigpy_database(key_dir: Path, name: str) -> Path:
@@ -97,7 +103,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        public_key = head_end_public_key()
+        head_end = head_end_public_keys()
         services, apps = [], []
         reports = ReportSender()  # one batching sender for every coordinator in this process
         for name in options["name"]:
@@ -117,7 +123,8 @@ class Command(BaseCommand):
             services.append(
                 CoordinatorService(
                     identity=identity,
-                    head_end_public_hex=public_key,
+                    head_end_public_hex=head_end.verify_hex,
+                    head_end_box_public_hex=head_end.box_hex,
                     app=app,
                     replay_guard=ReplayGuard(key_dir / f"{name}.seen"),
                     reports=reports,
