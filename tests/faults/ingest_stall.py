@@ -1,0 +1,66 @@
+"""Stop an ingest mid-write, from outside: hold the audit chain's lock, which a batch takes after writing its readings.
+
+While the lock is held, the ingesting backend has inserted its batch and readings (it holds
+a row-exclusive lock on the readings table) but not committed: the moment to kill it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from amiportal.audit.services import _CHAIN_LOCK_ID
+from tests.conftest import database_url_for_subprocess, wait_for
+
+_WAITING_ON_THE_CHAIN = """
+SELECT pid FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND wait_event = 'advisory'
+"""
+_HOLDS_A_WRITE_ON = """
+SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+WHERE l.pid = %s AND c.relname = %s AND l.mode = 'RowExclusiveLock' AND l.granted
+"""
+
+
+class ChainLock:
+    def __init__(self, connection: psycopg.Connection) -> None:
+        self.connection = connection
+
+    def stalled_ingest(self, timeout: float = 60) -> int:
+        """The pid of the backend that wrote readings and now waits for the chain lock."""
+
+        def find() -> int | None:
+            with self.connection.cursor() as cursor:
+                for (pid,) in cursor.execute(_WAITING_ON_THE_CHAIN).fetchall():
+                    if cursor.execute(_HOLDS_A_WRITE_ON, [pid, "billing_intervalreading"]).fetchone()[0]:
+                        return pid
+            return None
+
+        return wait_for(find, timeout=timeout, interval=0.2)
+
+    def terminate(self, pid: int) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    def backend_gone(self, pid: int, timeout: float = 30) -> None:
+        def gone() -> bool:
+            with self.connection.cursor() as cursor:
+                return not cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+
+        wait_for(gone, timeout=timeout, interval=0.2)
+
+
+@contextmanager
+def audit_chain_held() -> Iterator[ChainLock]:
+    """Hold the audit chain lock in a transaction of a second connection; let go on leaving."""
+    locker = psycopg.connect(database_url_for_subprocess())
+    watcher = psycopg.connect(database_url_for_subprocess(), autocommit=True)
+    try:
+        locker.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
+        yield ChainLock(watcher)
+    finally:
+        locker.rollback()
+        locker.close()
+        watcher.close()
