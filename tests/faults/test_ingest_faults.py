@@ -1,7 +1,7 @@
 """An ingest POST cut off mid-write: the gunicorn worker killed, or its PostgreSQL backend terminated (SO-U2).
 
 Real processes: gunicorn on the test database. The batch is stopped after it has written its
-readings and before it commits (``ingest_stall``); then the fault. Nothing may be half-written,
+readings and before it commits (``stall.py``); then the fault. Nothing may be half-written,
 the client must see an error, and sending the same file again must store it exactly once.
 """
 
@@ -20,8 +20,8 @@ from billing.models import IngestBatch, IntervalReading
 from tests.billing.helpers import csv_text, readings, utc
 from tests.conftest import signed_in
 from tests.factories import MeterFactory
-from tests.faults.ingest_stall import audit_chain_held
 from tests.faults.processes import elapsed_since, figures
+from tests.faults.stall import audit_chain_held
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
