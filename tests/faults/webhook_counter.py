@@ -9,9 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookCounter:
-    def __init__(self) -> None:
+    """``hold_first``: the first POST is held unanswered until ``close`` (its sender can be killed meanwhile)."""
+
+    def __init__(self, *, hold_first: bool = False) -> None:
         self.deliveries: Counter[tuple[str, str]] = Counter()  # (type, webhook-id) -> times received
         self._lock = threading.Lock()
+        self.holding = threading.Event()  # set once the first POST is being held
+        self._release = threading.Event()
+        if not hold_first:
+            self._release.set()
         counter = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -19,6 +25,10 @@ class WebhookCounter:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with counter._lock:
                     counter.deliveries[(body["type"], self.headers["webhook-id"])] += 1
+                    first = sum(counter.deliveries.values()) == 1
+                if first and not counter._release.is_set():
+                    counter.holding.set()
+                    counter._release.wait(120)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -40,5 +50,6 @@ class WebhookCounter:
             return sum(times - 1 for (kind, _), times in self.deliveries.items() if kind == event_type)
 
     def close(self) -> None:
+        self._release.set()
         self.server.shutdown()
         self.server.server_close()
