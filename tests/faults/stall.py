@@ -95,3 +95,9 @@ def waiting_backend(lock: HeldLock, timeout: float = 60) -> int:
         return row[0] if row else None
 
     return wait_for(find, timeout=timeout, interval=0.2)
+
+
+def backend_ended(pid: int, timeout: float = 30) -> None:
+    """Wait until the backend ``pid`` has gone (a backend whose client died ends, rolling back, once it next runs)."""
+    with psycopg.connect(database_url_for_subprocess(), autocommit=True) as watcher:
+        HeldLock(watcher).backend_gone(pid, timeout=timeout)

@@ -76,7 +76,7 @@ def test_revocations_made_while_the_broker_is_down_are_answered_and_their_webhoo
         assert len(revoked) == CONSENTS
         wait_for(lambda: counter.ids("authorization.revoked") == revoked, timeout=60, interval=0.5)
         recovered_in = elapsed_since(broker_back)
-        time.sleep(4)  # another sweep or two: nothing is sent again
+        time.sleep(3)  # another sweep or two: nothing is sent again
         lost = len(revoked - counter.ids("authorization.revoked"))
         duplicated = counter.repeats("authorization.revoked") + counter.repeats("authorization.created")
         figures(

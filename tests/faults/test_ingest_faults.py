@@ -21,7 +21,7 @@ from tests.billing.helpers import csv_text, readings, utc
 from tests.conftest import signed_in
 from tests.factories import MeterFactory
 from tests.faults.processes import elapsed_since, figures
-from tests.faults.stall import audit_chain_held
+from tests.faults.stall import audit_chain_held, backend_ended
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -74,13 +74,13 @@ def test_a_web_worker_killed_mid_ingest_leaves_nothing_and_the_retry_stores_the_
     session = _operator_session(olga)
     with audit_chain_held() as chain:
         outcome = _post_in_background(session, url, week)
-        chain.stalled_ingest()  # the worker has written the readings, not committed them
+        backend = chain.stalled_ingest()  # the worker has written the readings, not committed them
         (worker,) = fault_processes.web_workers()
         os.kill(worker, signal.SIGKILL)
         outcome["thread"].join(30)
     killed_at = time.monotonic()
     assert "error" in outcome, "the client sees the connection cut, not a success"
-    time.sleep(1)  # the orphaned backend finds its client gone and rolls back
+    backend_ended(backend)  # with the lock free it runs on, finds its client gone, and rolls back
     half_written = _nothing_written()
     assert half_written == (0, 0, 0)
 

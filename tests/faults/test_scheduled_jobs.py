@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_expiry_leaves_every_consent_expired_exactly_once_af
     fault_processes.worker()
     wait_for(lambda: _all_expired_and_sent(consents, counter), timeout=60, interval=0.5)
     recovered_in = elapsed_since(killed_at)
-    time.sleep(4)  # more beat runs: nothing happens twice
+    time.sleep(3)  # more beat runs: nothing happens twice
     counts = _expiry_counts(consents, counter)
     figures("worker killed mid consent expiry", consents=CONSENTS, expired_before_kill=done_before_kill, **counts, recovered_s=recovered_in)
     assert counts == {"lost": 0, "duplicated": 0, "webhooks_lost": 0, "webhooks_repeated": 0}
@@ -124,7 +124,7 @@ def test_a_worker_killed_mid_ranking_leaves_the_day_unclaimed_and_it_is_ranked_o
     fault_processes.worker()
     wait_for(lambda: SimilarHomesRun.objects.filter(as_of=as_of, homes=HOMES).exists(), timeout=60, interval=0.5)
     recovered_in = elapsed_since(killed_at)
-    time.sleep(4)  # more beat runs: the day is claimed, nothing is ranked twice
+    time.sleep(3)  # more beat runs: the day is claimed, nothing is ranked twice
     ranks = SimilarHomesRank.objects.filter(as_of=as_of).count()
     runs = SimilarHomesRun.objects.filter(as_of=as_of).count()
     lost, duplicated = HOMES - ranks, ranks - HOMES
