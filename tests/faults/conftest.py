@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from amiportal.celery import app as celery_app
+from tests.conftest import REQUIRE_SERVICES
 from tests.faults.processes import FaultProcesses, OwnRedis
 
 
@@ -16,6 +19,11 @@ def _drop_broker_pools() -> None:
 @pytest.fixture
 def own_broker(tmp_path, monkeypatch):
     """A redis-server of this test's own, the broker of the test process and of every process it starts."""
+    if shutil.which("redis-server") is None:
+        why = "the fault tests start their own broker: install redis-server (Debian package redis-server)"
+        if REQUIRE_SERVICES:
+            pytest.fail(why)  # under CI a missing service is a failure, never a skip
+        pytest.skip(why)
     broker = OwnRedis(tmp_path / "redis")
     broker.start()
     monkeypatch.setattr(celery_app.conf, "broker_url", broker.url)
