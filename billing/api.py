@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -14,6 +17,8 @@ from billing.formats.csv_readings import CsvFormatError, parse_readings_csv, tex
 from billing.formats.espi_read import MAX_FILE_BYTES, EspiFormatError, readings_from_espi
 from billing.models import Source
 from billing.services.ingest import readings_ingest
+
+logger = logging.getLogger(__name__)
 
 
 class IsOperator(BasePermission):
@@ -61,13 +66,34 @@ class ReadingsIngestApi(APIView):
                 payload={"filename": upload.name[:255], "format": data["format"], "reason": reason},
             )
             return Response({"status": "rejected", "error": reason}, status=status.HTTP_400_BAD_REQUEST)
-        report = readings_ingest(
-            readings=rows,
-            pre_rejected=rejected,
-            source=Source.HEAD_END,
-            accept_valid=data["accept_valid"],
-            filename=upload.name,
-            actor=request.user,
-        )
+        try:
+            report = readings_ingest(
+                readings=rows,
+                pre_rejected=rejected,
+                source=Source.HEAD_END,
+                accept_valid=data["accept_valid"],
+                filename=upload.name,
+                actor=request.user,
+            )
+        except (OperationalError, InterfaceError) as error:
+            return _database_lost(error)
         code = status.HTTP_422_UNPROCESSABLE_ENTITY if report.status == "rejected" else status.HTTP_201_CREATED
         return Response(report.as_dict(), status=code)
+
+
+def _database_lost(error: DatabaseError) -> Response:
+    """The connection to the database broke mid-batch: the batch is one transaction, so it was not stored.
+
+    (If the break came during the commit itself the outcome is unknown; sending the batch again
+    is safe either way, because readings already stored come back as duplicates.)
+    """
+    logger.warning("ingest: database connection lost mid-batch (%s); the client is told to send it again", type(error).__name__)
+    return Response(
+        {
+            "status": "not stored",
+            "error": "The connection to the database was lost while the batch was being stored, so nothing from it was kept. "
+            "Send the same file again: readings that are already stored are reported as duplicates, never stored twice.",
+        },
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )

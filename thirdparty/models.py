@@ -279,7 +279,10 @@ class WebhookEvent(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="While sending: when the claim lapses and the sweeper may hand the event out again."
+        null=True,
+        blank=True,
+        help_text="While sending: when the claim lapses. While pending: by when a worker should have taken it "
+        "(the hand-off). Past either, the sweeper hands the event out again.",
     )
 
     class Meta:

@@ -3,14 +3,22 @@ from celery import shared_task
 from thirdparty.services.consent import consent_reminders_send, consents_expire_due
 from thirdparty.services.device_control import signature_nonces_prune
 from thirdparty.services.tokens import token_records_prune
-from thirdparty.services.webhooks import MAX_ATTEMPTS, WebhookDeliveryError, data_available_notify, webhook_deliver, webhook_leases_sweep
+from thirdparty.services.webhooks import (
+    MAX_ATTEMPTS,
+    RETRY_BACKOFF,
+    RETRY_BACKOFF_MAX,
+    WebhookDeliveryError,
+    data_available_notify,
+    webhook_deliver,
+    webhook_leases_sweep,
+)
 
 
 @shared_task(
     acks_late=True,
     autoretry_for=(WebhookDeliveryError,),
-    retry_backoff=5,
-    retry_backoff_max=3600,
+    retry_backoff=RETRY_BACKOFF,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
     retry_jitter=True,
     max_retries=MAX_ATTEMPTS - 1,
 )
@@ -20,9 +28,9 @@ def webhook_deliver_task(event_id: str) -> str:
 
 @shared_task(acks_late=True)
 def webhook_leases_sweep_task() -> dict[str, int]:
-    """Beat: events whose sending worker died (lease expired) go back to pending and are enqueued again."""
+    """Beat: events whose sending worker died (lease expired), or that no worker got, are enqueued again."""
     result = webhook_leases_sweep()
-    return {"returned": len(result.returned), "failed": len(result.failed)}
+    return {"returned": len(result.returned), "stranded": len(result.stranded), "failed": len(result.failed)}
 
 
 @shared_task(acks_late=True)

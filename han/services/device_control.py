@@ -1,4 +1,4 @@
-"""Commands to joined devices: Smart Energy load-control events and status reads (SO-C13, SO-U4, SO-U7).
+"""Commands to joined devices: Smart Energy load-control events and status reads (SO-C13, SO-U4, BF-DR-1).
 
 They ride the same signed command path as commissioning: a ``CommissioningJob`` of
 a new kind, relayed by ``han_job_relay_task`` to the premise's coordinator, which

@@ -1,4 +1,4 @@
-"""Load-control events and status reads on the signed command path (SO-C13, SO-U4, SO-U7)."""
+"""Load-control events and status reads on the signed command path (SO-C13, SO-U4)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ EVENT = {"device_class": drlc.device_class_bits(["hvac"]), "duration_minutes": 3
 
 @pytest.mark.django_db
 @pytest.mark.objective("SO-C13")
-@pytest.mark.objective("SO-U7")
+@pytest.mark.objective("BF-DR-1")
 def test_a_load_control_event_reaches_the_device_and_its_status_comes_back_signed(
     alice_network, identity, thermostat, ivan, alice, captured, driver, django_capture_on_commit_callbacks
 ):

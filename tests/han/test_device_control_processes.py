@@ -1,4 +1,4 @@
-"""Load control through real processes: Redis broker, a Celery worker and the coordinator (SO-C13, SO-C14, SO-U4, SO-U7).
+"""Load control through real processes: Redis broker, a Celery worker and the coordinator (SO-C13, SO-C14, SO-U4).
 
 The test database is shared with the subprocesses, so these tests commit.
 """
@@ -25,7 +25,7 @@ def _job(job: CommissioningJob) -> CommissioningJob:
 
 @pytest.mark.objective("SO-C13")
 @pytest.mark.objective("SO-C14")
-@pytest.mark.objective("SO-U7")
+@pytest.mark.objective("BF-DR-1")
 def test_a_load_control_event_reaches_the_simulated_device_and_the_result_comes_back(alice, ivan, tmp_path, processes):  # noqa: F811
     name = "gw-drlc"
     device, _ = live_verified_device(

@@ -1,4 +1,4 @@
-"""A status read carries the Smart Energy Metering attributes of a device that serves that cluster (SO-U7)."""
+"""A status read carries the Smart Energy Metering attributes of a device that serves that cluster."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from amiportal.leases import lease_claim, lease_release, lease_renew, lease_sweep
 from tests.thirdparty import world
 from thirdparty.models import WebhookEvent
-from thirdparty.services.webhooks import MAX_ATTEMPTS, webhook_configure, webhook_deliver, webhook_queue
+from thirdparty.services.webhooks import MAX_ATTEMPTS, WebhookDeliveryError, webhook_configure, webhook_deliver, webhook_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,13 @@ def test_a_claim_whose_worker_died_goes_back_to_pending_once_its_lease_lapses(ev
     # The worker dies here: nothing releases the row.
     assert webhook_deliver(event_id=str(event.pk)) == "not pending"
     assert lease_sweep(queue, now=now + timedelta(seconds=queue.lease_seconds - 1)).returned == []
-    swept = lease_sweep(queue, now=now + timedelta(seconds=queue.lease_seconds + 1))
+    swept_at = now + timedelta(seconds=queue.lease_seconds + 1)
+    swept = lease_sweep(queue, now=swept_at)
     assert swept.returned == [event.pk] and swept.failed == []
     event.refresh_from_db()
-    assert (event.state, event.attempts, event.lease_expires_at) == (WebhookEvent.State.PENDING, 1, None)
+    # Back to pending with a new hand-off deadline: if no worker takes it by then, the next sweep sends it again.
+    handoff = swept_at + timedelta(seconds=queue.handoff_seconds)
+    assert (event.state, event.attempts, event.lease_expires_at) == (WebhookEvent.State.PENDING, 1, handoff)
     assert webhook_deliver(event_id=str(event.pk)) == "delivered"
     assert len(receiver[1].received) == 1
 
@@ -88,5 +91,38 @@ def test_the_sweeper_task_enqueues_the_returned_events_again(event, monkeypatch,
     past = timezone.now() - timedelta(hours=1)
     lease_claim(webhook_queue(), pk=event.pk, now=past)
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.webhook_leases_sweep_task() == {"returned": 1, "failed": 0}
+        assert tasks.webhook_leases_sweep_task() == {"returned": 1, "stranded": 0, "failed": 0}
     assert queued == [str(event.pk)]
+
+
+@pytest.mark.objective("SO-U3")
+def test_an_event_no_worker_got_is_enqueued_again_once_its_hand_off_lapses(trent, alice, receiver):
+    """The broker was down when the event was enqueued: the sweeper sends it when its hand-off lapses, once per lapse."""
+    application = world.register(trent)
+    webhook_configure(application=application, url=f"http://127.0.0.1:{receiver[0].server_port}/hook", actor=trent)
+    world.grant(application, alice)  # its enqueue never reaches a broker (on_commit does not run in this test)
+    event = WebhookEvent.objects.get()
+    queue = webhook_queue()
+    assert event.state == WebhookEvent.State.PENDING and event.lease_expires_at > timezone.now()
+    assert lease_sweep(queue).stranded == []  # within its hand-off: a worker may still be about to take it
+
+    lapsed = event.lease_expires_at + timedelta(seconds=1)
+    swept = lease_sweep(queue, now=lapsed)
+    assert (swept.stranded, swept.returned, swept.failed) == ([event.pk], [], [])
+    event.refresh_from_db()
+    assert (event.state, event.attempts) == (WebhookEvent.State.PENDING, 0)  # no attempt was made, none is counted
+    assert lease_sweep(queue, now=lapsed).stranded == []  # handed out once per lapse, not at every sweep
+    assert webhook_deliver(event_id=str(event.pk)) == "delivered"
+    assert len(receiver[1].received) == 1
+
+
+@pytest.mark.objective("SO-U3")
+def test_a_failed_attempt_waiting_for_its_retry_is_not_handed_out_early(event, receiver):
+    receiver[1].answer = 503
+    with pytest.raises(WebhookDeliveryError):
+        webhook_deliver(event_id=str(event.pk))
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PENDING and event.attempts == 1
+    # The retry waits at most 5 s after the first attempt; the hand-off allows that plus one lease.
+    assert event.lease_expires_at >= timezone.now() + timedelta(seconds=webhook_queue().handoff_seconds)
+    assert lease_sweep(webhook_queue()).stranded == []

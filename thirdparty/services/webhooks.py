@@ -10,7 +10,10 @@ overlap ends. Destinations are checked at registration and at every send
 
 Delivery is at least once: a Celery task claims the event with a lease
 (``amiportal.leases``) and retries with backoff until it gets a 2xx; an event
-whose worker died is handed out again by the lease sweeper.
+whose worker died is handed out again by the lease sweeper. A pending event
+carries a hand-off deadline (its next attempt's latest start plus one lease):
+one that no worker has claimed by then, because the broker was unreachable when
+it was enqueued or lost the message, is enqueued again by the same sweeper.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append
 from amiportal.crypto.sealed_columns import column_open, column_seal
-from amiportal.leases import Lease, LeasedQueue, SweepResult, lease_claim, lease_release, lease_sweep
+from amiportal.leases import Lease, LeasedQueue, SweepResult, lease_claim, lease_handoff_deadline, lease_release, lease_sweep
 from thirdparty.models import Consent, ThirdPartyApplication, WebhookEvent
 from thirdparty.services.webhook_destinations import CheckedDestination, WebhookDestinationError, webhook_destination_check
 from thirdparty.services.webhook_signing import signature_header, signature_valid, standard_headers, webhook_secret_new
@@ -38,6 +41,10 @@ __all__ = ["WebhookDestinationError", "signature_header", "signature_valid"]
 EVENTS = ("authorization.created", "authorization.updated", "authorization.revoked", "authorization.expired", "data.available")
 TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 9
+# The delivery task's backoff (thirdparty/tasks.py): the wait before a retry is at most
+# RETRY_BACKOFF * 2**(attempts - 1) seconds, capped at RETRY_BACKOFF_MAX.
+RETRY_BACKOFF = 5
+RETRY_BACKOFF_MAX = 3600
 _RESPONSE_READ_LIMIT = 64 * 1024
 
 
@@ -53,7 +60,23 @@ def webhook_queue() -> LeasedQueue:
         failed=WebhookEvent.State.FAILED,
         lease_seconds=settings.AMI_WEBHOOK_LEASE_SECONDS,
         max_attempts=MAX_ATTEMPTS,
+        handoff_seconds=settings.AMI_WEBHOOK_LEASE_SECONDS,
     )
+
+
+def _retry_wait_at_most(attempts: int) -> int:
+    return min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2 ** max(attempts - 1, 0))
+
+
+def _enqueue(event_id: str) -> None:
+    """Send the event to a worker once the transaction commits.
+
+    If the broker is unreachable the request or job that emitted the event still succeeds
+    (``robust``: the error is logged); the sweeper sends it once its hand-off lapses.
+    """
+    from thirdparty.tasks import webhook_deliver_task
+
+    transaction.on_commit(lambda: webhook_deliver_task.delay(event_id), robust=True)
 
 
 def webhook_secret_of(application: ThirdPartyApplication) -> str:
@@ -160,11 +183,13 @@ def webhook_event_emit(
     if not application.webhook_url:
         return None
     record = WebhookEvent.objects.create(
-        application=application, event=event, consent=consent, payload=_payload(event, consent, extra or {})
+        application=application,
+        event=event,
+        consent=consent,
+        payload=_payload(event, consent, extra or {}),
+        lease_expires_at=lease_handoff_deadline(webhook_queue()),
     )
-    from thirdparty.tasks import webhook_deliver_task
-
-    transaction.on_commit(lambda: webhook_deliver_task.delay(str(record.pk)))
+    _enqueue(str(record.pk))
     return record
 
 
@@ -244,7 +269,8 @@ def webhook_deliver(*, event_id: str, max_attempts: int = MAX_ATTEMPTS) -> str:
         return "delivered"
     final = attempts >= max_attempts
     state = WebhookEvent.State.FAILED if final else WebhookEvent.State.PENDING
-    if not lease_release(queue, lease=lease, state=state, attempts=attempts, last_error=error):
+    handoff = None if final else lease_handoff_deadline(queue, wait_seconds=_retry_wait_at_most(attempts))
+    if not lease_release(queue, lease=lease, state=state, attempts=attempts, last_error=error, lease_expires_at=handoff):
         return "lease lost"  # swept meanwhile: the sweeper counted this attempt and handed the event out again
     if final:
         return "failed"
@@ -252,13 +278,14 @@ def webhook_deliver(*, event_id: str, max_attempts: int = MAX_ATTEMPTS) -> str:
 
 
 def webhook_leases_sweep(*, now: datetime | None = None) -> SweepResult:
-    """Hand out again the events whose sending worker died (lease expired); give up after the last attempt."""
-    result = lease_sweep(webhook_queue(), now=now)
-    if result.returned:
-        from thirdparty.tasks import webhook_deliver_task
+    """Hand out again the events whose sending worker died (lease expired) or that no worker got (hand-off lapsed).
 
-        for event_id in result.returned:
-            transaction.on_commit(lambda event_id=event_id: webhook_deliver_task.delay(str(event_id)))
+    Gives up after the last attempt.
+    """
+    with transaction.atomic():
+        result = lease_sweep(webhook_queue(), now=now)
+        for event_id in result.to_enqueue:
+            _enqueue(str(event_id))
     return result
 
 
