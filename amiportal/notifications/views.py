@@ -15,6 +15,7 @@ from amiportal.notifications.selectors import delivery_statistics, history_for, 
 from amiportal.notifications.services.inbox import notification_mark_read, notifications_mark_all_read
 from amiportal.notifications.services.preferences import notification_settings_set, preferences_refused
 from amiportal.portal.access import role_required
+from amiportal.portal.activity.selectors import customer_timezone_name
 
 PAGE_SIZE = 25
 
@@ -22,7 +23,7 @@ PAGE_SIZE = 25
 @role_required(Role.CUSTOMER)
 def inbox_view(request):
     page = Paginator(inbox_for(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "notifications/inbox.html", {"page": page})
+    return render(request, "notifications/inbox.html", {"page": page, "zone": customer_timezone_name(user=request.user)})
 
 
 @require_POST
@@ -43,7 +44,7 @@ def mark_all_read_view(request):
 @role_required(Role.CUSTOMER)
 def history_view(request):
     page = Paginator(history_for(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "notifications/history.html", {"page": page})
+    return render(request, "notifications/history.html", {"page": page, "zone": customer_timezone_name(user=request.user)})
 
 
 @require_POST
