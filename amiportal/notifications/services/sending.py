@@ -25,10 +25,10 @@ from amiportal.notifications.channels import CHANNELS
 from amiportal.notifications.kinds import Recipient, kind_get
 from amiportal.notifications.models import Delivery, Notification
 from amiportal.notifications.selectors import channels_chosen
+from amiportal.notifications.services.storing import deliveries_insert, notifications_insert_new
 
 logger = logging.getLogger(__name__)
 
-INSERT_BATCH = 5000
 TASK_CHUNK = 500
 
 
@@ -40,48 +40,49 @@ class SendResult:
     refused: Counter = field(default_factory=Counter)  # (channel, reason) -> count
 
 
-def _notifications(
-    kind, subject: str, period: str, recipients: Iterable[Recipient], facts: dict[str, Any], batch, now
-) -> list[Notification]:
+def _notifications(kind, subject: str, period: str, recipients: Iterable[Recipient], facts: dict[str, Any], batch, now) -> list[tuple]:
     rows = []
     for recipient in recipients:
         message = kind.render(recipient, facts)
         rows.append(
-            Notification(
-                kind=kind.NAME,
-                subject=subject,
-                premise_id=recipient.premise_id,
-                period=period,
-                user_id=recipient.user_id,
-                account_id=recipient.account_id,
-                title=message.title,
-                body=message.body,
-                display_text=message.display_text,
-                link=message.link,
-                created_at=now,
-                batch=batch,
+            (
+                kind.NAME,
+                subject,
+                recipient.premise_id,
+                period,
+                recipient.user_id,
+                recipient.account_id,
+                message.title,
+                message.body,
+                message.display_text,
+                message.link,
+                now,
+                batch,
             )
         )
     return rows
 
 
-def _deliveries(kind, batch, now: datetime) -> tuple[list[Delivery], Counter]:
+def _deliveries(kind, batch, now: datetime) -> tuple[list[tuple], Counter]:
+    """Delivery rows (storing.DELIVERY_COLUMNS) for the notifications this sender stored, by each customer's choices."""
     stored = list(Notification.objects.filter(batch=batch).values_list("pk", "user_id", "user__email"))
     chosen = channels_chosen(kind=kind, user_ids_query=Notification.objects.filter(batch=batch).values("user_id"))
-    lease = timedelta(seconds=settings.AMI_NOTIFICATION_LEASE_SECONDS)
+    retry_net = now + timedelta(seconds=settings.AMI_NOTIFICATION_LEASE_SECONDS)
+    pending, delivered, refused_state = Delivery.State.PENDING, Delivery.State.DELIVERED, Delivery.State.REFUSED
     rows, refused = [], Counter()
     for pk, user_id, email in stored:
+        target = _Target(email)
         for name in chosen(user_id):
             channel = CHANNELS[name]
-            missing = channel.missing_target(_Target(email))
+            missing = channel.missing_target(target)
             if missing:
                 refused[(name, missing)] += 1
-                rows.append(Delivery(notification_id=pk, channel=name, state=Delivery.State.REFUSED, last_error=missing))
+                rows.append((pk, name, refused_state, 0, None, missing, None))
             elif channel.IMMEDIATE:
-                rows.append(Delivery(notification_id=pk, channel=name, state=Delivery.State.DELIVERED, delivered_at=now))
+                rows.append((pk, name, delivered, 0, None, "", now))
             else:
                 # next_attempt_at: if the queued task is lost, the sweeper sends it after this.
-                rows.append(Delivery(notification_id=pk, channel=name, next_attempt_at=now + lease))
+                rows.append((pk, name, pending, 0, retry_net, "", None))
     return rows, refused
 
 
@@ -111,17 +112,15 @@ def notifications_send(
     batch = uuid.uuid4()
     result = SendResult()
     with transaction.atomic():
-        Notification.objects.bulk_create(
-            _notifications(module, subject, period, recipients, facts or {}, batch, now), batch_size=INSERT_BATCH, ignore_conflicts=True
-        )
+        notifications_insert_new(_notifications(module, subject, period, recipients, facts or {}, batch, now))
         rows, result.refused = _deliveries(module, batch, now)
-        Delivery.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
-        result.stored = Notification.objects.filter(batch=batch).count()
+        deliveries_insert(rows)
+        result.stored = len({row[0] for row in rows}) if rows else Notification.objects.filter(batch=batch).count()
         pending = list(
             Delivery.objects.filter(notification__batch=batch, state=Delivery.State.PENDING).order_by("pk").values_list("pk", flat=True)
         )
         result.queued = len(pending)
-        result.delivered = sum(1 for row in rows if row.state == Delivery.State.DELIVERED)
+        result.delivered = sum(1 for row in rows if row[2] == Delivery.State.DELIVERED)
         transaction.on_commit(lambda: deliveries_enqueue(pending))
     for (channel, reason), count in result.refused.items():
         logger.warning("notification %s %s: %d not sent by %s: %s", kind, subject, count, channel, reason)
