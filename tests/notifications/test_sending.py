@@ -87,6 +87,7 @@ def test_two_workers_sending_the_same_key_at_once_store_it_once(alice, bob):
     assert Delivery.objects.filter(channel="email").count() == 2
 
 
+@pytest.mark.objective("SO-U3")
 @pytest.mark.django_db
 def test_a_failing_channel_retries_with_backoff_and_blocks_no_one_else(alice, bob, monkeypatch, mailoutbox):
     _send(alice, bob)
@@ -128,6 +129,7 @@ def test_a_channel_that_keeps_failing_gives_up_after_the_last_attempt(alice, mon
     assert (delivery.state, delivery.attempts) == ("failed", MAX_ATTEMPTS)
 
 
+@pytest.mark.objective("SO-U3")
 @pytest.mark.django_db
 def test_a_delivery_whose_worker_died_is_handed_out_again(alice):
     _send(alice)
@@ -137,3 +139,18 @@ def test_a_delivery_whose_worker_died_is_handed_out_again(alice):
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == ("pending", 1)
     assert delivery_send(delivery_id=delivery.pk) == "delivered"
+
+
+def test_beat_runs_every_notification_job_by_a_registered_task_name(settings):
+    from amiportal.celery import app
+
+    app.loader.import_default_modules()
+    jobs = {name: entry["task"] for name, entry in settings.CELERY_BEAT_SCHEDULE.items() if "notifications" in entry["task"]}
+    assert set(jobs) == {
+        "notifications-deliveries-sweep",
+        "notifications-critical-peak-morning",
+        "notifications-usage-alerts",
+        "thirdparty-consent-reminders",
+    }
+    assert all(task in app.tasks for task in jobs.values()), jobs
+    assert settings.CELERY_BEAT_SCHEDULE["notifications-deliveries-sweep"]["schedule"] == timedelta(minutes=1)
