@@ -115,7 +115,7 @@ def notifications_send(
         notifications_insert_new(_notifications(module, subject, period, recipients, facts or {}, batch, now))
         rows, result.refused = _deliveries(module, batch, now)
         deliveries_insert(rows)
-        result.stored = len({row[0] for row in rows}) if rows else Notification.objects.filter(batch=batch).count()
+        result.stored = Notification.objects.filter(batch=batch).count()
         pending = list(
             Delivery.objects.filter(notification__batch=batch, state=Delivery.State.PENDING).order_by("pk").values_list("pk", flat=True)
         )
