@@ -6,95 +6,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('premises', '0001_initial'),
+        ("premises", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertThresholds',
+            name="AlertThresholds",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bill_to_date_dollars', models.PositiveIntegerField(blank=True, help_text='Alert when the bill so far passes this.', null=True)),
-                ('usage_multiple', models.DecimalField(decimal_places=1, default=2, help_text="Alert when today's use passes this many times the usual.", max_digits=3)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "bill_to_date_dollars",
+                    models.PositiveIntegerField(blank=True, help_text="Alert when the bill so far passes this.", null=True),
+                ),
+                (
+                    "usage_multiple",
+                    models.DecimalField(
+                        decimal_places=1, default=2, help_text="Alert when today's use passes this many times the usual.", max_digits=3
+                    ),
+                ),
+                ("user", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('subject', models.CharField(help_text='What it is about, e.g. critical_peak_event:12.', max_length=80)),
-                ('period', models.CharField(help_text="Which sending of the subject: a day, a billing cycle, 'declared'.", max_length=40)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('display_text', models.CharField(help_text='Short text for an in-home display.', max_length=64)),
-                ('link', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField()),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('batch', models.UUIDField(db_index=True, help_text='The send call that stored it (tells a sender which rows it won).')),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='premises.customeraccount')),
-                ('premise', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='premises.premise')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=40)),
+                ("subject", models.CharField(help_text="What it is about, e.g. critical_peak_event:12.", max_length=80)),
+                ("period", models.CharField(help_text="Which sending of the subject: a day, a billing cycle, 'declared'.", max_length=40)),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("display_text", models.CharField(help_text="Short text for an in-home display.", max_length=64)),
+                ("link", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField()),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("batch", models.UUIDField(db_index=True, help_text="The send call that stored it (tells a sender which rows it won).")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="premises.customeraccount"
+                    ),
+                ),
+                (
+                    "premise",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="premises.premise"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="notifications", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=20)),
-                ('state', models.CharField(choices=[('pending', 'Waiting to be sent'), ('sending', 'Being sent'), ('delivered', 'Delivered'), ('failed', 'Could not be delivered'), ('refused', 'Not sent')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notifications.notification')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(max_length=20)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be sent"),
+                            ("sending", "Being sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Could not be delivered"),
+                            ("refused", "Not sent"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="notifications.notification"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['notification_id', 'channel'],
+                "ordering": ["notification_id", "channel"],
             },
         ),
         migrations.CreateModel(
-            name='Preference',
+            name="Preference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('channel', models.CharField(max_length=20)),
-                ('enabled', models.BooleanField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=40)),
+                ("channel", models.CharField(max_length=20)),
+                ("enabled", models.BooleanField()),
+                ("user", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['user', 'read_at'], name='notification_user_unread'),
+            model_name="notification",
+            index=models.Index(fields=["user", "read_at"], name="notification_user_unread"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('premise__isnull', False)), fields=('kind', 'subject', 'premise', 'period'), name='notification_natural_key'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("premise__isnull", False)),
+                fields=("kind", "subject", "premise", "period"),
+                name="notification_natural_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('premise__isnull', True)), fields=('kind', 'subject', 'period'), name='notification_natural_key_no_premise'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("premise__isnull", True)),
+                fields=("kind", "subject", "period"),
+                name="notification_natural_key_no_premise",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['state', 'next_attempt_at'], name='delivery_due'),
+            model_name="delivery",
+            index=models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('notification', 'channel'), name='one_delivery_per_channel'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(fields=("notification", "channel"), name="one_delivery_per_channel"),
         ),
         migrations.AddConstraint(
-            model_name='preference',
-            constraint=models.UniqueConstraint(fields=('user', 'kind', 'channel'), name='one_preference_per_kind_channel'),
+            model_name="preference",
+            constraint=models.UniqueConstraint(fields=("user", "kind", "channel"), name="one_preference_per_kind_channel"),
         ),
     ]
