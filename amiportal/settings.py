@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "amiportal.accounts",
     "amiportal.premises",
     "amiportal.portal",
+    "amiportal.notifications",
     "han",
     "han.coordinator",
     "billing",
@@ -117,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "amiportal.portal.context_processors.navigation",
+                "amiportal.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -236,6 +238,9 @@ AMI_SECRET_HASH_KEY = _key_32("AMI_SECRET_HASH_KEY")
 AMI_HAN_SIGNING_KEY = _key_32("AMI_HAN_SIGNING_KEY")
 
 # --- Email -------------------------------------------------------------------
+# Links in notification emails point here (the portal's public address).
+AMI_SITE_URL = env_str("AMI_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+AMI_NOTIFICATION_LEASE_SECONDS = env_int("AMI_NOTIFICATION_LEASE_SECONDS", 120, minimum=10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AMI Portal <no-reply@amiportal.invalid>")
 _email_host = env_str("EMAIL_HOST", "")
 if _email_host:
@@ -373,8 +378,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
     },
     "thirdparty-consent-reminders": {
-        "task": "thirdparty.tasks.consent_reminders_task",
+        "task": "amiportal.notifications.tasks.consent_reminders_task",
         "schedule": timedelta(hours=12),
+    },
+    "notifications-deliveries-sweep": {  # deliveries whose worker died, or whose retry is due, are sent again
+        "task": "amiportal.notifications.tasks.deliveries_sweep_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "notifications-critical-peak-morning": {  # the morning of an event day, in each premise's own zone
+        "task": "amiportal.notifications.tasks.critical_peak_morning_task",
+        "schedule": timedelta(minutes=30),
+    },
+    "notifications-usage-alerts": {  # bill to date above the customer's threshold; usage today above N x usual
+        "task": "amiportal.notifications.tasks.usage_alerts_task",
+        "schedule": timedelta(hours=1),
     },
     "billing-similar-homes-refresh": {  # hourly; does the work once a day (the day is claimed)
         "task": "billing.tasks.similar_homes_refresh_task",

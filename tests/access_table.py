@@ -76,6 +76,31 @@ def _a_tariff(people):
     return {"tariff_id": tariff.pk}
 
 
+def _alice_notification(people):
+    import uuid
+
+    from django.utils import timezone
+
+    from amiportal.notifications.models import Notification
+
+    alice = people["alice"]
+    notification, _ = Notification.objects.get_or_create(
+        kind="critical_peak",
+        subject="access-table",
+        period="declared",
+        premise_id=_alice_premise(people)["premise_id"],
+        defaults={
+            "user": alice,
+            "title": "A notice",
+            "body": "Text",
+            "display_text": "Text",
+            "created_at": timezone.now(),
+            "batch": uuid.uuid4(),
+        },
+    )
+    return {"notification_id": notification.pk}
+
+
 ROUTES: dict[str, Route] = {
     "portal:root": Route(ANYONE, note="redirects to sign-in or home"),
     "portal:health": Route(ANYONE),
@@ -89,6 +114,14 @@ ROUTES: dict[str, Route] = {
     "portal:operator_customers": Route(OPERATORS),
     "portal:operator_customer_detail": Route(OPERATORS, kwargs=_alice_account),
     "portal:operator_audit": Route(OPERATORS),
+    "notifications:inbox": Route(CUSTOMERS),
+    "notifications:history": Route(CUSTOMERS),
+    "notifications:mark_read": Route(
+        frozenset({"alice"}), kwargs=_alice_notification, method="POST", get_not_allowed=True, not_found_for=NOT_ALICES
+    ),
+    "notifications:mark_all_read": Route(CUSTOMERS, method="POST", get_not_allowed=True),
+    "notifications:preferences": Route(CUSTOMERS, method="POST", get_not_allowed=True),
+    "notifications:operator_statistics": Route(OPERATORS),
     "accounts:login": Route(ANYONE),
     "accounts:logout": Route(SIGNED_IN, get_not_allowed=True),
     "accounts:logout_everywhere": Route(SIGNED_IN, get_not_allowed=True),

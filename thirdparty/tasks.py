@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from thirdparty.services.consent import consent_reminders_send, consents_expire_due
+from thirdparty.services.consent import consents_expire_due
 from thirdparty.services.device_control import signature_nonces_prune
 from thirdparty.services.tokens import token_records_prune
 from thirdparty.services.webhooks import (
@@ -37,12 +37,6 @@ def webhook_leases_sweep_task() -> dict[str, int]:
 def consents_expire_task() -> int:
     """Beat: end consents past their date (tokens die, authorization.expired is sent)."""
     return consents_expire_due()
-
-
-@shared_task(acks_late=True)
-def consent_reminders_task() -> int:
-    """Beat: remind customers before a third party's access ends (re-consent)."""
-    return consent_reminders_send()
 
 
 @shared_task(acks_late=True)

@@ -6,6 +6,7 @@ _NAV = {
     Role.CUSTOMER: [
         ("My home", "portal:customer_home"),
         ("Home devices", "han:customer_devices"),
+        ("Notifications", "notifications:inbox"),
         ("Account activity", "portal:customer_activity"),
         ("Who can see my data", "thirdparty:customer_access"),
     ],
@@ -17,6 +18,7 @@ _NAV = {
         ("HAN networks", "han:operator_networks"),
         ("Tariffs", "billing:operator_tariffs"),
         ("Third parties", "thirdparty:operator_registry"),
+        ("Notifications", "notifications:operator_statistics"),
     ],
     Role.THIRD_PARTY_DEVELOPER: [
         ("Developer home", "portal:developer_home"),
@@ -30,6 +32,7 @@ _NAV = {
         ("HAN networks", "han:operator_networks"),
         ("Tariffs", "billing:operator_tariffs"),
         ("Third parties", "thirdparty:operator_registry"),
+        ("Notifications", "notifications:operator_statistics"),
         ("Administration", "admin:index"),
     ],
 }

@@ -13,6 +13,7 @@ from amiportal.audit.selectors import (
     audit_entries_for_customer,
     audit_entries_recent,
 )
+from amiportal.notifications.selectors import preferences_page_context
 from amiportal.portal.access import role_required
 from amiportal.portal.activity.selectors import activity_describe, customer_timezone_name
 from amiportal.portal.forms import CustomerSearchForm
@@ -66,7 +67,8 @@ def customer_home_view(request):
         {"premise": p, "meters": list(meters_for_premise(premise=p)), "occupancies": occupancies_for(user=request.user, premise=p)}
         for p in premises_for_customer(user=request.user)
     ]
-    return render(request, "portal/customer_home.html", {"account": account, "premises": premises})
+    context = {"account": account, "premises": premises, **preferences_page_context(user=request.user)}
+    return render(request, "portal/customer_home.html", context)
 
 
 @role_required(Role.CUSTOMER)

@@ -57,11 +57,15 @@ def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime |
     """(premise id, account id, move-in) of the agreements in force now, each on its premise's local date."""
     now = now or timezone.now()
     rows = agreements.filter(_loosely_in_force(now)).values_list("premise_id", "account_id", "move_in", "move_out", "premise__timezone")
-    return [
-        (premise_id, account_id, move_in)
-        for premise_id, account_id, move_in, move_out, zone in rows
-        if agreement_in_force(move_in=move_in, move_out=move_out, zone=zone, now=now)
-    ]
+    # The same rule as agreement_in_force, with each zone's local date worked out once (a fan-out reads 100,000 rows).
+    today_in: dict[str, date] = {}
+    found = []
+    for premise_id, account_id, move_in, move_out, zone in rows:
+        if zone not in today_in:
+            today_in[zone] = premise_local_date(zone=zone, now=now)
+        if Occupancy(move_in, move_out).contains(today_in[zone]):
+            found.append((premise_id, account_id, move_in))
+    return found
 
 
 def premises_occupied_now(*, user, now: datetime | None = None) -> QuerySet[Premise]:

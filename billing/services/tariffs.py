@@ -119,6 +119,10 @@ def critical_peak_declare(*, tariff: Tariff, day: date, start_hour: int, end_hou
         target=f"tariff:{tariff.pk}",
         payload={"day": day.isoformat(), "start_hour": start_hour, "end_hour": end_hour},
     )
+    # The customers on this tariff hear of it through the notification centre, once committed.
+    from amiportal.notifications.tasks import critical_peak_declared_task
+
+    transaction.on_commit(lambda: critical_peak_declared_task.delay(event.pk))
     return event
 
 

@@ -1,4 +1,4 @@
-"""The customer's side: who has access to what until when, one-click revoke, re-consent, reminders (SO-T1)."""
+"""The customer's side: who has access to what until when, one-click revoke, re-consent (SO-T1) (reminders: tests/notifications)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from amiportal.audit.models import AuditEntry
 from tests.conftest import signed_in
 from tests.thirdparty import world
 from thirdparty.models import Consent, ConsentStatus
-from thirdparty.services.consent import consent_reminders_send, consents_expire_due
+from thirdparty.services.consent import consents_expire_due
 
 pytestmark = pytest.mark.django_db
 
@@ -72,17 +72,6 @@ def test_re_consent_cannot_pass_the_maximum(alice, application, settings):
     assert response.status_code == 200
     consent.refresh_from_db()
     assert consent.expires_at < timezone.now() + timedelta(days=51)
-
-
-def test_reminder_email_is_sent_once_before_expiry(alice, trent, application, mailoutbox, settings):
-    settings.AMI_TP_REMINDER_DAYS = 30
-    soon = world.grant(application, alice, days=10)
-    # One live consent per customer and application: the later one is another application's.
-    world.grant(world.register(trent, name="Solar Planner"), alice, days=200)
-    assert consent_reminders_send() == 1
-    assert consent_reminders_send() == 0
-    assert len(mailoutbox) == 1 and mailoutbox[0].to == [alice.email]
-    assert f"/customer/access/{soon.pk}/extend/" in mailoutbox[0].body
 
 
 def test_expiry_sweep_ends_consents_and_their_tokens(alice, application, api):

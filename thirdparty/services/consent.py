@@ -310,35 +310,3 @@ def _emit(consent: Consent, event: str) -> None:
     from thirdparty.services.webhooks import webhook_event_emit
 
     webhook_event_emit(application=consent.application, event=event, consent=consent)
-
-
-def consent_reminders_send(*, now: datetime | None = None) -> int:
-    """Email each customer whose access ends within AMI_TP_REMINDER_DAYS, once per consent (and again after a re-consent)."""
-    from django.core.mail import send_mail
-    from django.urls import reverse
-
-    now = now or timezone.now()
-    due = Consent.objects.filter(
-        status=ConsentStatus.ACTIVE,
-        reminder_sent_at__isnull=True,
-        expires_at__gt=now,
-        expires_at__lte=now + timedelta(days=settings.AMI_TP_REMINDER_DAYS),
-    ).select_related("application", "customer")
-    sent = 0
-    for consent in due:
-        # Claim first, so two beat runs never both send.
-        if not Consent.objects.filter(pk=consent.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now):
-            continue
-        send_mail(
-            subject=f"{consent.application.name}'s access to your energy data ends on {consent.expires_at:%B %-d, %Y}",
-            message=(
-                f"{consent.application.name} ({consent.application.organisation}) can read your energy data until "
-                f"{consent.expires_at:%B %-d, %Y}. To keep it going, choose a new end date in the portal under "
-                f"“Who can see my data” ({reverse('thirdparty:customer_consent_extend', args=[consent.pk])}). "
-                "To let it end, do nothing."
-            ),
-            from_email=None,
-            recipient_list=[consent.customer.email],
-        )
-        sent += 1
-    return sent

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from amiportal.portal.activity import accounts, billing, han, premises, staff, thirdparty
+from amiportal.portal.activity import accounts, billing, han, notifications, premises, staff, thirdparty
 from amiportal.portal.activity.names import Event, Names
 
 Phrase = Callable[[Event, Names], str]
 
-_AREAS = (accounts, staff, premises, han, thirdparty, billing)
+_AREAS = (accounts, staff, premises, han, thirdparty, billing, notifications)
 PHRASES: dict[str, Phrase] = {action: phrase for area in _AREAS for action, phrase in area.PHRASES.items()}
 FALLBACKS: dict[str, str] = {prefix: area.FALLBACK for area in _AREAS for prefix in area.AREAS}
 GENERIC = "Something was recorded on your account."
