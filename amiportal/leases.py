@@ -123,7 +123,10 @@ def lease_sweep(queue: LeasedQueue, *, now: datetime | None = None) -> SweepResu
                     default=Value(queue.pending),
                 ),
                 queue.attempts_field: F(queue.attempts_field) + 1,
-                queue.lease_field: Case(
+                # Without hand-offs both branches are NULL: say so plainly (PostgreSQL types a CASE of NULLs as text).
+                queue.lease_field: None
+                if deadline is None
+                else Case(
                     When(**{f"{queue.attempts_field}__gte": queue.max_attempts - 1}, then=Value(None)),
                     default=Value(deadline),
                     output_field=queue.model._meta.get_field(queue.lease_field),

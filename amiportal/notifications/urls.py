@@ -6,7 +6,7 @@ app_name = "notifications"
 
 urlpatterns = [
     path("customer/notifications/", views.inbox_view, name="inbox"),
-    path("customer/notifications/<int:notification_id>/read/", views.mark_read_view, name="mark_read"),
+    path("customer/notifications/<id:notification_id>/read/", views.mark_read_view, name="mark_read"),
     path("customer/notifications/read-all/", views.mark_all_read_view, name="mark_all_read"),
     path("customer/notifications/history/", views.history_view, name="history"),
     path("customer/notifications/preferences/", views.preferences_view, name="preferences"),

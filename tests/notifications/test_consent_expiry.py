@@ -22,11 +22,12 @@ def application(trent):
 
 
 def test_reminder_is_sent_once_before_expiry_to_the_customer_only(
-    alice, bob, application, eager, mailoutbox, settings, django_capture_on_commit_callbacks
+    alice, bob, trent, application, eager, mailoutbox, settings, django_capture_on_commit_callbacks
 ):
     settings.AMI_TP_REMINDER_DAYS = 30
     soon = world.grant(application, alice, days=10)
-    world.grant(application, alice, days=200)
+    # One live consent per customer and application: the one that ends later is another application's.
+    world.grant(world.register(trent, name="Solar Planner"), alice, days=200)
     with django_capture_on_commit_callbacks(execute=True):
         assert consent_expiry.reminders_send() == 1
     with django_capture_on_commit_callbacks(execute=True):
