@@ -68,3 +68,12 @@ def test_a_download_within_the_calendar_bounds_still_works(alice):
     premise = alice.customer_account.agreements.get().premise
     response = signed_in(alice).get(f"/customer/premises/{premise.pk}/usage/readings.csv?start=2099-12-30&end=2099-12-31")
     assert response.status_code == 200
+
+
+@pytest.mark.objective("SO-U3")
+def test_a_nul_character_in_a_query_or_form_is_refused_with_400_not_a_500(alice):
+    """PostgreSQL text cannot hold NUL: the fuzz found a client_id with one reaching a lookup."""
+    client = signed_in(alice)
+    assert client.get("/oauth/authorize/", {"client_id": "abc\x00", "response_type": "code"}).status_code == 400
+    assert client.post("/customer/notifications/read-all/", {"x\x00": "1"}).status_code == 400
+    assert client.get("/customer/", {"q": "fine"}).status_code == 200
