@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("amiportal.accounts.urls")),
     path("han/", include("han.urls")),
     path("", include("amiportal.portal.urls")),
+    path("", include("amiportal.premises.urls")),
     path("", include("amiportal.notifications.urls")),
     path("", include("billing.urls")),
     path("", include("thirdparty.urls")),

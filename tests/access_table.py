@@ -167,6 +167,10 @@ ROUTES: dict[str, Route] = {
     "billing:operator_premise_tariff_assign": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
     "billing:operator_bill_cycle_set": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
     "billing:api_ingest": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
+    # Where premises sit on the grid (substation, feeder, transformer): operators only.
+    "premises:operator_grid": Route(OPERATORS),
+    "premises:operator_grid_import": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
+    "premises:operator_grid_premise": Route(OPERATORS, kwargs=_alice_premise),
     # Third-party access (issue 5): developers register, customers consent, operators review.
     "thirdparty:developer_applications": Route(DEVELOPERS),
     "thirdparty:developer_register": Route(DEVELOPERS),

@@ -45,6 +45,7 @@ POSTERS = {
     "billing:operator_premise_tariff_assign": "olga",
     "billing:operator_bill_cycle_set": "olga",
     "billing:api_ingest": "olga",
+    "premises:operator_grid_import": "olga",
     "thirdparty:developer_secret_rotate": "trent",
     "thirdparty:developer_webhook": "trent",
     "thirdparty:developer_webhook_secret_rotate": "trent",
@@ -92,12 +93,13 @@ def _persona(name: str) -> str:
 def _form_field_names() -> list[str]:
     from amiportal.accounts import forms as account_forms
     from amiportal.portal import forms as portal_forms
+    from amiportal.premises import forms as premises_forms
     from billing import forms as billing_forms
     from han import forms as han_forms
     from thirdparty import forms as thirdparty_forms
 
     names = set()
-    for module in (account_forms, portal_forms, billing_forms, han_forms, thirdparty_forms):
+    for module in (account_forms, portal_forms, premises_forms, billing_forms, han_forms, thirdparty_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, forms.BaseForm):
                 names.update(getattr(value, "base_fields", {}))

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from amiportal.accounts.models import SealedTOTPDevice
 from amiportal.accounts.roles import Role, role_assign
+from amiportal.premises.grid_services import GridPath, grid_location_set
 from amiportal.premises.models import CustomerAccount, CustomerClass, Meter, MeterKind, MeterStatus, Premise, ServiceAgreement
 from amiportal.premises.services import agreement_move_in, agreement_move_out
 
@@ -74,6 +75,21 @@ PREMISES = [
     DemoPremise("SP-400003", "14 Library Place", M, "library@demo.ami", "Riverton Public Library", has_der=True),
 ]
 CITY, POSTCODE, TIMEZONE = "Riverton", "60601", "America/Chicago"
+# Where each street sits on Riverton's grid: (substation, feeder, transformer) by service point prefix and street.
+GRID = {
+    "Maple Street": ("RIV-NORTH", "N1", "T-MAPLE"),
+    "Birch Lane": ("RIV-NORTH", "N1", "T-BIRCH"),
+    "Cedar Court": ("RIV-NORTH", "N2", "T-CEDAR"),
+    "Elm Road": ("RIV-NORTH", "N2", "T-ELM"),
+    "Willow Way": ("RIV-NORTH", "N2", "T-WILLOW"),
+    "Oak Avenue": ("RIV-NORTH", "N2", "T-OAK"),
+    "Main Street": ("RIV-SOUTH", "S1", "T-MAIN"),
+    "Market Square": ("RIV-SOUTH", "S1", "T-MARKET"),
+    "Foundry Road": ("RIV-SOUTH", "S2", "T-FOUNDRY"),
+    "City Hall Plaza": ("RIV-SOUTH", "S3", "T-CIVIC"),
+    "Reservoir Drive": ("RIV-SOUTH", "S3", "T-RESERVOIR"),
+    "Library Place": ("RIV-SOUTH", "S3", "T-CIVIC"),
+}
 SERVICE_START = date(2024, 1, 1)
 # Alice's house had an earlier occupant: his data is never Alice's to see.
 PREVIOUS_OCCUPANT = ("peter@demo.ami", "Peter Previous", "SP-100001", date(2022, 3, 1), date(2023, 12, 31))
@@ -107,6 +123,12 @@ def _meter(premise: Premise, kind: str, serial: str, status: str = MeterStatus.A
     Meter.objects.get_or_create(
         serial_number=serial, defaults={"premise": premise, "kind": kind, "status": status, "installed_on": date(2021, 6, 1)}
     )
+
+
+def _grid_location(premise: Premise, address: str) -> None:
+    street = next((name for name in GRID if name in address), None)
+    if street is not None and premise.transformer_id is None:
+        grid_location_set(premise=premise, path=GridPath(*GRID[street]), actor=None)
 
 
 @transaction.atomic
@@ -143,6 +165,7 @@ def demo_seed() -> None:
             previous = _account(email, name, CustomerClass.RESIDENTIAL, "AC-099999")
             agreement = agreement_move_in(account=previous, premise=premise, move_in=start)
             agreement_move_out(agreement=agreement, move_out=end)
+        _grid_location(premise, spec.address)
         account = _account(spec.email, spec.name, spec.customer_class, number)
         if not ServiceAgreement.objects.filter(premise=premise, account=account).exists():
             agreement_move_in(account=account, premise=premise, move_in=SERVICE_START)

@@ -6,6 +6,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -38,6 +39,54 @@ class CustomerAccount(models.Model):
         return f"{self.account_number} {self.name}"
 
 
+GRID_CODE_HELP = "The utility's own identifier: letters, digits, space and . _ - / (up to 32)."
+grid_code_validator = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9 ._/-]{0,30}[A-Za-z0-9])?$",
+    "Use letters, digits, space and . _ - / only, starting and ending with a letter or digit.",
+)
+
+
+class Substation(models.Model):
+    """Where a feeder leaves the transmission network: the top of a premise's grid location."""
+
+    code = models.CharField(max_length=32, unique=True, validators=[grid_code_validator], help_text=GRID_CODE_HELP)
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"Substation {self.code}"
+
+
+class Feeder(models.Model):
+    """A distribution circuit out of one substation. Codes repeat between substations (feeder 1 of each)."""
+
+    substation = models.ForeignKey(Substation, on_delete=models.PROTECT, related_name="feeders")
+    code = models.CharField(max_length=32, validators=[grid_code_validator], help_text=GRID_CODE_HELP)
+
+    class Meta:
+        ordering = ["substation__code", "code"]
+        constraints = [models.UniqueConstraint(fields=["substation", "code"], name="feeder_code_unique_per_substation")]
+
+    def __str__(self) -> str:
+        return f"Feeder {self.substation.code}/{self.code}"
+
+
+class Transformer(models.Model):
+    """The distribution transformer a premise's service drop hangs from: the smallest area a command or an outage groups by."""
+
+    feeder = models.ForeignKey(Feeder, on_delete=models.PROTECT, related_name="transformers")
+    code = models.CharField(max_length=32, validators=[grid_code_validator], help_text=GRID_CODE_HELP)
+
+    class Meta:
+        ordering = ["feeder__substation__code", "feeder__code", "code"]
+        constraints = [models.UniqueConstraint(fields=["feeder", "code"], name="transformer_code_unique_per_feeder")]
+
+    def __str__(self) -> str:
+        return f"Transformer {self.feeder.substation.code}/{self.feeder.code}/{self.code}"
+
+
 class Premise(models.Model):
     service_point_id = models.CharField(max_length=32, unique=True, help_text="The utility's service point identifier.")
     address_line = models.CharField(max_length=200)
@@ -46,6 +95,8 @@ class Premise(models.Model):
     customer_class = models.CharField(max_length=20, choices=CustomerClass.choices)
     timezone = models.CharField(max_length=64, default="America/Chicago", validators=[validate_timezone])
     has_der = models.BooleanField(default=False, help_text="Distributed generation or storage on site (net metered).")
+    # Where it sits on the grid (the transformer names its feeder and substation); empty until the utility says.
+    transformer = models.ForeignKey(Transformer, on_delete=models.PROTECT, null=True, blank=True, related_name="premises")
 
     class Meta:
         ordering = ["service_point_id"]
