@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "han",
     "han.coordinator",
     "billing",
+    "billing.advice",
     "thirdparty",
 ]
 

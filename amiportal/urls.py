@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("amiportal.premises.urls")),
     path("", include("amiportal.notifications.urls")),
     path("", include("billing.urls")),
+    path("", include("billing.advice.urls")),
     path("", include("thirdparty.urls")),
 ]

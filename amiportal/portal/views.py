@@ -27,6 +27,7 @@ from amiportal.premises.selectors import (
     meters_for_premise,
     occupancies_for,
     premises_for_customer,
+    premises_occupied_now,
 )
 
 _HOME_FOR_ROLE = {
@@ -63,8 +64,14 @@ def home_view(request):
 @role_required(Role.CUSTOMER)
 def customer_home_view(request):
     account = customer_account_for_user(user=request.user)
+    lives_at = set(premises_occupied_now(user=request.user).values_list("pk", flat=True))
     premises = [
-        {"premise": p, "meters": list(meters_for_premise(premise=p)), "occupancies": occupancies_for(user=request.user, premise=p)}
+        {
+            "premise": p,
+            "meters": list(meters_for_premise(premise=p)),
+            "occupancies": occupancies_for(user=request.user, premise=p),
+            "lives_here": p.pk in lives_at,
+        }
         for p in premises_for_customer(user=request.user)
     ]
     context = {"account": account, "premises": premises, **preferences_page_context(user=request.user)}
