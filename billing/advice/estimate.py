@@ -1,7 +1,9 @@
 """Where a home's electricity goes, estimated from its hourly meter data alone (no outside weather data).
 
-- **Base load:** the least the home draws, hour by hour, on a typical day (the median of each
-  day's lowest hour): the fridge, standby, the router. It runs every hour of the year.
+- **Base load:** the least the home draws on a typical night (the median of each day's lowest hour
+  between midnight and 6 a.m., when no solar panel covers it): the fridge, standby, the router.
+  It runs every hour of the year; counted as what it took from the grid (less, by day, where solar
+  panels cover it).
 - **Long high loads (EV charging):** plateaus of 3 kW or more above the hour before, lasting 2 to 10
   hours, switched on and off in one step, as a Level 2 charger draws.
 - **Heating and cooling:** each month's average day, hour by hour, against the mildest month's
@@ -22,6 +24,7 @@ EV_STEP_KW = 3.0
 EV_MIN_HOURS, EV_MAX_HOURS = 2, 10
 AFTERNOON = range(12, 20)
 MIN_DAYS = 28
+NIGHT = range(0, 6)
 MIN_MONTH_DAYS = 10
 SEASONAL_FLOOR = 0.05  # a month within 5 % of the mild month shows no seasonal load
 
@@ -63,11 +66,16 @@ class LoadEstimate:
 
 
 def _days(hours: list[tuple[datetime, float]]) -> dict[date, list[float]]:
-    """Each local day with its 24 hourly values (days with fewer than 20 hours of data are left out)."""
+    """Each local day with its 24 hourly values, only days with every hour read (the autumn DST hour counts twice)."""
     by_day: dict[date, dict[int, float]] = defaultdict(dict)
     for moment, kwh in hours:
-        by_day[moment.date()][moment.hour] = by_day[moment.date()].get(moment.hour, 0.0) + kwh  # the DST autumn hour twice
-    return {day: [values.get(h, 0.0) for h in range(24)] for day, values in sorted(by_day.items()) if len(values) >= 20}
+        by_day[moment.date()][moment.hour] = by_day[moment.date()].get(moment.hour, 0.0) + kwh
+    # The spring DST day has no 2 a.m.: it is whole with 23 hours; the hour that never was drew nothing.
+    return {
+        day: [values.get(h, 0.0) for h in range(24)]
+        for day, values in sorted(by_day.items())
+        if len(values) == 24 or (len(values) == 23 and 2 not in values)
+    }
 
 
 def _ev_sessions(days: dict[date, list[float]]) -> tuple[float, int, dict[date, list[float]]]:
@@ -102,8 +110,9 @@ def load_estimate(hours: list[tuple[datetime, float]]) -> LoadEstimate | None:
     if len(days) < MIN_DAYS:
         return None
     total = sum(sum(values) for values in days.values())
-    base_kw = statistics.median(min(values) for values in days.values())
-    base_kwh = base_kw * 24 * len(days)
+    base_kw = statistics.median(min(values[h] for h in NIGHT if values[h] or h != 2) for values in days.values())
+    # What the base drew from the grid: all of it at night, less by day where solar panels covered it.
+    base_kwh = sum(min(value, base_kw) for values in days.values() for value in values)
     ev_kwh, ev_sessions, cleaned = _ev_sessions(days)
     by_month: dict[date, list[list[float]]] = defaultdict(list)
     for day, values in cleaned.items():

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.http import Http404
 
-from amiportal.premises.models import Premise, ServiceAgreement
+from amiportal.premises.models import CustomerClass, Premise, ServiceAgreement
 from amiportal.premises.selectors import Occupancy, current_agreement
 from billing.advice.catalogue import CATALOGUE, SHARE_SAVED, WATER_KWH_PER_PERSON, Appliance
 from billing.advice.estimate import LoadEstimate, load_estimate
@@ -68,15 +68,21 @@ def _kwh(value: float) -> str:
     return f"{value:,.0f} kWh"
 
 
-def _load_rows(estimate: LoadEstimate, profile: HomeProfile | None) -> list[LoadRow]:
-    span = f"the {estimate.days} days from {estimate.first:%d %b %Y} to {estimate.last:%d %b %Y}"
+def _load_rows(estimate: LoadEstimate, profile: HomeProfile | None, *, residential: bool, has_solar: bool) -> list[LoadRow]:
+    span = f"the {estimate.days} whole days read from {estimate.first:%d %b %Y} to {estimate.last:%d %b %Y}"
+    what = (
+        "fridges, freezers, standby and the router"
+        if residential
+        else "equipment that never switches off: refrigeration, controls, standby"
+    )
     rows = [
         LoadRow(
             "Always on (base load)",
             estimate.base_kwh,
             estimate.share(estimate.base_kwh),
-            f"On a typical day your home never drew less than {estimate.base_kw:.2f} kW, even in its quietest hour:"
-            f" fridges, freezers, standby and the router. Running every hour of {span}, that is {_kwh(estimate.base_kwh)}.",
+            f"On a typical night you never drew less than {estimate.base_kw:.2f} kW, even in the quietest hour between midnight"
+            f" and 6 a.m.: {what}. Running every hour of {span}, it took {_kwh(estimate.base_kwh)} from the grid"
+            f"{' (less by day, when your solar panels covered it)' if has_solar else ''}.",
         )
     ]
     if estimate.ev_sessions:
@@ -97,9 +103,11 @@ def _load_rows(estimate: LoadEstimate, profile: HomeProfile | None) -> list[Load
             continue
         names = ", ".join(f"{m.month:%b %Y}" for m in months)
         when = "mostly between noon and 8 p.m." if kind == "cooling" else "mostly at night, in the morning and in the evening"
+        # A business's seasons may be its trade's, not the weather's: it is told what was measured, not what it was for.
+        label = kind.capitalize() if residential else f"Seasonal, {'afternoon' if kind == 'cooling' else 'night and morning'}-shaped"
         rows.append(
             LoadRow(
-                "Heating" if kind == "heating" else "Cooling",
+                label,
                 kwh,
                 estimate.share(kwh),
                 f"In {names} your average day used more than in {mild}, your mildest month, {when}: {_kwh(kwh)} in all."
@@ -111,7 +119,8 @@ def _load_rows(estimate: LoadEstimate, profile: HomeProfile | None) -> list[Load
             "Everything else",
             estimate.other_kwh,
             estimate.share(estimate.other_kwh),
-            "Cooking, laundry, lighting, electronics and the rest: what is left of the "
+            f"{'Cooking, laundry, lighting, electronics' if residential else 'Process, lighting, equipment'} and the rest:"
+            " what is left of the "
             f"{_kwh(estimate.total_kwh)} your home took from the grid in {span}.",
         )
     )
@@ -199,4 +208,5 @@ def home_advice(*, premise: Premise, occupancies: list[Occupancy], profile: Home
                     suggestions.append(suggestion)
     suggestions.sort(key=lambda s: (not s.replace_now, s.payback_years is None, s.payback_years or 0))
     missing = "" if price is not None else "There is no tariff on your account for these days, so savings cannot be priced."
-    return Advice(estimate, _load_rows(estimate, profile), price, suggestions, missing)
+    residential = premise.customer_class == CustomerClass.RESIDENTIAL
+    return Advice(estimate, _load_rows(estimate, profile, residential=residential, has_solar=premise.has_der), price, suggestions, missing)

@@ -141,3 +141,20 @@ def test_only_the_person_living_there_now_has_the_profile(alice, bob, peter):
     assert 'name="has_ev" id="id_has_ev" checked' not in page and 'value="2"' not in page
     assert signed_in(alice).get(f"/customer/premises/{premise.pk}/home/").status_code == 404
     assert HomeProfile.objects.filter(agreement__account=alice.customer_account).exists()  # hers, kept, not shown to others
+
+
+def test_solar_covered_hours_and_dst_days_are_counted_as_read():
+    """A net-metered home takes nothing from the grid at noon: its base is what it drew at night, and only
+    the base it took from the grid is counted. The spring DST day (23 hours) is a whole day."""
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo("America/Chicago")
+    hours, moment = [], datetime(2025, 3, 1, tzinfo=UTC)
+    while moment < datetime(2025, 4, 5, tzinfo=UTC):
+        local = moment.astimezone(zone)
+        hours.append((local, 0.0 if 10 <= local.hour < 16 else 0.4))
+        moment += timedelta(hours=1)
+    estimate = load_estimate(hours)
+    assert estimate.days == 34  # 1 March to 3 April, local; 4 April is cut short by UTC midnight
+    assert estimate.base_kw == pytest.approx(0.4)
+    assert estimate.base_kwh == pytest.approx(0.4 * 18 * 34 - 0.4)  # 18 grid hours a day; the DST day has 17
