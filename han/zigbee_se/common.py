@@ -32,11 +32,14 @@ class SmartEnergyCluster(Cluster):
     ANSWERED: ClassVar[frozenset[str]] = frozenset()
 
     def handle_cluster_request(self, hdr: foundation.ZCLHeader, args: Any, *, dst_addressing: t.AddrMode | None = None) -> None:
-        device = self.endpoint.device
-        device.application.listener_event("smart_energy_command", device, self, hdr, args)
         commands = self.client_commands if hdr.direction == foundation.Direction.Server_to_Client else self.server_commands
         command = commands.get(hdr.command_id)
-        if command is not None and command.name in self.ANSWERED:
+        if command is None:  # the device decoded it as an unknown command (and said so to its listeners)
+            self.send_default_rsp(hdr, foundation.Status.UNSUP_CLUSTER_COMMAND)
+            return
+        device = self.endpoint.device
+        device.application.listener_event("smart_energy_command", device, self, hdr, args)
+        if command.name in self.ANSWERED:
             return
         if not hdr.frame_control.disable_default_response:
             self.send_default_rsp(hdr, foundation.Status.SUCCESS)

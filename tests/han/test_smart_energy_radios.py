@@ -19,6 +19,8 @@ import zigpy.config as zigpy_config
 import zigpy.endpoint
 import zigpy.types as t
 import zigpy.zdo.types as zdo_t
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from han import drlc
 from han.coordinator.radios import RADIO_TYPES, controller_class_for
@@ -267,6 +269,30 @@ def test_a_malformed_or_unknown_smart_energy_frame_is_dropped_counted_and_logged
     assert len(dropped) == len(BAD_FRAMES)  # once per (device, reason), not once per frame
     assert [name for _, name, _ in under_test.commands] == ["get_current_price"]
     assert (0x0700, "18600b008b") in under_test.sent_frames()  # answered: no price set
+    assert (0x0703, "18500b7f81") in under_test.sent_frames()  # the unknown command: Default Response UNSUP_CLUSTER_COMMAND
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster_id=st.sampled_from([*SE_CLUSTERS, 0x0704]), data=st.binary(max_size=80))
+def test_garbage_from_a_device_is_decoded_or_dropped_with_a_documented_reason_never_raised(cluster_id, data):
+    loop = asyncio.new_event_loop()
+    try:
+
+        async def feed():
+            under_test = Radio("ezsp")
+            rejected = []
+            under_test.app.add_listener(type("R", (), {"smart_energy_frame_rejected": lambda _, d, p, reason: rejected.append(reason)})())
+            under_test.receive(data, cluster_id=cluster_id, tsn=0)
+            await asyncio.sleep(0)
+            return under_test.commands, rejected
+
+        commands, rejected = loop.run_until_complete(feed())
+    finally:
+        loop.close()
+    assert set(rejected) <= {"malformed_header", "malformed_command", "unknown_command", "unknown_cluster"}
+    assert len(commands) + len(rejected) <= 1
+    if len(data) < 3:
+        assert rejected == ["malformed_header"]
 
 
 # --- the simulator uses the same device class, and so do devices zigpy loads from its database --------
