@@ -44,9 +44,24 @@ class RadioUnavailable(RuntimeError):
     pass
 
 
-def join_refusal(radio_type: str) -> str | None:
-    """Why permit commands are refused on this radio; None when its permit admits only the keyed device."""
-    return JOIN_REFUSALS.get(radio_type)
+# bellows sets the trust-centre policy "joins use the install-code key" only on EZSP protocol 8 and later.
+EZSP_INSTALL_CODE_POLICY_VERSION = 8
+
+
+def join_refusal(radio_type: str, app: object = None) -> str | None:
+    """Why permit commands are refused on this radio; None when its permit admits only the keyed device.
+
+    With the running ``app``, what only the connected radio can tell is checked too (its firmware's protocol).
+    """
+    if radio_type in JOIN_REFUSALS:
+        return JOIN_REFUSALS[radio_type]
+    version = getattr(getattr(app, "_ezsp", None), "ezsp_version", None) if radio_type == "ezsp" else None
+    if version is not None and version < EZSP_INSTALL_CODE_POLICY_VERSION:
+        return (
+            f"This EZSP radio speaks protocol version {version}: bellows restricts joins to the install-code key only"
+            f" from version {EZSP_INSTALL_CODE_POLICY_VERSION}, so other devices could join too; update the radio's firmware."
+        )
+    return None
 
 
 def controller_class_for(radio_type: str):

@@ -177,7 +177,7 @@ class CoordinatorService:
         self.report("configured", command.command_id, {"pan_id": body["pan_id"], "channel": body["channel"]})
 
     async def _permit_join(self, command: Command) -> None:
-        refusal = join_refusal(self.radio_type)
+        refusal = join_refusal(self.radio_type, self.app)
         if refusal is not None:  # nothing reaches the radio: it would admit other devices too
             logger.warning("%s: permit_join command %s refused: %s", self.identity.name, command.command_id, refusal)
             self.report("failed", command.command_id, {"reason": "radio_cannot_restrict_joins", "message": refusal})

@@ -327,3 +327,37 @@ def test_a_device_loaded_from_zigpys_database_after_a_restart_is_a_smart_energy_
     assert isinstance(device, SmartEnergyDevice)
     assert 0x0701 in device.endpoints[1].out_clusters  # its DRLC client cluster, with our cluster class
     assert type(device.endpoints[1].out_clusters[0x0701]).__module__ == "han.zigbee_se.drlc"
+
+
+@pytest.mark.parametrize("version, refused", [(7, True), (8, False), (13, False)])
+def test_an_ezsp_radio_older_than_protocol_8_refuses_permits_and_sends_nothing(version, refused, tmp_path):
+    """bellows sets the install-code-only trust-centre policy from EZSP 8 on; older firmware would admit anyone."""
+
+    class ConnectedEzsp:  # what the serial protocol object reports after connecting
+        ezsp_version = version
+
+    async def main():
+        under_test = Radio("ezsp")
+        under_test.app._ezsp = ConnectedEzsp()
+        service = _service(under_test.app, tmp_path, "ezsp")
+        reports = []
+        service.report = lambda event, command_id, detail=None: reports.append((event, detail))
+        permits = []
+
+        async def permit_with_link_key(**kwargs):
+            permits.append(kwargs)
+
+        under_test.app.permit_with_link_key = permit_with_link_key
+        command = type("Command", (), {"command_id": "c-1", "body": {"eui64": str(DEVICE_IEEE), "permit_seconds": 60}, "secret": bytes(16)})
+        await service._permit_join(command)
+        await asyncio.sleep(0)
+        for task in list(service._background):
+            task.cancel()
+        return reports, permits
+
+    reports, permits = _run(main)
+    if refused:
+        assert permits == [] and reports[0][0] == "failed"
+        assert reports[0][1]["reason"] == "radio_cannot_restrict_joins" and "protocol version 7" in reports[0][1]["message"]
+    else:
+        assert reports[0][0] == "permitted" and permits[0]["node"] == DEVICE_IEEE
