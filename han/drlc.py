@@ -1,7 +1,8 @@
-"""Smart Energy Demand Response and Load Control (DRLC, cluster 0x0701) frames, encoded by hand.
+"""Smart Energy Demand Response and Load Control (DRLC, cluster 0x0701): the two frames of the load-control path.
 
-zigpy 2.4's DRLC cluster class is empty, so the two frames the head-end's load-control
-path needs are defined here from the Zigbee Smart Energy 1.x specification (D.2):
+The field layouts are the ``Drlc`` cluster's (``han.zigbee_se.drlc``, Smart Energy 1.4,
+07-5356-19, D.2); this module gives the head-end and the coordinator the two frames they
+exchange, with the project's validation and names:
 
 - **Load Control Event** (server to client, command 0x00): what the utility (ESI) asks
   a device to do, for how long, from when.
@@ -12,16 +13,17 @@ Both are ZCL cluster-specific frames: a 3-byte ZCL header (frame control, sequen
 number, command id) then the payload, little-endian. Times are ZigBee UTCTime: seconds
 since 2000-01-01 00:00:00 UTC; a start time of 0 means "now".
 
-Plain Python on purpose: the coordinator imports it without Django, and the head-end
-uses the same validation before it signs a command.
+No Django on purpose: the coordinator imports it, and the head-end uses the same
+validation before it signs a command. One encoder: the payloads are the cluster's schemas.
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from han.zigbee_se.drlc import Drlc
 
 CLUSTER_ID = 0x0701
 LOAD_CONTROL_EVENT = 0x00  # server -> client
@@ -83,8 +85,9 @@ STATUS_CODE = {name: code for code, name in EVENT_STATUS.items()}
 # After these a device may still report on the event; after any other status it is over.
 ONGOING_STATUSES = frozenset({"received", "started", "opted_in", "opted_out", "partially_opted_in", "partially_opted_out"})
 
-_EVENT = struct.Struct("<IHBIHBBBhhbBB")  # 23 bytes
-_REPORT = struct.Struct("<IBIBhhbBBB42s")  # 60 bytes
+_EVENT = Drlc.ClientCommandDefs.load_control_event.schema  # 23 bytes
+_REPORT = Drlc.ServerCommandDefs.report_event_status.schema  # 60 bytes
+_EVENT_SIZE, _REPORT_SIZE = 23, 60
 
 
 class FrameError(ValueError):
@@ -244,80 +247,98 @@ def _split(frame: bytes, *, server_to_client: bool) -> tuple[int, bytes]:
     return tsn, frame[3:]
 
 
+def _payload(schema: type, payload: bytes, size: int, name: str) -> Any:
+    if len(payload) != size:
+        raise FrameError(f"{name} payload is {len(payload)} bytes, not {size}")
+    try:
+        fields, _ = schema.deserialize(payload)
+    except ValueError as exc:
+        raise FrameError(f"{name} payload does not decode: {exc}") from None
+    return fields
+
+
 def event_encode(event: LoadControlEvent, *, tsn: int) -> bytes:
     e = event
-    return _header(tsn, LOAD_CONTROL_EVENT, server_to_client=True) + _EVENT.pack(
-        e.issuer_event_id,
-        e.device_class,
-        e.utility_enrollment_group,
-        e.start_time,
-        e.duration_minutes,
-        e.criticality,
-        e.cooling_offset,
-        e.heating_offset,
-        e.cooling_set_point,
-        e.heating_set_point,
-        e.load_adjustment_percent,
-        e.duty_cycle,
-        e.event_control,
+    return (
+        _header(tsn, LOAD_CONTROL_EVENT, server_to_client=True)
+        + _EVENT(
+            issuer_event_id=e.issuer_event_id,
+            device_class=e.device_class,
+            utility_enrollment_group=e.utility_enrollment_group,
+            start_time=e.start_time,
+            duration_in_minutes=e.duration_minutes,
+            criticality_level=e.criticality,
+            cooling_temperature_offset=e.cooling_offset,
+            heating_temperature_offset=e.heating_offset,
+            cooling_temperature_set_point=e.cooling_set_point,
+            heating_temperature_set_point=e.heating_set_point,
+            average_load_adjustment_percentage=e.load_adjustment_percent,
+            duty_cycle=e.duty_cycle,
+            event_control=e.event_control,
+        ).serialize()
+    )
+
+
+def event_from_command(command: Any) -> LoadControlEvent:
+    """The event of a decoded LoadControlEvent command (``Drlc`` schema); ``FrameError`` if it breaks the rules."""
+    return LoadControlEvent(
+        issuer_event_id=int(command.issuer_event_id),
+        device_class=int(command.device_class),
+        utility_enrollment_group=int(command.utility_enrollment_group),
+        start_time=int(command.start_time),
+        duration_minutes=int(command.duration_in_minutes),
+        criticality=int(command.criticality_level),
+        cooling_offset=int(command.cooling_temperature_offset),
+        heating_offset=int(command.heating_temperature_offset),
+        cooling_set_point=int(command.cooling_temperature_set_point),
+        heating_set_point=int(command.heating_temperature_set_point),
+        load_adjustment_percent=int(command.average_load_adjustment_percentage),
+        duty_cycle=int(command.duty_cycle),
+        event_control=int(command.event_control),
     )
 
 
 def event_decode(frame: bytes) -> tuple[int, LoadControlEvent]:
     """(tsn, event) from a Load Control Event frame; ``FrameError`` for anything else."""
     tsn, payload = _split(frame, server_to_client=True)
-    if len(payload) != _EVENT.size:
-        raise FrameError(f"Load Control Event payload is {len(payload)} bytes, not {_EVENT.size}")
-    (event_id, device_class, group, start, duration, criticality, cool, heat, cool_sp, heat_sp, adjust, duty, control) = _EVENT.unpack(
-        payload
-    )
-    return tsn, LoadControlEvent(
-        issuer_event_id=event_id,
-        device_class=device_class,
-        utility_enrollment_group=group,
-        start_time=start,
-        duration_minutes=duration,
-        criticality=criticality,
-        cooling_offset=cool,
-        heating_offset=heat,
-        cooling_set_point=cool_sp,
-        heating_set_point=heat_sp,
-        load_adjustment_percent=adjust,
-        duty_cycle=duty,
-        event_control=control,
-    )
+    return tsn, event_from_command(_payload(_EVENT, payload, _EVENT_SIZE, "Load Control Event"))
 
 
 def report_encode(report: EventStatusReport, *, tsn: int) -> bytes:
     r = report
-    return _header(tsn, REPORT_EVENT_STATUS, server_to_client=False) + _REPORT.pack(
-        r.issuer_event_id,
-        r.status,
-        r.status_time,
-        r.criticality_applied,
-        r.cooling_set_point_applied,
-        r.heating_set_point_applied,
-        r.load_adjustment_applied,
-        r.duty_cycle_applied,
-        r.event_control,
-        0,  # signature type: none (ECDSA signatures need CBKE certificates, out of scope)
-        bytes(42),
+    return (
+        _header(tsn, REPORT_EVENT_STATUS, server_to_client=False)
+        + _REPORT(
+            issuer_event_id=r.issuer_event_id,
+            event_status=r.status,
+            event_status_time=r.status_time,
+            criticality_level_applied=r.criticality_applied,
+            cooling_temperature_set_point_applied=r.cooling_set_point_applied,
+            heating_temperature_set_point_applied=r.heating_set_point_applied,
+            average_load_adjustment_percentage_applied=r.load_adjustment_applied,
+            duty_cycle_applied=r.duty_cycle_applied,
+            event_control=r.event_control,
+            signature_type=0,  # none (ECDSA signatures need CBKE certificates, out of scope)
+            signature=[0] * 42,
+        ).serialize()
+    )
+
+
+def report_from_command(command: Any) -> EventStatusReport:
+    """The report of a decoded Report Event Status command (``Drlc`` schema)."""
+    return EventStatusReport(
+        issuer_event_id=int(command.issuer_event_id),
+        status=int(command.event_status),
+        status_time=int(command.event_status_time),
+        criticality_applied=int(command.criticality_level_applied),
+        cooling_set_point_applied=int(command.cooling_temperature_set_point_applied),
+        heating_set_point_applied=int(command.heating_temperature_set_point_applied),
+        load_adjustment_applied=int(command.average_load_adjustment_percentage_applied),
+        duty_cycle_applied=int(command.duty_cycle_applied),
+        event_control=int(command.event_control),
     )
 
 
 def report_decode(frame: bytes) -> tuple[int, EventStatusReport]:
     tsn, payload = _split(frame, server_to_client=False)
-    if len(payload) != _REPORT.size:
-        raise FrameError(f"Report Event Status payload is {len(payload)} bytes, not {_REPORT.size}")
-    event_id, status, at, criticality, cool_sp, heat_sp, adjust, duty, control, _sig_type, _sig = _REPORT.unpack(payload)
-    return tsn, EventStatusReport(
-        issuer_event_id=event_id,
-        status=status,
-        status_time=at,
-        criticality_applied=criticality,
-        cooling_set_point_applied=cool_sp,
-        heating_set_point_applied=heat_sp,
-        load_adjustment_applied=adjust,
-        duty_cycle_applied=duty,
-        event_control=control,
-    )
+    return tsn, report_from_command(_payload(_REPORT, payload, _REPORT_SIZE, "Report Event Status"))

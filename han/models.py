@@ -170,6 +170,7 @@ class JobKind(models.TextChoices):
     REMOVE = "remove", "Remove"
     LOAD_CONTROL = "load_control", "Load control event"
     STATUS_READ = "status_read", "Device status read"
+    PREMISE_STATE = "premise_state", "Premise price, events and message"
 
 
 class JobState(models.TextChoices):

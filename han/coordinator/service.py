@@ -21,14 +21,17 @@ import zigpy.state
 import zigpy.types as t
 
 from han import broker, drlc
+from han.coordinator.premise_state import PremiseState, PremiseStateError
+from han.coordinator.radios import join_refusal
 from han.coordinator.reports import ReportSender
+from han.coordinator.smart_energy import SmartEnergyResponder
 from han.protocol import Command, CommandRejected, CoordinatorIdentity, ReplayGuard, ReportSequence, command_open, report_build
+from han.zigbee_se import SE_PROFILE
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
 DEVICE_ANSWER_SECONDS = 10.0
-SE_PROFILE = 0x0109
 BASIC_CLUSTER = 0x0000
 METERING_CLUSTER = 0x0702
 # What a status read asks a device that serves the Metering cluster (zigpy's attribute names).
@@ -48,13 +51,17 @@ class CoordinatorService:
         send_report: Callable[[dict[str, Any]], None] | None = None,
         reports: ReportSender | None = None,
         sequence: ReportSequence | None = None,
+        radio_type: str = "simulated",
     ) -> None:
         """Reports go through ``reports`` (a process's shared, batching sender; a private one if None),
         or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline).
         ``sequence`` numbers the reports (kept on disk by ``han_coordinator``, so a restart continues it).
         Commands are verified with ``head_end_public_hex``; every report's detail is sealed to
-        ``head_end_box_public_hex``, so the broker never reads a metering value or an event status."""
+        ``head_end_box_public_hex``, so the broker never reads a metering value or an event status.
+        ``radio_type`` names the radio (``han.coordinator.radios``): the heartbeat tells the head-end,
+        and a radio whose permit cannot admit only the keyed device refuses permit commands."""
         self.identity = identity
+        self.radio_type = radio_type
         self.sequence = sequence or ReportSequence()
         self.head_end_public_hex = head_end_public_hex
         self.head_end_box_public_hex = head_end_box_public_hex
@@ -80,8 +87,14 @@ class CoordinatorService:
             "remove": self._remove,
             "load_control": self._load_control,
             "device_status_read": self._device_status_read,
+            "premise_state": self._premise_state,
         }
         app.add_listener(self)
+        # What the premise's devices pull (price, scheduled events, last message), and the SE answers on every radio.
+        self.premise_state = PremiseState()
+        self.smart_energy = SmartEnergyResponder(
+            app=app, premise_state=self.premise_state, on_event_status=self.drlc_event_status, name=identity.name
+        )
 
     # --- reports ------------------------------------------------------------------------
 
@@ -104,13 +117,13 @@ class CoordinatorService:
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        self.report("online", None, {"radio": type(self.app).__name__})
+        self.report("online", None, self._heartbeat_detail())
         last_beat = time.monotonic()
         try:
             while not stop.is_set():
                 message = await loop.run_in_executor(self._queue_thread, self.consumer.get, broker.COMMAND_POLL_SECONDS)
                 if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    self.report("online", None, {})
+                    self.report("online", None, self._heartbeat_detail())
                     last_beat = time.monotonic()
                 if message is None:
                     continue
@@ -120,6 +133,9 @@ class CoordinatorService:
             await loop.run_in_executor(self._queue_thread, self.consumer.close)
             if self._owns_reports:
                 await loop.run_in_executor(None, self._reports.close)
+
+    def _heartbeat_detail(self) -> dict[str, Any]:
+        return {"radio": self.radio_type, "se_frames_rejected": dict(self.smart_energy.rejected)}
 
     async def handle(self, envelope: Any) -> None:
         command_id = str(envelope.get("command_id")) if isinstance(envelope, dict) else None
@@ -161,6 +177,11 @@ class CoordinatorService:
         self.report("configured", command.command_id, {"pan_id": body["pan_id"], "channel": body["channel"]})
 
     async def _permit_join(self, command: Command) -> None:
+        refusal = join_refusal(self.radio_type, self.app)
+        if refusal is not None:  # nothing reaches the radio: it would admit other devices too
+            logger.warning("%s: permit_join command %s refused: %s", self.identity.name, command.command_id, refusal)
+            self.report("failed", command.command_id, {"reason": "radio_cannot_restrict_joins", "message": refusal})
+            return
         ieee = t.EUI64.convert(command.body["eui64"])
         seconds = int(command.body.get("permit_seconds", 60))
         self._waiting[ieee] = command.command_id
@@ -310,6 +331,21 @@ class CoordinatorService:
             logger.info("%s: %s did not answer the Metering read", self.identity.name, device.ieee)
             return None
         return {name: int(values[name]) for name in METERING_ATTRIBUTES if name in values}
+
+    async def _premise_state(self, command: Command) -> None:
+        """Set what the premise's devices pull: the current price, the scheduled events, the last message."""
+        body = command.body
+        try:
+            self.premise_state.update(price=body.get("price"), events=body.get("events"), message=body.get("message"))
+        except PremiseStateError as exc:
+            self.report("rejected", command.command_id, {"reason": f"invalid premise state: {exc}"})
+            return
+        state = self.premise_state
+        self.report(
+            "premise_state_set",
+            command.command_id,
+            {"price": state.price is not None, "events": len(state.events), "message": state.message is not None},
+        )
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coroutine)

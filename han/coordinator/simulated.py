@@ -31,10 +31,10 @@ from zigpy.zcl import foundation
 from zigpy.zcl.clusters.smartenergy import Metering
 
 from han import drlc
+from han.zigbee_se import SE_PROFILE, SmartEnergyApplicationMixin
 
 logger = logging.getLogger(__name__)
 
-SE_PROFILE = 0x0109
 HA_PROFILE = 0x0104
 BASIC_CLUSTER = 0x0000
 METERING_CLUSTER = Metering.cluster_id
@@ -59,34 +59,6 @@ SE_DEVICE_CLASSES: dict[str, list[str]] = {
     "smart_appliance": ["smart_appliance"],
     "evse": ["electric_vehicle"],
 }
-
-
-class SmartEnergyDevice(zigpy.device.Device):
-    """zigpy decodes ZCL only on the HA and ZLL profiles; ZCL frames are the same on Smart Energy, so decode them too.
-
-    DRLC frames (whose zigpy cluster class is empty) are decoded with ``han.drlc`` and
-    handed to the application's listeners as ``drlc_event_status(device, report)``.
-    """
-
-    def _parse_packet_header(self, packet: t.ZigbeePacket):
-        if packet.profile_id == SE_PROFILE and packet.src_ep != 0 and packet.cluster_id == drlc.CLUSTER_ID:
-            return None, None  # to custom_profile_packet_received
-        if packet.profile_id == SE_PROFILE and packet.src_ep != 0:
-            hdr, _ = foundation.ZCLHeader.deserialize(packet.data.serialize())
-            return hdr, zigpy.device.ResponseKey(
-                endpoint_id=packet.src_ep, cluster_id=packet.cluster_id, direction=hdr.frame_control.direction, tsn=hdr.tsn
-            )
-        return super()._parse_packet_header(packet)
-
-    def custom_profile_packet_received(self, packet: t.ZigbeePacket) -> None:
-        if packet.profile_id != SE_PROFILE or packet.cluster_id != drlc.CLUSTER_ID:
-            return super().custom_profile_packet_received(packet)
-        try:
-            _, report = drlc.report_decode(packet.data.serialize())
-        except drlc.FrameError as exc:
-            logger.info("%s: DRLC frame dropped: %s", self.ieee, exc)
-            return
-        self.application.listener_event("drlc_event_status", self, report)
 
 
 @dataclass
@@ -165,8 +137,11 @@ class SimulatedNetwork:
         )
 
 
-class SimulatedControllerApplication(zigpy.application.ControllerApplication):
-    """zigpy's controller over an in-memory radio. Join latency is a few milliseconds."""
+class SimulatedControllerApplication(SmartEnergyApplicationMixin, zigpy.application.ControllerApplication):
+    """zigpy's controller over an in-memory radio. Join latency is a few milliseconds.
+
+    Its devices are Smart Energy devices through the same mixin every real radio gets
+    (``han.coordinator.radios.controller_class_for``)."""
 
     JOIN_DELAY_S = 0.01
 
@@ -322,11 +297,6 @@ class SimulatedControllerApplication(zigpy.application.ControllerApplication):
         return dict.fromkeys(channels, 0.0)
 
     # --- the simulated devices ---------------------------------------------------------
-
-    def add_device(self, ieee: t.EUI64, nwk: t.NWK) -> zigpy.device.Device:
-        device = SmartEnergyDevice(self, ieee, nwk)
-        self.devices[ieee] = device
-        return device
 
     def _simulated_by_address(self, address: t.AddrModeAddress) -> SimulatedDevice | None:
         for simulated in self.sim_network.devices.values():

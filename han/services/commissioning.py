@@ -10,6 +10,7 @@ from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
 from han.models import CommissioningJob, Device, DeviceState, HanNetwork, JobKind, WorkOrder
 from han.services.keys import link_key_seal
+from han.services.radios import commissioning_refusal
 from han.services.relay import job_enqueue
 
 _JOINED_STATES = (DeviceState.JOINED, DeviceState.INTERVIEWED, DeviceState.VERIFIED)
@@ -51,6 +52,8 @@ def device_commission(
     work_order: WorkOrder | None = None,
 ) -> Device:
     """Escrow the device's link key (sealed to its row) and send it, sealed to the coordinator, for a join."""
+    if refusal := commissioning_refusal(network.coordinator):
+        raise ValidationError(refusal)  # the gateway's radio would admit other devices too: nothing is written or sent
     _refuse_duplicate(network=network, eui64=parsed.eui64)
     device = Device(network=network, eui64=parsed.eui64, device_type=device_type, label=label, added_by=actor)
     device.link_key_sealed = link_key_seal(device=device, link_key=parsed.link_key)
@@ -88,6 +91,8 @@ def device_commission_retry(*, device: Device, actor) -> Device:
         raise ValidationError("Only a device whose commissioning failed can be retried.")
     if not device.link_key_sealed:
         raise ValidationError("This device's key was removed; register it again with its install code.")
+    if refusal := commissioning_refusal(device.network.coordinator):
+        raise ValidationError(refusal)
     device.state = DeviceState.REGISTERED
     device.failure_reason = ""
     device.save(update_fields=["state", "failure_reason", "updated_at"])

@@ -29,6 +29,7 @@ from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, Device
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.keys import link_key_open, network_key_open
+from han.services.radios import coordinator_radio_record
 from han.services.report_checks import (
     ReportWindow,
     command_expires_at,
@@ -52,6 +53,7 @@ COMMAND_TYPE_FOR_KIND = {
     JobKind.REMOVE: "remove",
     JobKind.LOAD_CONTROL: "load_control",
     JobKind.STATUS_READ: "device_status_read",
+    JobKind.PREMISE_STATE: "premise_state",
 }
 DEVICE_COMMAND_KINDS = (JobKind.LOAD_CONTROL, JobKind.STATUS_READ)
 # Report Event Status values after which the device is following the event.
@@ -256,6 +258,8 @@ def _secret_and_body(job: CommissioningJob) -> tuple[bytes | None, dict[str, Any
             "extended_pan_id": network.extended_pan_id,
             "channel": network.channel,
         }
+    if job.kind == JobKind.PREMISE_STATE:  # han.services.premise_state validated them
+        return None, {part: (job.parameters or {}).get(part) for part in ("price", "events", "message")}
     device = job.device
     if job.kind == JobKind.REMOVE:
         return None, {"eui64": device.eui64}
@@ -542,6 +546,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
             logger.warning("heartbeat from %s signed %s is stale", coordinator.name, signed_at.isoformat())
             return "stale"
         batch.was_seen(coordinator, signed_at)
+        coordinator_radio_record(coordinator, batch.details[id(report)])
         return "online"
     if fresh:
         batch.was_seen(coordinator, signed_at)
@@ -578,7 +583,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         reason = str(detail.get("reason", "failed"))
         _fail(job, reason, FAILURE_MESSAGES.get(reason, str(detail.get("message", "The gateway reported a failure.")))[:300], batch)
         return "failed"
-    if event in ("configured", "removed"):
+    if event in ("configured", "removed", "premise_state_set"):
         batch.flush()
         if not CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
             return event  # a repeated report: recorded the first time

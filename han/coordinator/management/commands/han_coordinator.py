@@ -1,7 +1,9 @@
 """Run one or more premise coordinators: ``python manage.py han_coordinator --name gw-sp-100001``.
 
-In production one runs per premise gateway with a real radio (``--radio ezsp
---device /dev/ttyUSB0``); with the simulated radio one process can host many
+In production one runs per premise gateway with a real radio, chosen by the gateway's
+configuration: ``AMI_HAN_RADIO`` (simulated, ezsp, znp, deconz, zigate, xbee) and
+``AMI_HAN_RADIO_PATH`` (its serial port), each also as ``..._FILE``; ``--radio`` and
+``--device`` override them. With the simulated radio one process can host many
 premises (``--name a --name b ...``) for demos and scale tests. The process
 never touches the head-end database: it knows only its own key file, the
 head-end's public key and its queue on the broker.
@@ -20,9 +22,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from amiportal.env import env_str
+from amiportal.env import env_choice, env_str
 from han.coordinator.head_end import HeadEndPublicKeys, head_end_public_keys_from_env
-from han.coordinator.radios import RadioUnavailable, controller_class_for
+from han.coordinator.radios import RADIO_TYPES, RadioUnavailable, controller_class_for, join_refusal
 from han.coordinator.reports import ReportSender
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedNetwork
@@ -72,8 +74,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--name", action="append", required=True, help="Coordinator name (repeat to host several simulated premises).")
-        parser.add_argument("--radio", default="simulated", help="simulated (default), ezsp, znp or deconz.")
-        parser.add_argument("--device", default="", help="Serial port of a real radio.")
+        parser.add_argument("--radio", default="", help="Overrides AMI_HAN_RADIO: simulated (default), ezsp, znp, deconz, zigate or xbee.")
+        parser.add_argument("--device", default="", help="Serial port of a real radio (overrides AMI_HAN_RADIO_PATH).")
         parser.add_argument("--key-dir", default="", help="Directory of <name>.key files (created on first start).")
         parser.add_argument("--simulated-devices", default="", help="JSON list of simulated devices in range.")
         parser.add_argument(
@@ -88,9 +90,16 @@ class Command(BaseCommand):
         # device. This process's own lines (commands taken, refused, failed) stay at the configured level.
         logging.getLogger("zigpy").setLevel(options["zigpy_log_level"])
         try:
+            options["radio"] = options["radio"] or env_choice("AMI_HAN_RADIO", "simulated", tuple(RADIO_TYPES))
+            options["device"] = options["device"] or env_str("AMI_HAN_RADIO_PATH", "") or ""
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        try:
             controller = controller_class_for(options["radio"])
         except RadioUnavailable as exc:
             raise CommandError(str(exc)) from exc
+        if options["radio"] != "simulated" and not options["device"]:
+            raise CommandError(f"The {options['radio']} radio needs its serial port: set AMI_HAN_RADIO_PATH (or --device).")
         key_dir = Path(options["key_dir"]) if options["key_dir"] else default_key_dir()
         devices_file = Path(options["simulated_devices"]) if options["simulated_devices"] else default_simulated_devices()
         try:
@@ -129,12 +138,15 @@ class Command(BaseCommand):
                     replay_guard=ReplayGuard(key_dir / f"{name}.seen"),
                     reports=reports,
                     sequence=ReportSequence(key_dir / f"{name}.seq"),
+                    radio_type=options["radio"],
                 )
             )
             self.stdout.write(
                 f"coordinator {name} up ({options['radio']} radio;"
                 f" X25519 {identity.box_public_hex[:16]}..., Ed25519 {identity.verify_public_hex[:16]}...)"
             )
+        if (refusal := join_refusal(options["radio"])) is not None:
+            self.stdout.write(f"permit commands will be refused on this radio: {refusal}")
         self.stdout.flush()
         try:
             await asyncio.gather(*(service.run(stop) for service in services))
