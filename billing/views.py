@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -34,6 +35,7 @@ from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality, T
 from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
+from han.selectors import premise_has_han
 
 
 def _download_form(premise, occupancies):
@@ -48,6 +50,8 @@ def dashboard_view(request, premise_id: int):
     occupancies = occupancies_for(user=request.user, premise=premise)
     context = dashboard_build(premise=premise, occupancies=occupancies)
     context["download_form"] = _download_form(premise, occupancies)
+    if context.get("current_occupant") and premise_has_han(premise=premise):
+        context["live_demand_url"] = reverse("han:customer_live_demand", kwargs={"premise_id": premise.pk})
     return render(request, "billing/dashboard.html", context)
 
 

@@ -28,6 +28,8 @@ DEMO_DEVICES = [
     ("ihd", "Riverton Energy", "Home Display 2"),
     ("pct", "Riverton Energy", "Smart Thermostat"),
     ("evse", "ChargeCo", "Wallbox SE"),
+    # The home's electricity meter on the HAN: its demand swings slowly, so live demand moves in `make run`.
+    ("metering", "Riverton Energy", "Electricity Meter"),
 ]
 
 
@@ -56,6 +58,7 @@ def demo_simulated_devices() -> list[dict]:
                     "premise": service_point,
                     # In range of the premise's gateway and of the spare that may replace it.
                     "coordinators": [coordinator, SPARE_COORDINATOR],
+                    **({"varying": True, "demand_w": 1500} if device_type == "metering" else {}),
                 }
             )
     return rows

@@ -207,3 +207,16 @@ class CommissioningJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.command_id}"
+
+
+class DeviceDemand(models.Model):
+    """A meter's latest instantaneous demand, as its coordinator relayed the meter's own report (live demand)."""
+
+    device = models.OneToOneField(Device, on_delete=models.CASCADE, related_name="demand")
+    demand = models.DecimalField(max_digits=18, decimal_places=6, help_text="In demand_unit, after the meter's multiplier and divisor.")
+    demand_unit = models.CharField(max_length=20)
+    measured_at = models.DateTimeField(help_text="The coordinator's signed time of the report.")
+    received_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.demand} {self.demand_unit} at {self.measured_at:%H:%M:%S}"

@@ -11,7 +11,18 @@ from django.utils import timezone
 
 from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
-from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
+from han.models import (
+    STATE_PATH,
+    CommissioningJob,
+    Coordinator,
+    Device,
+    DeviceDemand,
+    DeviceState,
+    DeviceType,
+    HanNetwork,
+    WorkOrder,
+    WorkOrderStatus,
+)
 
 COORDINATOR_ONLINE_SECONDS = 90
 
@@ -136,3 +147,19 @@ def network_customer_accounts(*, network: HanNetwork, jobs: list[CommissioningJo
 def spare_coordinators() -> QuerySet[Coordinator]:
     """Registered, active coordinators that serve no premise yet: candidates for a replacement."""
     return Coordinator.objects.filter(is_active=True, network__isnull=True).order_by("name")
+
+
+def live_demand_for_customer(*, user, premise_id: int) -> DeviceDemand | None:
+    """The latest demand a meter at a home the customer lives in now reported; 404 for any other home (SO-C5).
+
+    A meter device's own report wins over a submeter's (an EV charger also serves Metering).
+    """
+    premise = premises_occupied_now(user=user).filter(pk=premise_id).first()
+    if premise is None:
+        raise Http404("No such home.")
+    demands = DeviceDemand.objects.filter(device__network__premise=premise, device__state=DeviceState.VERIFIED).select_related("device")
+    return max(demands, key=lambda d: (d.device.device_type == DeviceType.METERING, d.measured_at), default=None)
+
+
+def premise_has_han(*, premise: Premise) -> bool:
+    return HanNetwork.objects.filter(premise=premise).exists()

@@ -17,6 +17,7 @@ urlpatterns = [
     path("devices/add/", views.customer_device_add_view, name="customer_device_add"),
     path("devices/<uuid:device_uid>/remove/", views.customer_device_remove_view, name="customer_device_remove"),
     path("devices/<uuid:device_uid>/status.json", views.customer_device_status_view, name="customer_device_status"),
+    path("customer/premises/<id:premise_id>/live-demand.json", views.customer_live_demand_view, name="customer_live_demand"),
     path("operator/", views.operator_networks_view, name="operator_networks"),
     path("operator/networks/<id:network_id>/", views.operator_network_view, name="operator_network"),
     path("operator/networks/<id:network_id>/replace/", views.operator_network_replace_view, name="operator_network_replace"),

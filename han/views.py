@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from amiportal.accounts.roles import Role
@@ -24,6 +25,7 @@ from han.selectors import (
     devices_for_customer,
     devices_for_network,
     han_networks_overview,
+    live_demand_for_customer,
     network_customer_accounts,
     network_for_premise,
     network_jobs_recent,
@@ -236,3 +238,23 @@ def operator_network_replace_view(request, network_id: int):
             messages.success(request, f"Coordinator replaced; {len(jobs) - 1} escrowed device keys are being restored to it.")
             return redirect("han:operator_network", network_id=network.pk)
     return _operator_network_page(request, network, form)
+
+
+@role_required(Role.CUSTOMER)
+def customer_live_demand_view(request, premise_id: int):
+    """The home's live demand for the dashboard, polled every second or two: the meter's last report and its age."""
+    demand = live_demand_for_customer(user=request.user, premise_id=premise_id)
+    if demand is None:
+        body = {"demand": None, "message": "No meter on your home network reports its demand yet."}
+    else:
+        age = max(0.0, (timezone.now() - demand.measured_at).total_seconds())
+        body = {
+            "demand": str(demand.demand.normalize() + 0),
+            "unit": demand.demand_unit,
+            "measured_at": demand.measured_at.isoformat(),
+            "age_seconds": round(age, 1),
+            "device": demand.device.label or demand.device.get_device_type_display(),
+        }
+    response = JsonResponse(body)
+    response["Cache-Control"] = "no-store"
+    return response

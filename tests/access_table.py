@@ -158,6 +158,8 @@ ROUTES: dict[str, Route] = {
     "billing:interval_data": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, note="the current month unless a range is given"),
     # The home profile belongs to the current occupancy: Peter (who lived there before) and Bob get 404.
     "advice:home": Route(frozenset({"alice"}), kwargs=_alice_premise, not_found_for=NOT_ALICES),
+    # Live demand is "now": only the household living there (Peter lived there before) reads it.
+    "han:customer_live_demand": Route(frozenset({"alice"}), kwargs=_alice_premise, not_found_for=NOT_ALICES),
     "billing:operator_usage": Route(OPERATORS, kwargs=_alice_premise_for_staff, note="redirects to the reason form until access is opened"),
     "billing:operator_critical_peak": Route(OPERATORS),
     # Operator tariff pages: terms, versions, premise tariff history and billing cycle (no usage shown).

@@ -21,6 +21,7 @@ import zigpy.state
 import zigpy.types as t
 
 from han import broker, drlc
+from han.coordinator.live_metering import LiveMetering
 from han.coordinator.premise_state import PremiseState, PremiseStateError
 from han.coordinator.radios import join_refusal
 from han.coordinator.reports import ReportSender
@@ -89,6 +90,7 @@ class CoordinatorService:
             "device_status_read": self._device_status_read,
             "premise_state": self._premise_state,
         }
+        self.live_metering = LiveMetering(self.report)
         app.add_listener(self)
         # What the premise's devices pull (price, scheduled events, last message), and the SE answers on every radio.
         self.premise_state = PremiseState()
@@ -118,6 +120,9 @@ class CoordinatorService:
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         self.report("online", None, self._heartbeat_detail())
+        for device in list(self.app.devices.values()):  # meters that joined before a restart report their demand again
+            if device.nwk != 0x0000 and device.is_initialized:
+                self._spawn(self.live_metering.watch(device))
         last_beat = time.monotonic()
         try:
             while not stop.is_set():
@@ -198,6 +203,7 @@ class CoordinatorService:
     async def _remove(self, command: Command) -> None:
         ieee = t.EUI64.convert(command.body["eui64"])
         self._waiting.pop(ieee, None)
+        self.live_metering.forget(ieee)
         removed = False
         if ieee in self.app.devices:
             try:
@@ -386,6 +392,7 @@ class CoordinatorService:
                 "pan_id": int(self.app.state.network_info.pan_id),
             },
         )
+        self._spawn(self.live_metering.watch(device))
 
     def device_init_failure(self, device: Any) -> None:
         command_id = self._waiting.pop(device.ieee, None)

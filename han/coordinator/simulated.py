@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from zigpy.zcl import foundation
 from zigpy.zcl.clusters.smartenergy import Metering
 
 from han import drlc
+from han.coordinator.simulated_reporting import Reporting, bind_answer, configure_reporting_answer, reporting_loop
 from han.zigbee_se import SE_PROFILE, SmartEnergyApplicationMixin
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,10 @@ class SimulatedDevice:
     # when it was first seen, and a steady demand in W, reported in kWh and kW (divisor 1000).
     summation_wh: int = 0
     demand_w: int = 0
+    # The demo's meters: demand swings slowly around demand_w (two-minute cycle) so live demand moves.
+    varying: bool = False
+    demand_override: int | None = field(default=None, repr=False)  # set from the network's demand file
+    reporting: Reporting | None = field(default=None, repr=False)  # InstantaneousDemand reporting, once configured
     _counting_since: float = field(default_factory=time.monotonic, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,12 +98,19 @@ class SimulatedDevice:
     def serves_metering(self) -> bool:
         return METERING_CLUSTER in SE_DEVICE_PROFILES.get(self.device_type, SE_DEVICE_PROFILES["ihd"])[1]
 
+    def current_demand_w(self) -> int:
+        if self.demand_override is not None:
+            return self.demand_override
+        if self.varying:
+            return int(round(self.demand_w * (1 + 0.4 * math.sin(2 * math.pi * time.time() / 120)), -1))
+        return self.demand_w
+
     def metering_attributes(self) -> dict[str, int]:
         """The Metering attributes the device answers with, as zigpy names them."""
         elapsed_hours = (time.monotonic() - self._counting_since) / 3600
         return {
             "current_summ_delivered": self.summation_wh + int(self.demand_w * elapsed_hours),
-            "instantaneous_demand": self.demand_w,
+            "instantaneous_demand": self.current_demand_w(),
             "unit_of_measure": int(Metering.MeteringUnitofMeasure.Kwh_and_Kwh_binary),
             "multiplier": 1,
             "divisor": 1000,
@@ -115,10 +128,29 @@ class SimulatedDevice:
 class SimulatedNetwork:
     """The radios in range of one simulated gateway."""
 
-    def __init__(self, devices: list[SimulatedDevice] | None = None) -> None:
+    def __init__(self, devices: list[SimulatedDevice] | None = None, *, demand_file: Path | None = None) -> None:
         self.devices: dict[t.EUI64, SimulatedDevice] = {}
         for device in devices or []:
             self.add(device)
+        # {"<eui64>": watts}: a meter's demand set from outside (read when the file changes).
+        self.demand_file = demand_file
+        self._demand_mtime: float | None = None
+
+    def demand_overrides_load(self) -> None:
+        """Apply the demand file if it changed since last read; a missing or unreadable file sets nothing."""
+        if self.demand_file is None:
+            return
+        try:
+            mtime = self.demand_file.stat().st_mtime
+            if mtime == self._demand_mtime:
+                return
+            values = json.loads(self.demand_file.read_text())
+        except (OSError, ValueError):
+            return
+        self._demand_mtime = mtime
+        for device in self.devices.values():
+            value = values.get(device.eui64.lower()) if isinstance(values, dict) else None
+            device.demand_override = int(value) if isinstance(value, int) and -(2**23) < value < 2**23 else None
 
     def add(self, device: SimulatedDevice) -> None:
         self.devices[device.ieee] = device
@@ -127,13 +159,14 @@ class SimulatedNetwork:
     def from_file(cls, path: Path, *, coordinator: str) -> SimulatedNetwork:
         """A JSON list of {eui64, install_code, device_type, manufacturer, model, coordinators: [names in range]}."""
         rows = json.loads(path.read_text()) if path.exists() else []
-        fields = {"eui64", "install_code", "device_type", "manufacturer", "model"}
+        fields = {"eui64", "install_code", "device_type", "manufacturer", "model", "varying", "demand_w"}
         return cls(
             [
                 SimulatedDevice(**{k: v for k, v in row.items() if k in fields})
                 for row in rows
                 if coordinator in row.get("coordinators", [coordinator])
-            ]
+            ],
+            demand_file=path.with_name(f"{path.stem}.demand.json"),
         )
 
 
@@ -151,6 +184,7 @@ class SimulatedControllerApplication(SmartEnergyApplicationMixin, zigpy.applicat
         self._permitted: dict[t.EUI64, bytes] = {}
         self._stored_network: tuple[zigpy.state.NetworkInfo, zigpy.state.NodeInfo] | None = None
         self._next_nwk = 0x1000
+        self._reporting_task: asyncio.Task | None = None
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -231,7 +265,14 @@ class SimulatedControllerApplication(SmartEnergyApplicationMixin, zigpy.applicat
             self._nvram_load()
 
     async def disconnect(self) -> None:
-        return None
+        if self._reporting_task is not None:
+            self._reporting_task.cancel()
+            self._reporting_task = None
+
+    def start_reporting(self) -> None:
+        """Run the simulated meters' attribute reports (started by the first Configure Reporting)."""
+        if self._reporting_task is None:
+            self._reporting_task = asyncio.get_running_loop().create_task(reporting_loop(self))
 
     async def start_network(self) -> None:
         if self._stored_network is None:
@@ -338,7 +379,12 @@ class SimulatedControllerApplication(SmartEnergyApplicationMixin, zigpy.applicat
         elif packet.cluster_id == BASIC_CLUSTER:
             self._answer_read_attributes(device, packet, data, self._basic_values(device))
         elif packet.cluster_id == METERING_CLUSTER and device.serves_metering:
-            self._answer_read_attributes(device, packet, data, self._metering_values(device))
+            self.sim_network.demand_overrides_load()
+            hdr, payload = foundation.ZCLHeader.deserialize(data)
+            if hdr.frame_control.is_general and hdr.command_id == foundation.GeneralCommand.Configure_Reporting:
+                configure_reporting_answer(self, device, packet, hdr, payload)
+            else:
+                self._answer_read_attributes(device, packet, data, self._metering_values(device))
         elif packet.cluster_id == drlc.CLUSTER_ID and packet.profile_id == SE_PROFILE:
             self._answer_drlc(device, packet, data)
 
@@ -377,6 +423,8 @@ class SimulatedControllerApplication(SmartEnergyApplicationMixin, zigpy.applicat
                 output_clusters=client_clusters,
             )
             self._reply(device, packet, zdo_t.ZDOCmd.Simple_Desc_rsp, tsn + ok + nwk + descriptor.serialize())
+        elif cluster == zdo_t.ZDOCmd.Bind_req:
+            bind_answer(self, device, packet, data)
         elif cluster == zdo_t.ZDOCmd.Mgmt_Leave_req:
             self._reply(device, packet, zdo_t.ZDOCmd.Mgmt_Leave_rsp, tsn + ok)
             device.joined = False

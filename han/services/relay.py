@@ -29,6 +29,7 @@ from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, Device
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.keys import link_key_open, network_key_open
+from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
 from han.services.report_checks import (
     ReportWindow,
@@ -548,6 +549,11 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         batch.was_seen(coordinator, signed_at)
         coordinator_radio_record(coordinator, batch.details[id(report)])
         return "online"
+    if event == "metering":  # a meter's demand, relayed as it reported it: no command behind it
+        if not fresh:
+            return "stale"
+        batch.was_seen(coordinator, signed_at)
+        return live_demand_record(coordinator=coordinator, detail=batch.details[id(report)], signed_at=signed_at)
     if fresh:
         batch.was_seen(coordinator, signed_at)
     key = (coordinator.pk, str(report.get("command_id")))
