@@ -180,7 +180,7 @@ class JobState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class CommissioningJob(models.Model):
+class CoordinatorCommand(models.Model):
     """One command to one coordinator. Its command id is what the coordinator's replay guard sees."""
 
     command_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

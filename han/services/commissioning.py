@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from amiportal.audit.services import audit_append
 from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
-from han.models import CommissioningJob, Device, DeviceState, HanNetwork, JobKind, WorkOrder
+from han.models import CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind, WorkOrder
 from han.services.keys import link_key_seal
 from han.services.relay import job_enqueue
 
@@ -60,7 +60,7 @@ def device_commission(
     except IntegrityError:
         # Another request registered the same radio a moment ago.
         raise ValidationError(f"Device {parsed.eui64.upper()} was registered by someone else just now.") from None
-    job = CommissioningJob.objects.create(
+    job = CoordinatorCommand.objects.create(
         kind=JobKind.COMMISSION, network=network, coordinator=network.coordinator, device=device, work_order=work_order, requested_by=actor
     )
     audit_append(
@@ -91,7 +91,7 @@ def device_commission_retry(*, device: Device, actor) -> Device:
     device.state = DeviceState.REGISTERED
     device.failure_reason = ""
     device.save(update_fields=["state", "failure_reason", "updated_at"])
-    job = CommissioningJob.objects.create(
+    job = CoordinatorCommand.objects.create(
         kind=JobKind.COMMISSION, network=device.network, coordinator=device.network.coordinator, device=device, requested_by=actor
     )
     audit_append(
@@ -119,7 +119,7 @@ def device_remove(*, device: Device, actor) -> Device:
     device.link_key_sealed = ""
     device.failure_reason = ""
     device.save(update_fields=["state", "link_key_sealed", "failure_reason", "updated_at"])
-    job = CommissioningJob.objects.create(
+    job = CoordinatorCommand.objects.create(
         kind=JobKind.REMOVE, network=device.network, coordinator=device.network.coordinator, device=device, requested_by=actor
     )
     audit_append(

@@ -1,6 +1,6 @@
 """Commands to joined devices: Smart Energy load-control events and status reads (SO-C13, SO-U4, BF-DR-1).
 
-They ride the same signed command path as commissioning: a ``CommissioningJob`` of
+They ride the same signed command path as commissioning: a ``CoordinatorCommand`` of
 a new kind, relayed by ``han_job_relay_task`` to the premise's coordinator, which
 answers with a signed report (``han.services.relay.report_record``). Whoever asks
 (the customer, an operator, a third party under a control consent) is named in the
@@ -17,7 +17,7 @@ from django.db import transaction
 from amiportal.audit.services import audit_append
 from han.drlc import CLUSTER_ID as DRLC_CLUSTER
 from han.drlc import FrameError, LoadControlEvent, utc_now
-from han.models import CommissioningJob, Device, DeviceState, JobKind
+from han.models import CoordinatorCommand, Device, DeviceState, JobKind
 from han.services.relay import _account_id, job_enqueue
 
 
@@ -33,8 +33,8 @@ def _locked_verified(device: Device) -> Device:
     return device
 
 
-def _create(*, device: Device, kind: JobKind, actor, parameters: dict[str, Any]) -> CommissioningJob:
-    return CommissioningJob.objects.create(
+def _create(*, device: Device, kind: JobKind, actor, parameters: dict[str, Any]) -> CoordinatorCommand:
+    return CoordinatorCommand.objects.create(
         kind=kind,
         network=device.network,
         coordinator=device.network.coordinator,
@@ -52,7 +52,7 @@ def device_load_control_request(
     actor=None,
     actor_label: str | None = None,
     origin: dict[str, Any] | None = None,
-) -> CommissioningJob:
+) -> CoordinatorCommand:
     """Queue a Load Control Event for one verified device; the head-end assigns the issuer event id.
 
     ``event`` holds ``LoadControlEvent`` fields except ``issuer_event_id``; a bad one is a ``ValidationError``.
@@ -93,7 +93,7 @@ def device_load_control_request(
 @transaction.atomic
 def device_status_request(
     *, device: Device, actor=None, actor_label: str | None = None, origin: dict[str, Any] | None = None
-) -> CommissioningJob:
+) -> CoordinatorCommand:
     """Queue a status read (Basic attributes over the air, plus the last load-control status) for one verified device."""
     device = _locked_verified(device)
     job = _create(device=device, kind=JobKind.STATUS_READ, actor=actor, parameters={})

@@ -10,7 +10,7 @@ from django.db import transaction
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
 from amiportal.premises.selectors import current_agreement
-from han.models import CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, JobKind
+from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind
 from han.services.keys import network_key_generate_sealed
 from han.services.relay import job_enqueue
 
@@ -77,13 +77,13 @@ def han_network_create(*, premise: Premise, coordinator: Coordinator, channel: i
         payload={"coordinator": coordinator.name, "pan_id": f"{network.pan_id:04X}", "channel": channel, "key_escrowed": True},
     )
     job_enqueue(
-        job=CommissioningJob.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)
+        job=CoordinatorCommand.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)
     )
     return network
 
 
 @transaction.atomic
-def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor) -> list[CommissioningJob]:
+def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor) -> list[CoordinatorCommand]:
     """Move a premise's HAN to a replacement coordinator and restore every escrowed key to it.
 
     The devices rejoin with the keys they already have; nobody types an install code again.
@@ -98,11 +98,11 @@ def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor)
     network.save(update_fields=["coordinator"])
     previous.is_active = False
     previous.save(update_fields=["is_active"])
-    jobs = [CommissioningJob.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)]
+    jobs = [CoordinatorCommand.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)]
     for device in network.devices.exclude(state=DeviceState.DECOMMISSIONED).exclude(link_key_sealed=""):
         Device.objects.filter(pk=device.pk).update(state=DeviceState.REGISTERED, failure_reason="")
         jobs.append(
-            CommissioningJob.objects.create(
+            CoordinatorCommand.objects.create(
                 kind=JobKind.RESTORE, network=network, coordinator=coordinator, device=device, requested_by=actor
             )
         )

@@ -1,6 +1,6 @@
 """The head-end side of the coordinator command path (SO-C13, SO-C14, SO-U4, SO-U5, BF-HAN-1).
 
-``job_relay`` turns a ``CommissioningJob`` into one signed envelope (key
+``job_relay`` turns a ``CoordinatorCommand`` into one signed envelope (key
 material sealed to the destination coordinator) and puts it on that
 coordinator's queue. ``report_record`` checks a coordinator's signed report
 and moves the job and its device forward. Neither ever logs or returns a key.
@@ -25,7 +25,7 @@ from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_account_ids, current_agreement
 from han import broker, drlc
-from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
+from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobKind, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.keys import link_key_open, network_key_open
@@ -69,14 +69,14 @@ FAILURE_MESSAGES = {
 }
 
 
-def job_enqueue(*, job: CommissioningJob) -> None:
+def job_enqueue(*, job: CoordinatorCommand) -> None:
     """Relay after the transaction that created the job commits, never inside it."""
     from han.tasks import han_job_relay_task
 
     transaction.on_commit(lambda: han_job_relay_task.delay(job.pk))
 
 
-def _account_id(job: CommissioningJob, batch: _Batch | None = None) -> int | None:
+def _account_id(job: CoordinatorCommand, batch: _Batch | None = None) -> int | None:
     premise_id = job.network.premise_id
     if batch is not None and premise_id in batch.account_ids:
         return batch.account_ids[premise_id]
@@ -116,7 +116,7 @@ class _Batch:
     # Coordinator id -> its report numbers (loaded from its row, which the batch holds locked).
     windows: dict[int, ReportWindow] = field(default_factory=dict)
     coordinator_names: dict[int, str] = field(default_factory=dict)
-    jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
+    jobs: dict[tuple[int, str], CoordinatorCommand | None] = field(default_factory=dict)
     # Reports checked while preloading (keyed by ``id(report)``): each signature is verified and its
     # sealed detail opened once; the opened detail is kept here, never written back into the report.
     details: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -138,7 +138,7 @@ class _Batch:
                 self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
         self.advances = {}
         if self.done_jobs:
-            CommissioningJob.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
+            CoordinatorCommand.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
             self.done_jobs = set()
 
     def discard_pending(self) -> None:
@@ -229,10 +229,10 @@ def _coordinators_write(batch: _Batch) -> None:
     Coordinator.objects.filter(pk__in=ids).update(**fields)
 
 
-def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
+def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | None = None) -> None:
     if batch is not None:
         batch.flush()  # a move or a finished job recorded earlier in the batch comes first, as it happened
-    CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
+    CoordinatorCommand.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
     if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE):
         Device.objects.filter(pk=job.device_id, state__in=STATE_PATH[:-1]).update(state=DeviceState.FAILED, failure_reason=message[:300])
     entry = {
@@ -248,7 +248,7 @@ def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None
         audit_append(**entry)
 
 
-def _secret_and_body(job: CommissioningJob) -> tuple[bytes | None, dict[str, Any]]:
+def _secret_and_body(job: CoordinatorCommand) -> tuple[bytes | None, dict[str, Any]]:
     if job.kind == JobKind.NETWORK_CONFIGURE:
         network = job.network
         return network_key_open(network=network), {
@@ -287,9 +287,11 @@ def job_relay(*, job_id: int) -> str:
     time). A runner that dies before its commit leaves them ``pending``, and
     their own tasks send them.
     """
-    claimed = CommissioningJob.objects.filter(pk=job_id, state=JobState.PENDING).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+    claimed = CoordinatorCommand.objects.filter(pk=job_id, state=JobState.PENDING).update(
+        state=JobState.RELAYING, attempts=F("attempts") + 1
+    )
     if not claimed:
-        state = CommissioningJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        state = CoordinatorCommand.objects.filter(pk=job_id).values_list("state", flat=True).first()
         if state is None:
             return "gone"
         if state != JobState.RELAYING:
@@ -297,7 +299,7 @@ def job_relay(*, job_id: int) -> str:
         # "relaying": a runner is sending it right now (it holds the row until it commits), or one died after
         # claiming it. Wait for the row, then look again: only a job still "relaying" is ours to send.
         with transaction.atomic():
-            state = CommissioningJob.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
+            state = CoordinatorCommand.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
         if state != JobState.RELAYING:
             return "already handled" if state else "gone"
     with transaction.atomic():
@@ -307,14 +309,14 @@ def job_relay(*, job_id: int) -> str:
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
-            CommissioningJob.objects.select_for_update(skip_locked=True)
+            CoordinatorCommand.objects.select_for_update(skip_locked=True)
             .filter(state=JobState.PENDING)
             .exclude(pk=job.pk)
             .order_by("-pk")
             .values_list("pk", flat=True)[: RELAY_BATCH - 1]
         )
         if others:
-            CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+            CoordinatorCommand.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
         jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
         batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
@@ -325,7 +327,7 @@ def job_relay(*, job_id: int) -> str:
             if outcome == "relayed":
                 relayed.append(each)
         if relayed:
-            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
+            CoordinatorCommand.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
                 state=JobState.RELAYED, expires_at=batch.now + COMMAND_LIFETIME
             )
             device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
@@ -337,13 +339,13 @@ def job_relay(*, job_id: int) -> str:
     return outcomes[job.pk]
 
 
-_JOBS = CommissioningJob.objects.select_related("network__premise", "coordinator", "device")
+_JOBS = CoordinatorCommand.objects.select_related("network__premise", "coordinator", "device")
 
 
-def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
+def _relay_one(job: CoordinatorCommand, batch: _Batch) -> str:
     """Sign, seal and publish one claimed job's command; its audit entry goes into ``batch``."""
     if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE) and job.device.state == DeviceState.DECOMMISSIONED:
-        CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, detail="The device was removed before its key was sent.")
+        CoordinatorCommand.objects.filter(pk=job.pk).update(state=JobState.FAILED, detail="The device was removed before its key was sent.")
         return "device removed"
     try:
         secret, body = _secret_and_body(job)
@@ -448,7 +450,7 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
 
 # What applying a report reads of its job, locked: not the device's sealed key or its interview.
 _REPORT_JOBS = (
-    CommissioningJob.objects.select_for_update(of=("self",))
+    CoordinatorCommand.objects.select_for_update(of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
         *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
@@ -580,7 +582,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         return "failed"
     if event in ("configured", "removed"):
         batch.flush()
-        if not CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
+        if not CoordinatorCommand.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
             return event  # a repeated report: recorded the first time
         batch.audit(
             action=f"han.{event}",
@@ -604,7 +606,7 @@ def _report_apply(report: Any, batch: _Batch) -> str:
     return event
 
 
-def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dict[str, Any], batch: _Batch) -> str:
+def _interviewed(*, job: CoordinatorCommand, coordinator: Coordinator, detail: dict[str, Any], batch: _Batch) -> str:
     """Attachment is decided from the coordinator's interview, not from anything typed in a form."""
     device = job.device
     reported_ieee = str(detail.get("eui64", "")).lower()
@@ -703,7 +705,9 @@ def metering_result(raw: Any) -> dict[str, Any] | None:
     }
 
 
-def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator, event: str, detail: dict[str, Any], batch: _Batch) -> str:
+def _device_command_reported(
+    *, job: CoordinatorCommand, coordinator: Coordinator, event: str, detail: dict[str, Any], batch: _Batch
+) -> str:
     """A device's answer to a load-control event or a status read, as its coordinator signed it."""
     now = batch.now
     result = dict(job.result or {})
@@ -713,7 +717,7 @@ def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator,
         }
         result["metering"] = metering_result(detail.get("metering"))
         result["read_at"] = now.isoformat()
-        CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="", result=result)
+        CoordinatorCommand.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="", result=result)
         action, outcome = "han.device_status_read", "read"
     else:
         status = {key: detail.get(key) for key in ("issuer_event_id", "status", "status_name", "status_time", "status_at")}
@@ -724,9 +728,9 @@ def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator,
         if event == "load_control_reported":
             state = JobState.DONE if accepted else JobState.FAILED
             message = "" if accepted else f"The device refused the event ({status['status_name']})."
-            CommissioningJob.objects.filter(pk=job.pk).update(state=state, detail=message, result=result)
+            CoordinatorCommand.objects.filter(pk=job.pk).update(state=state, detail=message, result=result)
         else:
-            CommissioningJob.objects.filter(pk=job.pk).update(result=result)
+            CoordinatorCommand.objects.filter(pk=job.pk).update(result=result)
         action, outcome = "han.load_control_reported", str(status["status_name"])
     job.result = result  # a later report in the same batch builds on it
     Device.objects.filter(pk=job.device_id).update(last_seen_at=now)
