@@ -62,7 +62,7 @@ def test_reports_arriving_out_of_order_never_move_a_device_backwards(
 def test_a_wrong_install_code_means_no_join_and_a_clear_failure(
     alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr("han.services.relay.PERMIT_SECONDS", 1)
+    monkeypatch.setattr("han.commands.commission.PERMIT_SECONDS", 1)
     device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks, code=install_code_for())
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "failed" in events(r))
     assert "joined" not in events(reports)
