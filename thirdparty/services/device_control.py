@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -84,8 +85,10 @@ def device_command_request(
     origin = {"consent_id": consent.pk, "signed_request_audit_seq": audit_seq}
     if kind == JobKind.LOAD_CONTROL:
         job = device_load_control_request(device=device, event=event or {}, actor_label=_actor_label(consent), origin=origin)
-    else:
+    elif kind == JobKind.STATUS_READ:
         job = device_status_request(device=device, actor_label=_actor_label(consent), origin=origin)
+    else:  # the API offers only these two; any other kind is refused, never read as a status read
+        raise ValidationError(f"Third parties cannot send {str(kind)[:40]!r} commands.")
     DeviceCommandRequest.objects.create(consent=consent, job=job, audit_seq=audit_seq)
     return job
 
