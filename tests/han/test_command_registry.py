@@ -221,3 +221,75 @@ def test_a_class_command_records_a_device_the_gateway_cannot_reach_as_that_devic
     assert job.state == JobState.DONE and job.detail == "1 of 2 devices did not follow the event."
     assert job.result["devices"][gone.eui64]["failed"] == "not_joined"
     assert job.result["devices"][thermostat.eui64]["event_status"] in ("received", "started")
+
+
+# --- a new type is one module: registered, it travels the whole path with no other change ---------------
+
+
+class _PingHandler(CoordinatorHandler):
+    wire_type = "ping"
+
+    async def handle(self, command) -> None:
+        self.service.report("pong", command.command_id, {"eui64": command.body["eui64"], "nonce": command.body["nonce"]})
+
+
+class _Ping(CommandType):
+    kind = "ping"
+    label = "Ping"
+    wire_type = "ping"
+    targets = (Target.DEVICE,)
+    events = ("pong",)
+    coordinator_handler = _PingHandler
+
+    def build(self, command):
+        return None, {"eui64": command.device.eui64, "nonce": command.parameters["nonce"]}
+
+    def report_event(self, ctx) -> str:
+        if ctx.event != "pong":
+            return super().report_event(ctx)
+        ctx.update(state=JobState.DONE, result={"nonce": ctx.detail["nonce"]})
+        return "pong"
+
+
+@pytest.fixture
+def ping_registered():
+    from han.commands import registry
+
+    registry.register(_Ping)
+    yield
+    del registry._TYPES["ping"]
+
+
+@pytest.mark.django_db
+def test_a_type_defined_in_one_module_travels_the_whole_path(alice_network, identity, alice, captured, ping_registered):
+    device = alice_network.devices.create(eui64=random_eui64(), device_type=DeviceType.IN_HOME_DISPLAY)
+    captured.clear()
+    job = coordinator_command_create(kind="ping", network=alice_network, device=device, parameters={"nonce": 42}, actor=alice)
+    assert job_relay(job_id=job.pk) == "relayed"
+    ((_, envelope),) = captured
+    driver = CoordinatorDriver(identity)
+    try:
+        reports = driver.send([envelope], until=lambda r: bool(r))
+    finally:
+        driver.close()
+    assert events(reports) == ["pong"] and report_record(report=reports[0]) == "pong"
+    job.refresh_from_db()
+    assert (job.state, job.result, job.get_kind_display()) == (JobState.DONE, {"nonce": 42}, "Ping")
+
+
+def test_an_incomplete_type_is_not_registered():
+    from han.commands import registry
+
+    class NoEvents(_Ping):
+        kind = "no_events"
+        events = ()
+
+    class SecondHandlerForAWireType(_Ping):
+        kind = "commission_again"
+        wire_type = "permit_join"
+
+    with pytest.raises(TypeError, match="declares no events"):
+        registry.register(NoEvents)
+    with pytest.raises(TypeError, match="its coordinator handler serves 'ping'"):
+        registry.register(SecondHandlerForAWireType)
+    assert "no_events" not in registry._TYPES and "commission_again" not in registry._TYPES
