@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from amiportal.audit.models import AuditEntry
 from han import drlc
@@ -20,6 +21,7 @@ from han.services.commissioning import device_commission
 from han.services.device_control import premise_load_control_request
 from han.services.head_end_keys import head_end_signing_key
 from han.services.relay import job_relay, report_record
+from tests.conftest import signed_in
 from tests.han.conftest import install_code_for, random_eui64
 from tests.han.drive import CoordinatorDriver, detail, events
 
@@ -155,7 +157,7 @@ def _commissioned(alice_network, ivan, captured, driver, sims, django_capture_on
 @pytest.mark.django_db
 @pytest.mark.objective("BF-DR-1")
 def test_one_load_control_command_reaches_every_load_control_device_of_the_premise_and_records_each_outcome(
-    alice_network, identity, ivan, alice, captured, django_capture_on_commit_callbacks
+    alice_network, identity, ivan, alice, olga, captured, django_capture_on_commit_callbacks
 ):
     thermostat, water_heater, pool_pump, display = (
         _sim("pct", "T-9"),
@@ -197,6 +199,13 @@ def test_one_load_control_command_reaches_every_load_control_device_of_the_premi
         if json.loads(e.payload)["command_id"] == str(job.command_id)
     ]
     assert len(reported) >= 3
+
+    # The operator's network page shows it as one command to the class, with its outcome.
+    client = signed_in(olga)
+    url = reverse("han:operator_network", args=[alice_network.pk])
+    client.post(url, {"reason": "Case 9001: load control audit"})
+    page = client.get(url).content.decode()
+    assert "Load control event to 3 load_control devices" in page and "1 of 3 devices did not follow the event." in page
 
 
 @pytest.mark.django_db
