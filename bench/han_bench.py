@@ -370,10 +370,10 @@ def simulated_rows(networks, per_network: int, start: int) -> list[dict]:
 
 
 def all_configured(networks) -> bool:
-    from han.models import CommissioningJob, JobKind, JobState
+    from han.models import CoordinatorCommand, JobKind, JobState
 
     return (
-        not CommissioningJob.objects.filter(kind=JobKind.NETWORK_CONFIGURE, network__in=[n.pk for n in networks])
+        not CoordinatorCommand.objects.filter(kind=JobKind.NETWORK_CONFIGURE, network__in=[n.pk for n in networks])
         .exclude(state=JobState.DONE)
         .exists()
     )

@@ -8,7 +8,7 @@ services (never here), so nothing can be re-signed with edited parameters.
 from django.contrib import admin
 
 from amiportal.premises.admin_access import CustomerRecordsAdminMixin
-from han.models import CommissioningJob, Coordinator, Device, HanNetwork, WorkOrder
+from han.models import Coordinator, CoordinatorCommand, Device, HanNetwork, WorkOrder
 
 
 @admin.register(Coordinator)
@@ -55,8 +55,8 @@ class WorkOrderAdmin(CustomerRecordsAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
 
 
-@admin.register(CommissioningJob)
-class CommissioningJobAdmin(CustomerRecordsAdminMixin, admin.ModelAdmin):
+@admin.register(CoordinatorCommand)
+class CoordinatorCommandAdmin(CustomerRecordsAdminMixin, admin.ModelAdmin):
     premise_path = "network.premise"
     list_display = ["command_id", "kind", "state", "coordinator", "device", "created_at"]
     list_filter = ["kind", "state"]

@@ -163,7 +163,16 @@ class WorkOrder(models.Model):
         return f"Work order {self.pk}: {self.summary}"
 
 
+def command_kind_choices() -> list[tuple[str, str]]:
+    """The kinds the command registry knows (``han.commands``): a new type needs no migration."""
+    from han.commands import kind_choices
+
+    return kind_choices()
+
+
 class JobKind(models.TextChoices):
+    """The kinds the code names. Each is a registered command type (``han.commands``; a test holds them equal)."""
+
     NETWORK_CONFIGURE = "network_configure", "Configure network"
     COMMISSION = "commission", "Commission"
     RESTORE = "restore", "Restore key"
@@ -181,11 +190,16 @@ class JobState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class CommissioningJob(models.Model):
-    """One command to one coordinator. Its command id is what the coordinator's replay guard sees."""
+class CoordinatorCommand(models.Model):
+    """One command to one coordinator. Its command id is what the coordinator's replay guard sees.
+
+    Its ``kind`` names a command type (``han.commands``). It targets the premise's coordinator
+    (no device), one ``device``, or every device of a class at the premise (no device;
+    ``parameters["device_class"]`` and the ``parameters["devices"]`` it was sent to).
+    """
 
     command_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=20, choices=JobKind.choices)
+    kind = models.CharField(max_length=20, choices=command_kind_choices)
     state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.PENDING)
     network = models.ForeignKey(HanNetwork, on_delete=models.PROTECT, related_name="jobs")
     coordinator = models.ForeignKey(Coordinator, on_delete=models.PROTECT, related_name="jobs")

@@ -13,8 +13,8 @@ from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
 from han.models import (
     STATE_PATH,
-    CommissioningJob,
     Coordinator,
+    CoordinatorCommand,
     Device,
     DeviceDemand,
     DeviceState,
@@ -128,11 +128,11 @@ def han_networks_overview() -> QuerySet[HanNetwork]:
     )
 
 
-def network_jobs_recent(*, network: HanNetwork, limit: int = 25) -> list[CommissioningJob]:
+def network_jobs_recent(*, network: HanNetwork, limit: int = 25) -> list[CoordinatorCommand]:
     return list(network.jobs.select_related("device", "coordinator").order_by("-created_at")[:limit])
 
 
-def network_customer_accounts(*, network: HanNetwork, jobs: list[CommissioningJob]) -> list[CustomerAccount]:
+def network_customer_accounts(*, network: HanNetwork, jobs: list[CoordinatorCommand]) -> list[CustomerAccount]:
     """Whose data the operator's network page shows: who lives there now, and who lived there when the listed commands ran.
 
     One filter on the agreement itself (never two chained filters over a multi-valued relation).

@@ -14,7 +14,7 @@ import pytest
 from amiportal.accounts.roles import Role, role_assign
 from amiportal.audit.models import AuditEntry
 from amiportal.premises.models import Meter
-from han.models import CommissioningJob, JobKind, WorkOrder
+from han.models import CoordinatorCommand, JobKind, WorkOrder
 from tests.conftest import add_totp, signed_in
 from tests.factories import UserFactory
 from tests.han import world as han_world
@@ -30,7 +30,7 @@ CUSTOMER_RECORDS = [
     "/admin/han/device/",
     "/admin/han/hannetwork/",
     "/admin/han/workorder/",
-    "/admin/han/commissioningjob/",
+    "/admin/han/coordinatorcommand/",
     "/admin/han/coordinator/",
     "/admin/accounts/user/",
 ]
@@ -185,7 +185,7 @@ def test_a_work_order_created_in_admin_is_audited_with_premise_and_installer(ada
 @pytest.mark.objective("SO-C13")
 def test_a_commands_parameters_and_results_cannot_be_edited_in_admin(ada, people):
     world = han_world.han_world(people)
-    job = CommissioningJob.objects.create(
+    job = CoordinatorCommand.objects.create(
         kind=JobKind.LOAD_CONTROL,
         network=world["network"],
         coordinator=world["network"].coordinator,
@@ -193,14 +193,16 @@ def test_a_commands_parameters_and_results_cannot_be_edited_in_admin(ada, people
         parameters={"criticality": 3, "duration_minutes": 30},
     )
     client = _with_reason(ada)
-    page = client.get(f"/admin/han/commissioningjob/{job.pk}/change/")
+    page = client.get(f"/admin/han/coordinatorcommand/{job.pk}/change/")
     assert page.status_code == 200
     assert 'name="parameters"' not in page.content.decode() and 'name="result"' not in page.content.decode()
-    response = client.post(f"/admin/han/commissioningjob/{job.pk}/change/", {"parameters": '{"criticality": 9, "duration_minutes": 1440}'})
+    response = client.post(
+        f"/admin/han/coordinatorcommand/{job.pk}/change/", {"parameters": '{"criticality": 9, "duration_minutes": 1440}'}
+    )
     assert response.status_code == 403
     job.refresh_from_db()
     assert job.parameters == {"criticality": 3, "duration_minutes": 30}
-    assert client.get("/admin/han/commissioningjob/add/").status_code == 403
+    assert client.get("/admin/han/coordinatorcommand/add/").status_code == 403
 
 
 @pytest.mark.objective("SO-C13")

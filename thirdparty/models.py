@@ -313,7 +313,7 @@ class DeviceCommandRequest(models.Model):
     """A signed device command a third party made under a consent; only that consent can read its outcome."""
 
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="device_commands")
-    job = models.OneToOneField("han.CommissioningJob", on_delete=models.PROTECT, related_name="thirdparty_request")
+    job = models.OneToOneField("han.CoordinatorCommand", on_delete=models.PROTECT, related_name="thirdparty_request")
     requested_at = models.DateTimeField(default=timezone.now)
     audit_seq = models.PositiveBigIntegerField(help_text="The audit entry holding the signed request and its verification.")
 

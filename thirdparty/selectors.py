@@ -29,7 +29,7 @@ from amiportal.premises.selectors import (
 )
 from billing.formats.espi_write import Window
 from billing.selectors import window_for_dates
-from han.models import CommissioningJob, Device, DeviceState
+from han.models import CoordinatorCommand, Device, DeviceState
 from thirdparty.models import (
     AccessLogEntry,
     Agreement,
@@ -385,7 +385,7 @@ def consent_device_get(*, consent: Consent, meter: Meter, device_uid) -> Device:
     return device
 
 
-def consent_device_command_get(*, consent: Consent, device: Device, command_id) -> CommissioningJob:
+def consent_device_command_get(*, consent: Consent, device: Device, command_id) -> CoordinatorCommand:
     """A command this consent asked for on this device; any other is 404, whoever asked for it."""
     request = (
         DeviceCommandRequest.objects.select_related("job").filter(consent=consent, job__device=device, job__command_id=command_id).first()

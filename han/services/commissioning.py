@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from amiportal.audit.services import audit_append
 from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
-from han.models import CommissioningJob, Device, DeviceState, HanNetwork, JobKind, WorkOrder
+from han.models import Device, DeviceState, HanNetwork, JobKind, WorkOrder
+from han.services.commands import coordinator_command_create
 from han.services.keys import link_key_seal
 from han.services.radios import commissioning_refusal
 from han.services.relay import job_enqueue
@@ -63,9 +64,7 @@ def device_commission(
     except IntegrityError:
         # Another request registered the same radio a moment ago.
         raise ValidationError(f"Device {parsed.eui64.upper()} was registered by someone else just now.") from None
-    job = CommissioningJob.objects.create(
-        kind=JobKind.COMMISSION, network=network, coordinator=network.coordinator, device=device, work_order=work_order, requested_by=actor
-    )
+    job = coordinator_command_create(kind=JobKind.COMMISSION, network=network, device=device, work_order=work_order, actor=actor)
     audit_append(
         action="han.device_commission_requested",
         actor=actor,
@@ -96,9 +95,7 @@ def device_commission_retry(*, device: Device, actor) -> Device:
     device.state = DeviceState.REGISTERED
     device.failure_reason = ""
     device.save(update_fields=["state", "failure_reason", "updated_at"])
-    job = CommissioningJob.objects.create(
-        kind=JobKind.COMMISSION, network=device.network, coordinator=device.network.coordinator, device=device, requested_by=actor
-    )
+    job = coordinator_command_create(kind=JobKind.COMMISSION, network=device.network, device=device, actor=actor)
     audit_append(
         action="han.device_commission_retried",
         actor=actor,
@@ -124,9 +121,7 @@ def device_remove(*, device: Device, actor) -> Device:
     device.link_key_sealed = ""
     device.failure_reason = ""
     device.save(update_fields=["state", "link_key_sealed", "failure_reason", "updated_at"])
-    job = CommissioningJob.objects.create(
-        kind=JobKind.REMOVE, network=device.network, coordinator=device.network.coordinator, device=device, requested_by=actor
-    )
+    job = coordinator_command_create(kind=JobKind.REMOVE, network=device.network, device=device, actor=actor)
     audit_append(
         action="han.device_removed",
         actor=actor,

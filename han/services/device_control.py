@@ -1,7 +1,8 @@
 """Commands to joined devices: Smart Energy load-control events and status reads (SO-C13, SO-U4, BF-DR-1).
 
-They ride the same signed command path as commissioning: a ``CommissioningJob`` of
-a new kind, relayed by ``han_job_relay_task`` to the premise's coordinator, which
+They ride the same signed command path as commissioning: a ``CoordinatorCommand`` of
+their command type (``han.commands.load_control``, ``han.commands.device_status_read``),
+relayed by ``han_job_relay_task`` to the premise's coordinator, which
 answers with a signed report (``han.services.relay.report_record``). Whoever asks
 (the customer, an operator, a third party under a control consent) is named in the
 audit trail; the caller has already decided that they may.
@@ -15,15 +16,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from amiportal.audit.services import audit_append
-from han.drlc import CLUSTER_ID as DRLC_CLUSTER
+from han.commands.targets import takes_load_control
 from han.drlc import FrameError, LoadControlEvent, utc_now
-from han.models import CommissioningJob, Device, DeviceState, JobKind
+from han.models import CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind
+from han.services.commands import coordinator_command_create
 from han.services.relay import _account_id, job_enqueue
 
 
 def device_takes_load_control(device: Device) -> bool:
     """From the coordinator's interview: a DRLC client cluster on one of the device's endpoints."""
-    return any(DRLC_CLUSTER in (endpoint.get("out_clusters") or []) for endpoint in (device.interview or {}).get("endpoints", []))
+    return takes_load_control(device)
 
 
 def _locked_verified(device: Device) -> Device:
@@ -33,15 +35,21 @@ def _locked_verified(device: Device) -> Device:
     return device
 
 
-def _create(*, device: Device, kind: JobKind, actor, parameters: dict[str, Any]) -> CommissioningJob:
-    return CommissioningJob.objects.create(
-        kind=kind,
-        network=device.network,
-        coordinator=device.network.coordinator,
-        device=device,
-        requested_by=actor,
-        parameters=parameters,
-    )
+def _create(*, device: Device, kind: JobKind, actor, parameters: dict[str, Any]) -> CoordinatorCommand:
+    return coordinator_command_create(kind=kind, network=device.network, device=device, actor=actor, parameters=parameters)
+
+
+def _event_checked(job: CoordinatorCommand, event: dict[str, Any]) -> tuple[LoadControlEvent, bool]:
+    """The event with the head-end's issuer event id and an explicit start; ``ValidationError`` for a bad one."""
+    # Every event carries an explicit start: "now" is written in at issue time (and flagged), so the
+    # gateway can refuse one that reaches it too late (``han.drlc.event_timing_refusal``).
+    start_now = not event.get("start_time")
+    explicit = {**event, "start_time": utc_now() if start_now else event["start_time"]}
+    # Unique per head-end, and 32 bits as the field wants.
+    try:
+        return LoadControlEvent.from_dict({**explicit, "issuer_event_id": job.pk & 0xFFFFFFFF}), start_now
+    except FrameError as exc:
+        raise ValidationError(f"Not a valid load control event: {exc}.") from None
 
 
 @transaction.atomic
@@ -52,7 +60,7 @@ def device_load_control_request(
     actor=None,
     actor_label: str | None = None,
     origin: dict[str, Any] | None = None,
-) -> CommissioningJob:
+) -> CoordinatorCommand:
     """Queue a Load Control Event for one verified device; the head-end assigns the issuer event id.
 
     ``event`` holds ``LoadControlEvent`` fields except ``issuer_event_id``; a bad one is a ``ValidationError``.
@@ -61,15 +69,7 @@ def device_load_control_request(
     if not device_takes_load_control(device):
         raise ValidationError("This device does not take load control events.")
     job = _create(device=device, kind=JobKind.LOAD_CONTROL, actor=actor, parameters={})
-    # Every event carries an explicit start: "now" is written in at issue time (and flagged), so the
-    # gateway can refuse one that reaches it too late (``han.drlc.event_timing_refusal``).
-    start_now = not event.get("start_time")
-    explicit = {**event, "start_time": utc_now() if start_now else event["start_time"]}
-    # Unique per head-end, and 32 bits as the field wants.
-    try:
-        checked = LoadControlEvent.from_dict({**explicit, "issuer_event_id": job.pk & 0xFFFFFFFF})
-    except FrameError as exc:
-        raise ValidationError(f"Not a valid load control event: {exc}.") from None
+    checked, start_now = _event_checked(job, event)
     job.parameters = {"event": checked.as_dict(), "start_now": start_now}
     job.save(update_fields=["parameters"])
     audit_append(
@@ -93,7 +93,7 @@ def device_load_control_request(
 @transaction.atomic
 def device_status_request(
     *, device: Device, actor=None, actor_label: str | None = None, origin: dict[str, Any] | None = None
-) -> CommissioningJob:
+) -> CoordinatorCommand:
     """Queue a status read (Basic attributes over the air, plus the last load-control status) for one verified device."""
     device = _locked_verified(device)
     job = _create(device=device, kind=JobKind.STATUS_READ, actor=actor, parameters={})
@@ -104,6 +104,46 @@ def device_status_request(
         target=f"device:{device.uid}",
         customer_account_id=_account_id(job),
         payload={"command_id": str(job.command_id), "eui64": device.eui64, "origin": origin or {}},
+    )
+    job_enqueue(job=job)
+    return job
+
+
+@transaction.atomic
+def premise_load_control_request(
+    *,
+    network: HanNetwork,
+    event: dict[str, Any],
+    device_class: str = "load_control",
+    actor=None,
+    actor_label: str | None = None,
+    origin: dict[str, Any] | None = None,
+) -> CoordinatorCommand:
+    """Queue one Load Control Event for every verified device of ``device_class`` at the premise.
+
+    One command: the coordinator sends the event to each device and reports per device;
+    the outcome of each is in the command's ``result["devices"]``. ``ValidationError`` for
+    a bad event or a class with no verified device here (nothing is written then).
+    """
+    network = HanNetwork.objects.select_for_update().select_related("coordinator", "premise").get(pk=network.pk)
+    job = coordinator_command_create(kind=JobKind.LOAD_CONTROL, network=network, device_class=device_class, actor=actor)
+    checked, start_now = _event_checked(job, event)
+    job.parameters = {**job.parameters, "event": checked.as_dict(), "start_now": start_now}
+    job.save(update_fields=["parameters"])
+    audit_append(
+        action="han.load_control_requested",
+        actor=actor,
+        actor_label=actor_label,
+        target=f"premise:{network.premise_id}",
+        customer_account_id=_account_id(job),
+        payload={
+            "command_id": str(job.command_id),
+            "device_class": device_class,
+            "eui64s": [each["eui64"] for each in job.parameters["devices"]],
+            "event": checked.as_dict(),
+            "start_now": start_now,
+            "origin": origin or {},
+        },
     )
     job_enqueue(job=job)
     return job

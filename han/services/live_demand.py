@@ -13,13 +13,12 @@ from typing import Any
 
 from django.db.models import Q
 
+from han.metering import metering_result
 from han.models import Coordinator, Device, DeviceDemand, DeviceState
 
 
 def live_demand_record(*, coordinator: Coordinator, detail: dict[str, Any], signed_at: datetime) -> str:
     """Store the demand a coordinator relayed for one of its verified devices; an outcome word for the batch."""
-    from han.services.relay import metering_result
-
     device = Device.objects.filter(
         eui64=str(detail.get("eui64", "")).lower()[:23], network__coordinator=coordinator, state=DeviceState.VERIFIED
     ).first()

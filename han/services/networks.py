@@ -10,7 +10,8 @@ from django.db import transaction
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Premise
 from amiportal.premises.selectors import current_agreement
-from han.models import CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, JobKind
+from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind
+from han.services.commands import coordinator_command_create
 from han.services.keys import network_key_generate_sealed
 from han.services.relay import job_enqueue
 
@@ -76,14 +77,12 @@ def han_network_create(*, premise: Premise, coordinator: Coordinator, channel: i
         customer_account_id=_account_id(premise),
         payload={"coordinator": coordinator.name, "pan_id": f"{network.pan_id:04X}", "channel": channel, "key_escrowed": True},
     )
-    job_enqueue(
-        job=CommissioningJob.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)
-    )
+    job_enqueue(job=coordinator_command_create(kind=JobKind.NETWORK_CONFIGURE, network=network, actor=actor))
     return network
 
 
 @transaction.atomic
-def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor) -> list[CommissioningJob]:
+def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor) -> list[CoordinatorCommand]:
     """Move a premise's HAN to a replacement coordinator and restore every escrowed key to it.
 
     The devices rejoin with the keys they already have; nobody types an install code again.
@@ -98,14 +97,10 @@ def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor)
     network.save(update_fields=["coordinator"])
     previous.is_active = False
     previous.save(update_fields=["is_active"])
-    jobs = [CommissioningJob.objects.create(kind=JobKind.NETWORK_CONFIGURE, network=network, coordinator=coordinator, requested_by=actor)]
+    jobs = [coordinator_command_create(kind=JobKind.NETWORK_CONFIGURE, network=network, actor=actor)]
     for device in network.devices.exclude(state=DeviceState.DECOMMISSIONED).exclude(link_key_sealed=""):
         Device.objects.filter(pk=device.pk).update(state=DeviceState.REGISTERED, failure_reason="")
-        jobs.append(
-            CommissioningJob.objects.create(
-                kind=JobKind.RESTORE, network=network, coordinator=coordinator, device=device, requested_by=actor
-            )
-        )
+        jobs.append(coordinator_command_create(kind=JobKind.RESTORE, network=network, device=device, actor=actor))
     audit_append(
         action="han.coordinator_replaced",
         actor=actor,

@@ -1,9 +1,12 @@
 """The head-end side of the coordinator command path (SO-C13, SO-C14, SO-U4, SO-U5, BF-HAN-1).
 
-``job_relay`` turns a ``CommissioningJob`` into one signed envelope (key
-material sealed to the destination coordinator) and puts it on that
-coordinator's queue. ``report_record`` checks a coordinator's signed report
-and moves the job and its device forward. Neither ever logs or returns a key.
+``job_relay`` claims a ``CoordinatorCommand``, has its command type (``han.commands``)
+build the body and secret, signs and seals them into one envelope (key material
+sealed to the destination coordinator) and puts it on that coordinator's queue.
+``report_record`` checks a coordinator's signed report (signature, sequence number,
+freshness, its command, the command's lifetime) and hands it to the command type's
+report handler through a ``ReportContext``. Neither ever logs or returns a key.
+Nothing here knows one kind of command from another.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
@@ -24,11 +26,11 @@ from django.utils import timezone
 from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.premises.selectors import current_account_ids, current_agreement
-from han import broker, drlc
-from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, JobKind, JobState
+from han import broker
+from han.commands import UnknownCommandType, command_type
+from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
-from han.services.keys import link_key_open, network_key_open
 from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
 from han.services.report_checks import (
@@ -42,44 +44,25 @@ from han.services.report_checks import (
 
 logger = logging.getLogger(__name__)
 
-PERMIT_SECONDS = 60
 COMMAND_TTL_SECONDS = 24 * 3600  # a coordinator that is down for a day still gets its work
 RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
 COMMAND_LIFETIME = timedelta(seconds=COMMAND_TTL_SECONDS)
 
-COMMAND_TYPE_FOR_KIND = {
-    JobKind.NETWORK_CONFIGURE: "network_configure",
-    JobKind.COMMISSION: "permit_join",
-    JobKind.RESTORE: "permit_join",
-    JobKind.REMOVE: "remove",
-    JobKind.LOAD_CONTROL: "load_control",
-    JobKind.STATUS_READ: "device_status_read",
-    JobKind.PREMISE_STATE: "premise_state",
-}
-DEVICE_COMMAND_KINDS = (JobKind.LOAD_CONTROL, JobKind.STATUS_READ)
-# Report Event Status values after which the device is following the event.
-_LOAD_CONTROL_ACCEPTED = ("received", "started", "completed", "opted_in")
-
+# What every command type shares; each type adds its own (``CommandType.failure_messages``).
 FAILURE_MESSAGES = {
-    "timed_out": (
-        "The device did not join in time. Check that it is powered, in range and in pairing mode,"
-        " and that the install code is this device's; then retry."
-    ),
     "rejected": "The gateway refused the command",
     "key_unavailable": "The escrowed key could not be opened, so nothing was sent. Enter the install code again.",
-    "not_on_this_network": "The device answered on a network that is not this premise's.",
-    **drlc.TIMING_REFUSALS,
 }
 
 
-def job_enqueue(*, job: CommissioningJob) -> None:
+def job_enqueue(*, job: CoordinatorCommand) -> None:
     """Relay after the transaction that created the job commits, never inside it."""
     from han.tasks import han_job_relay_task
 
     transaction.on_commit(lambda: han_job_relay_task.delay(job.pk))
 
 
-def _account_id(job: CommissioningJob, batch: _Batch | None = None) -> int | None:
+def _account_id(job: CoordinatorCommand, batch: _Batch | None = None) -> int | None:
     premise_id = job.network.premise_id
     if batch is not None and premise_id in batch.account_ids:
         return batch.account_ids[premise_id]
@@ -119,7 +102,7 @@ class _Batch:
     # Coordinator id -> its report numbers (loaded from its row, which the batch holds locked).
     windows: dict[int, ReportWindow] = field(default_factory=dict)
     coordinator_names: dict[int, str] = field(default_factory=dict)
-    jobs: dict[tuple[int, str], CommissioningJob | None] = field(default_factory=dict)
+    jobs: dict[tuple[int, str], CoordinatorCommand | None] = field(default_factory=dict)
     # Reports checked while preloading (keyed by ``id(report)``): each signature is verified and its
     # sealed detail opened once; the opened detail is kept here, never written back into the report.
     details: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -141,7 +124,7 @@ class _Batch:
                 self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
         self.advances = {}
         if self.done_jobs:
-            CommissioningJob.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
+            CoordinatorCommand.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
             self.done_jobs = set()
 
     def discard_pending(self) -> None:
@@ -232,11 +215,11 @@ def _coordinators_write(batch: _Batch) -> None:
     Coordinator.objects.filter(pk__in=ids).update(**fields)
 
 
-def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None = None) -> None:
+def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | None = None) -> None:
     if batch is not None:
         batch.flush()  # a move or a finished job recorded earlier in the batch comes first, as it happened
-    CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
-    if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE):
+    CoordinatorCommand.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
+    if job.device_id and _commissions_device(job):
         Device.objects.filter(pk=job.device_id, state__in=STATE_PATH[:-1]).update(state=DeviceState.FAILED, failure_reason=message[:300])
     entry = {
         "action": "han.command_failed",
@@ -251,27 +234,12 @@ def _fail(job: CommissioningJob, reason: str, message: str, batch: _Batch | None
         audit_append(**entry)
 
 
-def _secret_and_body(job: CommissioningJob) -> tuple[bytes | None, dict[str, Any]]:
-    if job.kind == JobKind.NETWORK_CONFIGURE:
-        network = job.network
-        return network_key_open(network=network), {
-            "pan_id": network.pan_id,
-            "extended_pan_id": network.extended_pan_id,
-            "channel": network.channel,
-        }
-    if job.kind == JobKind.PREMISE_STATE:  # han.services.premise_state validated them
-        return None, {part: (job.parameters or {}).get(part) for part in ("price", "events", "message")}
-    device = job.device
-    if job.kind == JobKind.REMOVE:
-        return None, {"eui64": device.eui64}
-    if job.kind in DEVICE_COMMAND_KINDS:
-        return None, {**job.parameters, "eui64": device.eui64}
-    return link_key_open(device=device), {
-        "eui64": device.eui64,
-        "device_type": device.device_type,
-        "permit_seconds": PERMIT_SECONDS,
-        "restore": job.kind == JobKind.RESTORE,
-    }
+def _commissions_device(job: CoordinatorCommand) -> bool:
+    """Whether the job walks its device along the commissioning path (``CommandType.commissions_device``)."""
+    try:
+        return command_type(job.kind).commissions_device
+    except UnknownCommandType:
+        return False
 
 
 def job_relay(*, job_id: int) -> str:
@@ -292,9 +260,11 @@ def job_relay(*, job_id: int) -> str:
     time). A runner that dies before its commit leaves them ``pending``, and
     their own tasks send them.
     """
-    claimed = CommissioningJob.objects.filter(pk=job_id, state=JobState.PENDING).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+    claimed = CoordinatorCommand.objects.filter(pk=job_id, state=JobState.PENDING).update(
+        state=JobState.RELAYING, attempts=F("attempts") + 1
+    )
     if not claimed:
-        state = CommissioningJob.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        state = CoordinatorCommand.objects.filter(pk=job_id).values_list("state", flat=True).first()
         if state is None:
             return "gone"
         if state != JobState.RELAYING:
@@ -302,7 +272,7 @@ def job_relay(*, job_id: int) -> str:
         # "relaying": a runner is sending it right now (it holds the row until it commits), or one died after
         # claiming it. Wait for the row, then look again: only a job still "relaying" is ours to send.
         with transaction.atomic():
-            state = CommissioningJob.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
+            state = CoordinatorCommand.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
         if state != JobState.RELAYING:
             return "already handled" if state else "gone"
     with transaction.atomic():
@@ -312,14 +282,14 @@ def job_relay(*, job_id: int) -> str:
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
-            CommissioningJob.objects.select_for_update(skip_locked=True)
+            CoordinatorCommand.objects.select_for_update(skip_locked=True)
             .filter(state=JobState.PENDING)
             .exclude(pk=job.pk)
             .order_by("-pk")
             .values_list("pk", flat=True)[: RELAY_BATCH - 1]
         )
         if others:
-            CommissioningJob.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+            CoordinatorCommand.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
         jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
         batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
@@ -330,37 +300,42 @@ def job_relay(*, job_id: int) -> str:
             if outcome == "relayed":
                 relayed.append(each)
         if relayed:
-            CommissioningJob.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
+            CoordinatorCommand.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
                 state=JobState.RELAYED, expires_at=batch.now + COMMAND_LIFETIME
             )
-            device_ids = [j.device_id for j in relayed if j.device_id and j.kind in (JobKind.COMMISSION, JobKind.RESTORE)]
+            device_ids = [j.device_id for j in relayed if j.device_id and _commissions_device(j)]
             earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
             Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
         audit_append_many(entries=batch.audits)  # last: the audit chain's lock is held only for this insert and the commit
     for each in relayed:
-        logger.info("relayed %s command %s to %s", COMMAND_TYPE_FOR_KIND[JobKind(each.kind)], each.command_id, each.coordinator.name)
+        logger.info("relayed %s command %s to %s", command_type(each.kind).wire_type, each.command_id, each.coordinator.name)
     return outcomes[job.pk]
 
 
-_JOBS = CommissioningJob.objects.select_related("network__premise", "coordinator", "device")
+_JOBS = CoordinatorCommand.objects.select_related("network__premise", "coordinator", "device")
 
 
-def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
+def _relay_one(job: CoordinatorCommand, batch: _Batch) -> str:
     """Sign, seal and publish one claimed job's command; its audit entry goes into ``batch``."""
-    if job.device_id and job.kind in (JobKind.COMMISSION, JobKind.RESTORE) and job.device.state == DeviceState.DECOMMISSIONED:
-        CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.FAILED, detail="The device was removed before its key was sent.")
+    try:
+        kind = command_type(job.kind)
+    except UnknownCommandType as exc:
+        # A kind no module registers (a row from another release, or written by hand): refused, nothing sent.
+        _fail(job, "unknown_command_type", str(exc), batch)
+        return "unknown command type"
+    if job.device_id and kind.commissions_device and job.device.state == DeviceState.DECOMMISSIONED:
+        CoordinatorCommand.objects.filter(pk=job.pk).update(state=JobState.FAILED, detail="The device was removed before its key was sent.")
         return "device removed"
     try:
-        secret, body = _secret_and_body(job)
+        secret, body = kind.build(job)
     except SealedValueError:
         # Fail closed: a key that does not open is never guessed at or sent. The failure and its
         # audit entry commit together, with the rest of the runner's transaction.
         _fail(job, "key_unavailable", FAILURE_MESSAGES["key_unavailable"], batch)
         return "key unavailable"
-    command_type = COMMAND_TYPE_FOR_KIND[JobKind(job.kind)]
     envelope = command_build(
         signing_key=head_end_signing_key(),
-        command_type=command_type,
+        command_type=kind.wire_type,
         command_id=str(job.command_id),
         coordinator=job.coordinator.name,
         recipient_public_hex=job.coordinator.box_public_key,
@@ -379,7 +354,7 @@ def _relay_one(job: CommissioningJob, batch: _Batch) -> str:
         customer_account_id=_account_id(job, batch),
         payload={
             "command_id": str(job.command_id),
-            "type": command_type,
+            "type": kind.wire_type,
             "coordinator": job.coordinator.name,
             "key_sealed_to_coordinator": key_sealed,
         },
@@ -453,7 +428,7 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
 
 # What applying a report reads of its job, locked: not the device's sealed key or its interview.
 _REPORT_JOBS = (
-    CommissioningJob.objects.select_for_update(of=("self",))
+    CoordinatorCommand.objects.select_for_update(of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
         *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
@@ -579,173 +554,79 @@ def _report_apply(report: Any, batch: _Batch) -> str:
             },
         )
         return "late"
-    detail = batch.details[id(report)]
     if event == "duplicate":
         return "duplicate"
+    detail = batch.details[id(report)]
     if event == "rejected":
         _fail(job, "rejected", f"{FAILURE_MESSAGES['rejected']}: {str(detail.get('reason', ''))[:200]}", batch)
         return "rejected"
-    if event == "failed":
-        reason = str(detail.get("reason", "failed"))
-        _fail(job, reason, FAILURE_MESSAGES.get(reason, str(detail.get("message", "The gateway reported a failure.")))[:300], batch)
-        return "failed"
-    if event in ("configured", "removed", "premise_state_set"):
-        batch.flush()
-        if not CommissioningJob.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
-            return event  # a repeated report: recorded the first time
-        batch.audit(
-            action=f"han.{event}",
-            actor_label=f"coordinator:{coordinator.name}",
-            target=f"device:{job.device.uid}" if job.device_id else f"premise:{job.network.premise_id}",
-            customer_account_id=_account_id(job, batch),
-            payload={"command_id": str(job.command_id)},
-        )
-        return event
-    if not job.device_id:
-        return "ignored"
-    if event in ("load_control_reported", "drlc_status", "status_read") and job.kind in DEVICE_COMMAND_KINDS:
-        return _device_command_reported(job=job, coordinator=coordinator, event=event, detail=detail, batch=batch)
-    device = job.device
-    if event == "permitted":
-        _advance(device.pk, DeviceState.PERMITTED, batch)
-    elif event == "joined":
-        _advance(device.pk, DeviceState.JOINED, batch, last_seen_at=now)
-    elif event == "interviewed":
-        return _interviewed(job=job, coordinator=coordinator, detail=detail, batch=batch)
-    return event
+    try:
+        kind = command_type(job.kind)
+    except UnknownCommandType:
+        logger.warning("report %s from %s: its command's kind %r is not registered", event, coordinator.name, job.kind)
+        return "unknown command type"
+    return kind.report(ReportContext(command=job, coordinator=coordinator, event=str(event), detail=detail, batch=batch))
 
 
-def _interviewed(*, job: CommissioningJob, coordinator: Coordinator, detail: dict[str, Any], batch: _Batch) -> str:
-    """Attachment is decided from the coordinator's interview, not from anything typed in a form."""
-    device = job.device
-    reported_ieee = str(detail.get("eui64", "")).lower()
-    interview = {
-        "eui64": reported_ieee,
-        "nwk": detail.get("nwk"),
-        "endpoints": detail.get("endpoints", [])[:16],
-        "coordinator": coordinator.name,
-        "pan_id": detail.get("pan_id"),
-    }
-    _advance(
-        device.pk,
-        DeviceState.INTERVIEWED,
-        batch,
-        manufacturer=str(detail.get("manufacturer") or "")[:100],
-        model=str(detail.get("model") or "")[:100],
-        interview=interview,
-        last_seen_at=batch.now,
-    )
-    serves_premise = job.network.coordinator_id == coordinator.pk
-    if reported_ieee != device.eui64 or not serves_premise or detail.get("pan_id") != job.network.pan_id:
-        _fail(job, "not_on_this_network", FAILURE_MESSAGES["not_on_this_network"], batch)
-        return "not verified"
-    batch.done_jobs.add(job.pk)
-    # Audited only if the move to verified happens when the batch is flushed; a repeated report
-    # (a redelivered task) finds the device verified already, and its entry is dropped.
-    audit_index = batch.audit(
-        action="han.device_verified",
-        actor_label=f"coordinator:{coordinator.name}",
-        target=f"device:{device.uid}",
-        customer_account_id=_account_id(job, batch),
-        payload={
-            "eui64": device.eui64,
-            "premise_id": job.network.premise_id,
-            "command_id": str(job.command_id),
-            "model": str(detail.get("model") or "")[:100],
-        },
-    )
-    if not _advance(device.pk, DeviceState.VERIFIED, batch, audit_index=audit_index, failure_reason=""):
-        batch.audits[audit_index] = None  # the same report twice in one batch
-    return "verified"
+@dataclass
+class ReportContext:
+    """What a command type's report handler (``CommandType.report``) gets: one verified, fresh, in-sequence report
+    of one of its commands, and the few ways it may change the command, its device and the audit trail.
 
-
-# Metering UnitofMeasure (SE 1.x D.3.2.2.4.1, zigpy's MeteringUnitofMeasure): what summation and demand are counted in.
-METERING_UNITS = {
-    0: ("kWh", "kW"),
-    1: ("m³", "m³/h"),
-    2: ("ft³", "ft³/h"),
-    3: ("ccf", "ccf/h"),
-    4: ("US gal", "US gal/h"),
-    5: ("imp gal", "imp gal/h"),
-    6: ("BTU", "BTU/h"),
-    7: ("L", "L/h"),
-    8: ("kPa (gauge)", "kPa (gauge)"),
-    9: ("kPa (absolute)", "kPa (absolute)"),
-    10: ("mcf", "mcf/h"),
-    11: ("", ""),
-}
-_METERING_RANGES = {
-    "current_summ_delivered": (0, 2**48 - 1),
-    "instantaneous_demand": (-(2**23), 2**23 - 1),
-    "unit_of_measure": (0, 255),
-    "multiplier": (0, 2**24 - 1),
-    "divisor": (0, 2**24 - 1),
-}
-
-
-def metering_result(raw: Any) -> dict[str, Any] | None:
-    """A status read's Metering attributes as the device sent them, plus their values in units.
-
-    The raw attributes are kept as read (a meter's own counters); ``summation_delivered`` and
-    ``demand`` apply the device's multiplier and divisor. Anything out of the attribute's
-    range is dropped rather than trusted.
+    Writes go through the report batch, so a batch of reports stays one transaction with one audit append.
     """
-    if not isinstance(raw, dict):
-        return None
-    values = {
-        name: raw[name]
-        for name, (low, high) in _METERING_RANGES.items()
-        if isinstance(raw.get(name), int) and not isinstance(raw.get(name), bool) and low <= raw[name] <= high
-    }
-    if not values:
-        return None
-    unit = values.get("unit_of_measure", 0) & 0x7F  # the top bit says BCD formatting, not another unit
-    summation_unit, demand_unit = METERING_UNITS.get(unit, ("", ""))
-    multiplier, divisor = values.get("multiplier", 1), values.get("divisor", 1)
-    scaled = {}
-    for name, key in (("current_summ_delivered", "summation_delivered"), ("instantaneous_demand", "demand")):
-        if name in values and divisor:
-            scaled[key] = str((Decimal(values[name]) * multiplier / divisor).normalize() + 0)
-    return {
-        **values,
-        **scaled,
-        "summation_unit": summation_unit,
-        "demand_unit": demand_unit,
-    }
 
+    command: CoordinatorCommand
+    coordinator: Coordinator
+    event: str
+    detail: dict[str, Any]
+    batch: _Batch
 
-def _device_command_reported(*, job: CommissioningJob, coordinator: Coordinator, event: str, detail: dict[str, Any], batch: _Batch) -> str:
-    """A device's answer to a load-control event or a status read, as its coordinator signed it."""
-    now = batch.now
-    result = dict(job.result or {})
-    if event == "status_read":
-        result = {
-            key: detail.get(key) for key in ("reachable", "manufacturer", "model", "lqi", "rssi", "load_control", "load_control_active")
-        }
-        result["metering"] = metering_result(detail.get("metering"))
-        result["read_at"] = now.isoformat()
-        CommissioningJob.objects.filter(pk=job.pk).update(state=JobState.DONE, detail="", result=result)
-        action, outcome = "han.device_status_read", "read"
-    else:
-        status = {key: detail.get(key) for key in ("issuer_event_id", "status", "status_name", "status_time", "status_at")}
-        statuses = [s for s in result.get("statuses", []) if s.get("status") != status["status"]] + [status]
-        statuses.sort(key=lambda s: (s.get("status_time") or 0, s.get("status") or 0))
-        result = {"statuses": statuses, "event_status": statuses[-1]["status_name"]}
-        accepted = status["status_name"] in _LOAD_CONTROL_ACCEPTED
-        if event == "load_control_reported":
-            state = JobState.DONE if accepted else JobState.FAILED
-            message = "" if accepted else f"The device refused the event ({status['status_name']})."
-            CommissioningJob.objects.filter(pk=job.pk).update(state=state, detail=message, result=result)
-        else:
-            CommissioningJob.objects.filter(pk=job.pk).update(result=result)
-        action, outcome = "han.load_control_reported", str(status["status_name"])
-    job.result = result  # a later report in the same batch builds on it
-    Device.objects.filter(pk=job.device_id).update(last_seen_at=now)
-    batch.audit(
-        action=action,
-        actor_label=f"coordinator:{coordinator.name}",
-        target=f"device:{job.device.uid}",
-        customer_account_id=_account_id(job, batch),
-        payload={"command_id": str(job.command_id), "outcome": outcome},
-    )
-    return outcome
+    @property
+    def now(self) -> datetime:
+        return self.batch.now
+
+    def fail(self, reason: str, message: str) -> None:
+        """The command failed (and its device, for a commissioning command); audited as ``han.command_failed``."""
+        _fail(self.command, reason, message, self.batch)
+
+    def advance(self, to: DeviceState, *, audit_index: int | None = None, **fields: Any) -> bool:
+        """Move the command's device forward along the commissioning path (never back); see ``_advance``."""
+        return _advance(self.command.device_id, to, self.batch, audit_index=audit_index, **fields)
+
+    def done_later(self) -> None:
+        """Mark the command done when the batch is flushed, with the device moves recorded before it."""
+        self.batch.done_jobs.add(self.command.pk)
+
+    def done_and_audit(self, action: str) -> str:
+        """Mark the command done now and audit ``action`` once (a repeated report changes nothing)."""
+        self.batch.flush()
+        if not CoordinatorCommand.objects.filter(pk=self.command.pk).exclude(state=JobState.DONE).update(state=JobState.DONE, detail=""):
+            return self.event  # a repeated report: recorded the first time
+        command = self.command
+        self.audit(
+            action=action,
+            actor_label=f"coordinator:{self.coordinator.name}",
+            target=f"device:{command.device.uid}" if command.device_id else f"premise:{command.network.premise_id}",
+            customer_account_id=self.account_id(),
+            payload={"command_id": str(command.command_id)},
+        )
+        return self.event
+
+    def update(self, **fields: Any) -> None:
+        """Write the command's state, detail or result; a later report in the same batch sees the new result."""
+        CoordinatorCommand.objects.filter(pk=self.command.pk).update(**fields)
+        if "result" in fields:
+            self.command.result = fields["result"]
+
+    def device_seen(self, **lookup: Any) -> None:
+        Device.objects.filter(**lookup).update(last_seen_at=self.now)
+
+    def audit(self, **entry: Any) -> int:
+        return self.batch.audit(**entry)
+
+    def drop_audit(self, index: int) -> None:
+        self.batch.audits[index] = None
+
+    def account_id(self) -> int | None:
+        return _account_id(self.command, self.batch)

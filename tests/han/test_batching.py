@@ -11,7 +11,7 @@ from amiportal.audit.selectors import audit_verify
 from amiportal.audit.services import audit_append, audit_append_many
 from han.coordinator.reports import ReportSender
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Coordinator, Device, DeviceState, DeviceType, JobKind, JobState
+from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState
 from han.protocol import CoordinatorIdentity, report_build
 from han.services.commissioning import device_commission
 from han.services.head_end_keys import head_end_box_public_key_hex
@@ -93,7 +93,7 @@ def test_a_device_whose_reports_arrive_together_is_written_once_and_a_repeat_in_
     assert device.state == DeviceState.VERIFIED
     assert (device.manufacturer, device.model) == (sim_device.manufacturer, sim_device.model)
     assert device.interview["eui64"] == sim_device.eui64 and device.last_seen_at is not None
-    assert CommissioningJob.objects.get(device=device).state == JobState.DONE
+    assert CoordinatorCommand.objects.get(device=device).state == JobState.DONE
     assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").count() == 1
     assert Coordinator.objects.get(pk=alice_network.coordinator_id).replayed_reports == 2
     assert audit_verify().ok
@@ -109,7 +109,7 @@ def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(
         )
         for _ in range(3)
     ]  # their relay tasks were not run: the jobs wait
-    jobs = list(CommissioningJob.objects.filter(device__in=devices, kind=JobKind.COMMISSION).order_by("pk"))
+    jobs = list(CoordinatorCommand.objects.filter(device__in=devices, kind=JobKind.COMMISSION).order_by("pk"))
     captured.clear()
 
     assert job_relay(job_id=jobs[0].pk) == "relayed"
@@ -117,7 +117,7 @@ def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(
     assert all(envelope["sealed"] is not None for _, envelope in captured)  # each sealed to the coordinator
     assert [job_relay(job_id=job.pk) for job in jobs[1:]] == ["already handled", "already handled"]
     assert len(captured) == 3
-    assert set(CommissioningJob.objects.filter(pk__in=[j.pk for j in jobs]).values_list("state", flat=True)) == {JobState.RELAYED}
+    assert set(CoordinatorCommand.objects.filter(pk__in=[j.pk for j in jobs]).values_list("state", flat=True)) == {JobState.RELAYED}
     assert set(Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("state", flat=True)) == {DeviceState.KEY_RELAYED}
     for job in jobs:
         assert AuditEntry.objects.filter(action="han.command_relayed", payload__contains=str(job.command_id)).count() == 1

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from amiportal.audit.models import AuditEntry
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobKind, JobState
+from han.models import CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState
 from han.services.commissioning import DeviceAlreadyCommissioned, device_commission, device_commission_retry, device_remove
 from han.services.relay import report_record
 from tests.han.conftest import install_code_for, opened_command
@@ -44,7 +44,7 @@ def test_a_device_with_the_right_code_joins_is_interviewed_and_verified(
     assert (device.manufacturer, device.model) == ("Acme", "IHD-9")
     assert device.interview["pan_id"] == alice_network.pan_id
     assert device.interview["endpoints"][0]["profile"] == 0x0109
-    assert CommissioningJob.objects.get(device=device).state == JobState.DONE
+    assert CoordinatorCommand.objects.get(device=device).state == JobState.DONE
     assert AuditEntry.objects.filter(action="han.device_verified", target=f"device:{device.uid}").exists()
 
 
@@ -62,7 +62,7 @@ def test_reports_arriving_out_of_order_never_move_a_device_backwards(
 def test_a_wrong_install_code_means_no_join_and_a_clear_failure(
     alice_network, identity, captured, sim_device, ivan, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr("han.services.relay.PERMIT_SECONDS", 1)
+    monkeypatch.setattr("han.commands.commission.PERMIT_SECONDS", 1)
     device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks, code=install_code_for())
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "failed" in events(r))
     assert "joined" not in events(reports)
@@ -102,10 +102,10 @@ def test_commissioning_a_device_that_already_joined_does_nothing_and_says_so(
 ):
     device = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
     _apply(run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r)))
-    jobs_before = CommissioningJob.objects.count()
+    jobs_before = CoordinatorCommand.objects.count()
     with pytest.raises(DeviceAlreadyCommissioned, match="already joined"):
         _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
-    assert CommissioningJob.objects.count() == jobs_before
+    assert CoordinatorCommand.objects.count() == jobs_before
     device.refresh_from_db()
     assert device.state == DeviceState.VERIFIED
 
@@ -123,7 +123,7 @@ def test_removing_a_device_takes_it_off_the_network_and_shreds_its_key(
     assert remove["type"] == "remove" and opened_command(remove, identity).secret is None
     reports = run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "removed" in events(r))
     _apply(reports)
-    assert CommissioningJob.objects.get(device=device, kind=JobKind.REMOVE).state == JobState.DONE
+    assert CoordinatorCommand.objects.get(device=device, kind=JobKind.REMOVE).state == JobState.DONE
     # The radio can be registered again (at any premise) once it has been removed.
     again = _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
     assert again.pk != device.pk

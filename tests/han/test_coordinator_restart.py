@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from han.coordinator.management.commands.han_coordinator import head_end_public_keys
 from han.coordinator.simulated import SimulatedControllerApplication
-from han.models import CommissioningJob, DeviceType, JobKind, JobState
+from han.models import CoordinatorCommand, DeviceType, JobKind, JobState
 from han.services.device_control import device_status_request
 from tests.conftest import wait_for
 from tests.han.live import live_verified_device
@@ -81,9 +81,9 @@ def test_a_restarted_coordinator_process_still_knows_the_devices_that_joined_it(
 
     # Nobody re-entered an install code and the device did not rejoin, yet the gateway reaches it.
     read = device_status_request(device=device, actor=alice)
-    wait_for(lambda: CommissioningJob.objects.get(pk=read.pk).state in (JobState.DONE, JobState.FAILED), timeout=30)
+    wait_for(lambda: CoordinatorCommand.objects.get(pk=read.pk).state in (JobState.DONE, JobState.FAILED), timeout=30)
     read.refresh_from_db()
     assert read.state == JobState.DONE, read.detail
     assert read.result["reachable"] is True
     assert read.result["model"] == "M-7"
-    assert CommissioningJob.objects.filter(device=device, kind=JobKind.COMMISSION).count() == 1
+    assert CoordinatorCommand.objects.filter(device=device, kind=JobKind.COMMISSION).count() == 1

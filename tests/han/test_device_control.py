@@ -11,7 +11,7 @@ from amiportal.audit.models import AuditEntry
 from han import drlc
 from han.coordinator.simulated import SimulatedDevice
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, DeviceState, DeviceType, JobKind, JobState
+from han.models import CoordinatorCommand, DeviceState, DeviceType, JobKind, JobState
 from han.services.commissioning import device_commission
 from han.services.device_control import device_load_control_request, device_status_request
 from han.services.relay import report_record
@@ -186,7 +186,7 @@ def test_commands_need_a_verified_device_that_takes_load_control(alice_network, 
     device.save()
     with pytest.raises(ValidationError, match="duration_minutes"):
         device_load_control_request(device=device, event={**EVENT, "duration_minutes": 0}, actor=alice)
-    assert not CommissioningJob.objects.filter(device=device).exists()
+    assert not CoordinatorCommand.objects.filter(device=device).exists()
     assert [envelope["type"] for _, envelope in captured] == ["network_configure"]
 
 

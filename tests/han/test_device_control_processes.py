@@ -9,7 +9,7 @@ import pytest
 
 from amiportal.audit.models import AuditEntry
 from han import drlc
-from han.models import CommissioningJob, DeviceType, JobState
+from han.models import CoordinatorCommand, DeviceType, JobState
 from han.services.device_control import device_load_control_request, device_status_request
 from tests.conftest import wait_for
 from tests.han.live import live_verified_device
@@ -18,7 +18,7 @@ from tests.han.test_relay_processes import processes, redis_url  # noqa: F401 (f
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 
-def _job(job: CommissioningJob) -> CommissioningJob:
+def _job(job: CoordinatorCommand) -> CoordinatorCommand:
     job.refresh_from_db()
     return job
 

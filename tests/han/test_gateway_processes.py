@@ -21,7 +21,7 @@ import redis
 
 from han import drlc
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobState
+from han.models import CoordinatorCommand, Device, DeviceState, DeviceType, JobState
 from han.protocol import CoordinatorIdentity
 from han.services.commissioning import device_commission
 from han.services.device_control import device_load_control_request, device_status_request
@@ -67,7 +67,7 @@ def _gateway_with_an_ev_charger(*, processes, tmp_path: Path, redis_url: str, pr
     return Device.objects.get(pk=device.pk)
 
 
-def _job(job: CommissioningJob) -> CommissioningJob:
+def _job(job: CoordinatorCommand) -> CoordinatorCommand:
     job.refresh_from_db()
     return job
 

@@ -30,7 +30,7 @@ def _all_row_text() -> str:
     """Every column of every HAN and audit row, as the database stores it."""
     chunks = []
     with connection.cursor() as cursor:
-        for table in ("han_device", "han_hannetwork", "han_commissioningjob", "han_coordinator", "audit_auditentry"):
+        for table in ("han_device", "han_hannetwork", "han_coordinatorcommand", "han_coordinator", "audit_auditentry"):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608
             chunks.extend(str(row) for row in cursor.fetchall())
     return "\n".join(chunks).lower()

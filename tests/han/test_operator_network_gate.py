@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from amiportal.audit.models import AuditEntry
-from han.models import CommissioningJob, JobKind, JobState
+from han.models import CoordinatorCommand, JobKind, JobState
 from tests.conftest import signed_in
 from tests.han import world
 
@@ -20,7 +20,7 @@ READ = {"metering": {"summation_delivered": "4321.5", "summation_unit": "kWh", "
 @pytest.fixture
 def network_with_a_read(alice, ivan):
     built = world.han_world({"alice": alice, "ivan": ivan})
-    CommissioningJob.objects.create(
+    CoordinatorCommand.objects.create(
         kind=JobKind.STATUS_READ,
         state=JobState.DONE,
         network=built["network"],

@@ -20,7 +20,7 @@ from han.coordinator.radios import JOIN_REFUSALS
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedControllerApplication, SimulatedNetwork
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Coordinator, Device, DeviceState, DeviceType, JobKind, JobState
+from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState
 from han.protocol import ReplayGuard
 from han.services.commissioning import device_commission
 from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex
@@ -76,11 +76,11 @@ def test_the_premise_state_reaches_the_coordinator_signed_and_the_job_is_done(
     ],
 )
 def test_a_bad_premise_state_is_refused_and_nothing_is_queued(alice_network, captured, parts, reason):
-    before = CommissioningJob.objects.count()
+    before = CoordinatorCommand.objects.count()
     captured.clear()
     with pytest.raises(ValidationError, match=reason):
         premise_state_publish(network=alice_network, **parts)
-    assert CommissioningJob.objects.count() == before and captured == []
+    assert CoordinatorCommand.objects.count() == before and captured == []
 
 
 def _service(identity, app, radio_type, reports):

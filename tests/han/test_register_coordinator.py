@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from amiportal.audit.models import AuditEntry
-from han.models import CommissioningJob, Coordinator, Device, HanNetwork, JobKind
+from han.models import Coordinator, CoordinatorCommand, Device, HanNetwork, JobKind
 from han.protocol import CoordinatorIdentity
 from han.services.keys import link_key_seal
 
@@ -72,12 +72,12 @@ def test_a_gateway_is_registered_from_its_public_keys_and_gets_the_premises_han(
 def test_running_it_again_with_the_same_keys_changes_nothing(alice_premise, gateway, captured, tmp_path, on_commit):
     args = ("--name", gateway.name, "--premise", alice_premise.service_point_id, "--public-keys", _public_file(tmp_path, gateway))
     on_commit(*args)
-    entries, jobs = AuditEntry.objects.count(), CommissioningJob.objects.count()
+    entries, jobs = AuditEntry.objects.count(), CoordinatorCommand.objects.count()
 
     out = on_commit(*args)
 
     assert "nothing changed" in out
-    assert (AuditEntry.objects.count(), CommissioningJob.objects.count()) == (entries, jobs)
+    assert (AuditEntry.objects.count(), CoordinatorCommand.objects.count()) == (entries, jobs)
     assert len(captured) == 1
 
 
@@ -138,7 +138,7 @@ def test_a_new_gateway_for_a_served_premise_needs_replace_and_then_gets_the_escr
     on_commit(*args, "--replace")
     network.refresh_from_db()
     assert network.coordinator.name == spare.name
-    assert CommissioningJob.objects.filter(coordinator=network.coordinator, kind=JobKind.RESTORE, device=device).count() == 1
+    assert CoordinatorCommand.objects.filter(coordinator=network.coordinator, kind=JobKind.RESTORE, device=device).count() == 1
     assert not Coordinator.objects.get(name=gateway.name).is_active
 
 

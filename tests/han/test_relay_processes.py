@@ -18,7 +18,7 @@ import redis
 
 from amiportal.celery import app as celery_app
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Device, DeviceState, DeviceType, JobState
+from han.models import CoordinatorCommand, Device, DeviceState, DeviceType, JobState
 from han.protocol import CoordinatorIdentity
 from han.services.commissioning import device_commission
 from han.services.keys import network_key_open
@@ -163,7 +163,7 @@ def test_a_coordinator_that_is_down_gets_its_work_when_it_comes_back(
     # It comes back, finds its work, and the device joins.
     processes.coordinator(name, devices)
     wait_for(lambda: _state(device) == DeviceState.VERIFIED, timeout=40)
-    assert CommissioningJob.objects.filter(network=network).exclude(state=JobState.DONE).count() == 0
+    assert CoordinatorCommand.objects.filter(network=network).exclude(state=JobState.DONE).count() == 0
     assert redis.Redis.from_url(redis_url).llen(coordinator.queue_name) == 0
     device.refresh_from_db()
     assert device.model == "T-1"
@@ -191,17 +191,17 @@ def test_a_worker_killed_mid_task_neither_loses_nor_duplicates_a_commissioning(a
     coordinator = coordinator_register(name=name, box_public_key=identity.box_public_hex, verify_public_key=identity.verify_public_hex)
     network = han_network_create(premise=alice.customer_account.agreements.get().premise, coordinator=coordinator)
     device = device_commission(network=network, parsed=install_code_parse(code=code, eui64=eui64), device_type=DeviceType.EVSE, actor=ivan)
-    job = CommissioningJob.objects.get(device=device)
+    job = CoordinatorCommand.objects.get(device=device)
 
     # Hold the job's row so the first worker blocks inside the task, then kill it there.
     processes.env["AMI_CELERY_VISIBILITY_TIMEOUT"] = "5"
     with psycopg.connect(database_url_for_subprocess()) as blocker:
-        blocker.execute("SELECT id FROM han_commissioningjob WHERE id = %s FOR UPDATE", [job.pk])
+        blocker.execute("SELECT id FROM han_coordinatorcommand WHERE id = %s FOR UPDATE", [job.pk])
 
         def worker_is_blocked():
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%han_commissioningjob%%'"
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%han_coordinatorcommand%%'"
                 )
                 return cursor.fetchone()[0] > 0
 
@@ -214,7 +214,7 @@ def test_a_worker_killed_mid_task_neither_loses_nor_duplicates_a_commissioning(a
 
     # The killed worker's database session still finishes its claim once the lock is gone:
     # the job is now claimed ("relaying") by a worker that no longer exists, and nothing was sent.
-    wait_for(lambda: CommissioningJob.objects.get(pk=job.pk).state == JobState.RELAYING)
+    wait_for(lambda: CoordinatorCommand.objects.get(pk=job.pk).state == JobState.RELAYING)
     assert redis.Redis.from_url(redis_url).llen(coordinator.queue_name) == 1  # only the network configuration
 
     processes.worker()
@@ -222,6 +222,6 @@ def test_a_worker_killed_mid_task_neither_loses_nor_duplicates_a_commissioning(a
     wait_for(lambda: _state(device) == DeviceState.VERIFIED, timeout=60)
     job.refresh_from_db()
     assert job.state == JobState.DONE
-    assert CommissioningJob.objects.filter(device=device).count() == 1
+    assert CoordinatorCommand.objects.filter(device=device).count() == 1
     assert AuditEntry.objects.filter(action="han.command_relayed", target=f"device:{device.uid}").count() == 1
     assert processes.logs().count(f"{name}: permit_join command {job.command_id}") == 1  # the coordinator acted once

@@ -19,7 +19,7 @@ from amiportal.audit.models import AuditEntry
 from amiportal.premises.selectors import current_agreement
 from amiportal.premises.services import STAFF_ACCESS_SESSION_KEY
 from han.install_codes import install_code_parse
-from han.models import CommissioningJob, Coordinator, DeviceState, DeviceType
+from han.models import Coordinator, CoordinatorCommand, DeviceState, DeviceType
 from han.protocol import ReportSequence, canonical, report_build
 from han.selectors import coordinator_is_online
 from han.services.commissioning import device_commission
@@ -174,13 +174,13 @@ def test_a_report_older_than_its_commands_lifetime_cannot_change_the_device(alic
     assert refusal["reason"] == "report outlived its command" and refusal["seq"] == 1
 
     # Signed after the command expired (its envelope went out more than a day ago): late too.
-    CommissioningJob.objects.filter(device=relayed_device).update(expires_at=timezone.now() - timedelta(minutes=5))
+    CoordinatorCommand.objects.filter(device=relayed_device).update(expires_at=timezone.now() - timedelta(minutes=5))
     assert report_record(report=_interviewed(identity, relayed_device, alice_network, seq=2)) == "late"
     relayed_device.refresh_from_db()
     assert relayed_device.state == DeviceState.KEY_RELAYED
 
     # Within the lifetime, the same report verifies the device: the refusals above were the rule, not a broken path.
-    CommissioningJob.objects.filter(device=relayed_device).update(expires_at=timezone.now() + timedelta(hours=1))
+    CoordinatorCommand.objects.filter(device=relayed_device).update(expires_at=timezone.now() + timedelta(hours=1))
     assert report_record(report=_interviewed(identity, relayed_device, alice_network, seq=4)) == "verified"
 
 

@@ -8,10 +8,11 @@ from django.urls import reverse
 from amiportal.audit.models import AuditEntry
 from han.coordinator.simulated import SimulatedDevice
 from han.install_codes import install_code_parse
+from han.metering import metering_result
 from han.models import DeviceState, DeviceType, JobState
 from han.services.commissioning import device_commission
 from han.services.device_control import device_status_request
-from han.services.relay import metering_result, reports_record
+from han.services.relay import reports_record
 from han.templatetags.han_format import metering_summary
 from tests.conftest import signed_in
 from tests.han.conftest import install_code_for, random_eui64

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from amiportal.accounts.services.two_factor import SESSION_STEP_UP_AT
 from amiportal.audit.models import AuditEntry
-from han.models import CommissioningJob, Device, DeviceState, JobKind, WorkOrder, WorkOrderStatus
+from han.models import CoordinatorCommand, Device, DeviceState, JobKind, WorkOrder, WorkOrderStatus
 from han.protocol import CoordinatorIdentity
 from han.services.networks import coordinator_register
 from han.services.relay import report_record
@@ -106,10 +106,10 @@ def test_commissioning_a_joined_device_again_changes_nothing_and_says_so(
         client.post(url, _form(sim_device))
     for report in run_coordinator(identity, [e for _, e in captured], [sim_device], until=lambda r: "interviewed" in events(r)):
         report_record(report=report)
-    jobs = CommissioningJob.objects.count()
+    jobs = CoordinatorCommand.objects.count()
     response = client.post(url, _form(sim_device), follow=True)
     assert "already joined" in response.content.decode()
-    assert CommissioningJob.objects.count() == jobs
+    assert CoordinatorCommand.objects.count() == jobs
 
 
 @pytest.mark.objective("BF-HAN-1")
@@ -185,7 +185,7 @@ def test_olga_replaces_the_gateway_and_devices_rejoin_without_new_install_codes(
         report_record(report=report)
     device = Device.objects.get()
     assert device.state == DeviceState.VERIFIED and device.interview["coordinator"] == replacement.name
-    assert CommissioningJob.objects.filter(kind=JobKind.RESTORE, device=device).count() == 1
+    assert CoordinatorCommand.objects.filter(kind=JobKind.RESTORE, device=device).count() == 1
     overview = client.get(reverse("han:operator_networks")).content.decode()
     assert replacement.name in overview
 
@@ -217,7 +217,7 @@ def test_no_key_reaches_the_logs_the_task_arguments_or_the_task_results(
     with django_capture_on_commit_callbacks(execute=True):
         signed_in(ivan).post(reverse("han:installer_work_order", args=[work_order.pk]), _form(sim_device))
     link_key = install_code_parse(code=sim_device.install_code, eui64=sim_device.eui64).link_key
-    assert calls == [((CommissioningJob.objects.get(kind=JobKind.COMMISSION).pk,), {}), "relayed"]
+    assert calls == [((CoordinatorCommand.objects.get(kind=JobKind.COMMISSION).pk,), {}), "relayed"]
     text = caplog.text.lower() + repr(calls)
     assert "relayed permit_join" in text
     assert link_key.hex() not in text and sim_device.install_code.lower() not in text

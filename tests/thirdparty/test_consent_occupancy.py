@@ -17,7 +17,7 @@ from amiportal.audit.models import AuditEntry
 from amiportal.premises.models import ServiceAgreement
 from amiportal.premises.move_out import move_out_handlers
 from amiportal.premises.services import agreement_move_in, agreement_move_out
-from han.models import CommissioningJob
+from han.models import CoordinatorCommand
 from tests.conftest import signed_in
 from tests.factories import CustomerAccountFactory, MeterFactory, PremiseFactory, UserFactory
 from tests.thirdparty import world
@@ -201,7 +201,7 @@ def test_a_signed_load_control_under_a_former_occupants_consent_is_refused(alice
 
     response = signed_post(api, control_app, device_path(consent, meter_id, device, "LoadControl"), token, LOAD_CONTROL_BODY)
     assert response.status_code in (403, 404), response.content
-    assert not CommissioningJob.objects.filter(kind="load_control").exists()
+    assert not CoordinatorCommand.objects.filter(kind="load_control").exists()
     page = signed_in(carol).get(reverse("thirdparty:customer_access")).content.decode()
     assert "Thermostat Co" not in page
 
@@ -217,4 +217,4 @@ def test_a_signed_load_control_is_refused_once_the_grantor_has_left_even_if_no_h
 
     response = signed_post(api, control_app, device_path(consent, meter_id, device, "LoadControl"), token, LOAD_CONTROL_BODY)
     assert response.status_code == 404, response.content
-    assert not CommissioningJob.objects.filter(kind="load_control").exists()
+    assert not CoordinatorCommand.objects.filter(kind="load_control").exists()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from amiportal.accounts.roles import Role, role_assign
 from amiportal.audit.models import AuditEntry
 from amiportal.celery import app as celery_app
-from han.models import CommissioningJob, JobKind
+from han.models import CoordinatorCommand, JobKind
 from tests.conftest import add_totp, signed_in
 from tests.factories import UserFactory
 from tests.thirdparty import world
@@ -80,7 +80,7 @@ def test_a_third_party_cannot_send_a_utility_only_criticality(criticality, api, 
     assert problem["title"] == "Criticality not granted" and problem["status"] == 403
     assert problem["criticality"] == criticality and problem["allowed_criticalities"] == [1, 2, 3, 4, 5, 6]
     assert "reserved for the utility" in problem["detail"] and "Nothing was sent" in problem["detail"]
-    assert not CommissioningJob.objects.filter(kind=JobKind.LOAD_CONTROL).exists() and relayed == []
+    assert not CoordinatorCommand.objects.filter(kind=JobKind.LOAD_CONTROL).exists() and relayed == []
     refusal = AuditEntry.objects.get(action="thirdparty.device_request_refused")
     assert json.loads(refusal.payload)["criticality"] == criticality and refusal.target == f"device:{device.uid}"
     assert AccessLogEntry.objects.filter(consent=control[1], status_code=403).exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from amiportal.audit.models import AuditEntry
 from amiportal.celery import app as celery_app
-from han.models import CommissioningJob, JobKind
+from han.models import CoordinatorCommand, JobKind
 from tests.conftest import signed_in
 from tests.thirdparty import world
 from tests.thirdparty.devices import (
@@ -217,7 +217,7 @@ def test_a_signed_load_control_request_is_verified_audited_and_queued(
     command = response.json()
     assert command["state"] in ("pending", "relayed")
     assert command["event"]["device_class"] == 1 and command["event"]["cooling_offset"] == 20
-    job = CommissioningJob.objects.get(command_id=command["id"])
+    job = CoordinatorCommand.objects.get(command_id=command["id"])
     assert job.kind == JobKind.LOAD_CONTROL and job.requested_by is None
     ((_, envelope),) = relayed
     assert envelope["type"] == "load_control" and envelope["coordinator"] == device.network.coordinator.name
@@ -286,7 +286,7 @@ def test_a_bad_signature_is_refused_logged_and_nothing_is_sent(
     assert response.status_code == 401, response.content
     assert reason in response.json()["detail"]
     assert "content-digest" in response["Accept-Signature"]
-    assert not CommissioningJob.objects.filter(kind=JobKind.LOAD_CONTROL).exists() and relayed == []
+    assert not CoordinatorCommand.objects.filter(kind=JobKind.LOAD_CONTROL).exists() and relayed == []
     (refusal,) = _refusals()
     payload = json.loads(refusal.payload)
     assert reason in payload["reason"] and refusal.target == f"device:{device.uid}"
@@ -304,7 +304,7 @@ def test_a_replayed_request_is_refused_even_within_the_window(
         second = _load_control(api, control_app, control, device, **kwargs)
     assert first.status_code == 202 and second.status_code == 401
     assert "replay" in second.json()["detail"]
-    assert CommissioningJob.objects.filter(kind=JobKind.LOAD_CONTROL).count() == 1 and len(relayed) == 1
+    assert CoordinatorCommand.objects.filter(kind=JobKind.LOAD_CONTROL).count() == 1 and len(relayed) == 1
     assert SignatureNonce.objects.filter(application=control_app, nonce="replay-me-0001").count() == 1
     assert "replay" in json.loads(_refusals()[0].payload)["reason"]
 
@@ -316,7 +316,7 @@ def test_an_event_outside_the_specification_is_a_clear_400(api, control_app, con
     response = signed_post(api, control_app, path, token, body)
     assert response.status_code == 400
     assert set(response.json()) == {"device_classes", "duration_minutes"}
-    assert not CommissioningJob.objects.exists()
+    assert not CoordinatorCommand.objects.exists()
 
 
 def test_nonces_older_than_the_window_are_pruned(control_app):

@@ -24,7 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from han import drlc
-from han.models import CommissioningJob, Device, JobKind
+from han.models import CoordinatorCommand, Device, JobKind
 from han.services.device_control import device_takes_load_control
 from thirdparty.api.resources import ROOT
 from thirdparty.api.signatures import COMPONENTS, SignatureRefused
@@ -130,7 +130,7 @@ def device_resource(consent, meter, device: Device) -> dict:
     }
 
 
-def command_resource(consent, meter, device: Device, job: CommissioningJob) -> dict:
+def command_resource(consent, meter, device: Device, job: CoordinatorCommand) -> dict:
     return {
         "id": str(job.command_id),
         "kind": job.kind,

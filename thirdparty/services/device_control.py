@@ -16,11 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append
-from han.models import CommissioningJob, Device, JobKind
+from han.models import CoordinatorCommand, Device, JobKind
 from han.services.device_control import device_load_control_request, device_status_request
 from thirdparty.api.signatures import MAX_AGE_SECONDS, MAX_SKEW_SECONDS, SignatureRefused, VerifiedSignature, request_verify
 from thirdparty.models import Consent, DeviceCommandRequest, SignatureNonce
@@ -79,13 +80,15 @@ def signed_request_verify(
 @transaction.atomic
 def device_command_request(
     *, consent: Consent, device: Device, kind: JobKind, audit_seq: int, event: dict[str, Any] | None = None
-) -> CommissioningJob:
+) -> CoordinatorCommand:
     """Queue a verified third-party command; ``ValidationError`` if the device cannot take it."""
     origin = {"consent_id": consent.pk, "signed_request_audit_seq": audit_seq}
     if kind == JobKind.LOAD_CONTROL:
         job = device_load_control_request(device=device, event=event or {}, actor_label=_actor_label(consent), origin=origin)
-    else:
+    elif kind == JobKind.STATUS_READ:
         job = device_status_request(device=device, actor_label=_actor_label(consent), origin=origin)
+    else:  # the API offers only these two; any other kind is refused, never read as a status read
+        raise ValidationError(f"Third parties cannot send {str(kind)[:40]!r} commands.")
     DeviceCommandRequest.objects.create(consent=consent, job=job, audit_seq=audit_seq)
     return job
 

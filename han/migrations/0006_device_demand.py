@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('han', '0004_jobkind_premise_state'),
+        ('han', '0005_command_kind_choices_from_the_registry'),
     ]
 
     operations = [

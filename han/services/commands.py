@@ -1,0 +1,61 @@
+"""Recording a coordinator command: one way in for every command type (``han.commands``).
+
+The caller audits the request and then enqueues the command (``han.services.relay.job_enqueue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from han.commands import Target, UnknownCommandType, command_type
+from han.commands.targets import DEVICE_CLASSES, network_devices_of_class
+from han.models import CoordinatorCommand, Device, HanNetwork, WorkOrder
+
+
+def coordinator_command_create(
+    *,
+    kind: str,
+    network: HanNetwork,
+    device: Device | None = None,
+    device_class: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    actor=None,
+    work_order: WorkOrder | None = None,
+) -> CoordinatorCommand:
+    """A command for the premise's coordinator, to the premise itself, one ``device``, or every verified device of a ``device_class``.
+
+    Refused with a ``ValidationError``, before anything is written or sent: a kind no
+    command type registers, a target its type does not take, an unknown class, or a
+    class with no verified device at the premise.
+    """
+    try:
+        kind_type = command_type(kind)
+    except UnknownCommandType as exc:
+        raise ValidationError(str(exc), code="unknown_command_type") from None
+    if device is not None and device_class is not None:
+        raise ValidationError("A command targets one device or a class of devices, not both.")
+    target = Target.DEVICE if device is not None else Target.DEVICE_CLASS if device_class is not None else Target.PREMISE
+    if target not in kind_type.targets:
+        accepted = ", ".join(each.value for each in kind_type.targets)
+        raise ValidationError(f"A {kind_type.label.lower()} command targets {accepted}, not {target.value}.", code="wrong_target")
+    if device is not None and device.network_id != network.pk:
+        raise ValidationError("The device is not on this premise's network.")
+    parameters = dict(parameters or {})
+    if target == Target.DEVICE_CLASS:
+        if device_class not in DEVICE_CLASSES:
+            raise ValidationError(f"Unknown device class {str(device_class)[:40]!r}.", code="unknown_device_class")
+        devices = network_devices_of_class(network=network, device_class=device_class)
+        if not devices:
+            raise ValidationError(f"No {DEVICE_CLASSES[device_class][0]} on this home's network.", code="no_device_in_class")
+        parameters.update(device_class=device_class, devices=[{"uid": str(each.uid), "eui64": each.eui64} for each in devices])
+    return CoordinatorCommand.objects.create(
+        kind=kind_type.kind,
+        network=network,
+        coordinator=network.coordinator,
+        device=device,
+        work_order=work_order,
+        requested_by=actor,
+        parameters=parameters,
+    )
