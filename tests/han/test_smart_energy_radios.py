@@ -227,7 +227,7 @@ def test_a_device_report_event_status_reaches_the_load_control_path(radio, tmp_p
         service = _service(under_test.app, tmp_path, radio)
         under_test.receive(report.data, cluster_id=report.cluster_id)
         await asyncio.sleep(0)
-        return service._drlc_last.get(DEVICE_IEEE)
+        return service.handlers["load_control"].last_status(DEVICE_IEEE)
 
     last = _run(main)
     assert last == drlc.EventStatusReport(
@@ -349,7 +349,7 @@ def test_an_ezsp_radio_older_than_protocol_8_refuses_permits_and_sends_nothing(v
 
         under_test.app.permit_with_link_key = permit_with_link_key
         command = type("Command", (), {"command_id": "c-1", "body": {"eui64": str(DEVICE_IEEE), "permit_seconds": 60}, "secret": bytes(16)})
-        await service._permit_join(command)
+        await service.handlers["permit_join"].handle(command)
         await asyncio.sleep(0)
         for task in list(service._background):
             task.cancel()
