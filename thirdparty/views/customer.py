@@ -1,4 +1,4 @@
-"""The customer's pages: who has access to what until when, one-click revoke, re-consent, the access log."""
+"""The customer's pages: who has access to what until when, revoke (after a confirmation page), re-consent, the access log."""
 
 from __future__ import annotations
 
