@@ -1,5 +1,5 @@
 """Every persona's main pages in Debian's Chromium, at 1,280 and 390 px: axe-core finds no serious or critical
-violation, and at 390 px no page scrolls sideways.
+violation, and no page scrolls sideways (document.documentElement.scrollWidth <= the screen's width).
 
 axe-core is the npm package locked in package.json / package-lock.json (``make static-vendor`` runs
 ``npm ci``, which installs it under node_modules/). ``AMI_TEST_AXE`` may point at another copy of
@@ -56,17 +56,18 @@ def axe_problems(page, source: str) -> list[str]:  # noqa: F811
     ]
 
 
-def sideways_overflow(page) -> str | None:  # noqa: F811
-    """At 390 px the document is no wider than the screen; names the widest offenders if it is."""
+def sideways_overflow(page, screen: int) -> str | None:  # noqa: F811
+    """The document is no wider than the screen; names the widest offenders if it is."""
     width = page.evaluate("document.documentElement.scrollWidth")
-    if width <= 390:
+    if width <= screen:
         return None
     culprits = page.evaluate(
-        """() => [...document.querySelectorAll('main *, header *')]
-              .filter(e => e.getBoundingClientRect().right > 391)
-              .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
+        """screen => [...document.querySelectorAll('main *, header *')]
+              .filter(e => e.getBoundingClientRect().right > screen + 1)
+              .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""",
+        screen,
     )
-    return f"scrollWidth {width} > 390 ({', '.join(culprits)})"
+    return f"scrollWidth {width} > {screen} ({', '.join(culprits)})"
 
 
 def check_pages(page, live_server, user, paths: list[str]) -> list[str]:  # noqa: F811
@@ -81,10 +82,9 @@ def check_pages(page, live_server, user, paths: list[str]) -> list[str]:  # noqa
             response = page.goto(path)
             assert response is not None and response.status < 500, f"{path}: {response and response.status}"
             problems += [f"{width}px {path}: {problem}" for problem in axe_problems(page, source)]
-            if width == 390:
-                overflow = sideways_overflow(page)
-                if overflow:
-                    problems.append(f"390px {path}: {overflow}")
+            overflow = sideways_overflow(page, width)
+            if overflow:
+                problems.append(f"{width}px {path}: {overflow}")
     return problems
 
 

@@ -122,7 +122,8 @@ def describe_operations(result, generator, request, public):
     for methods in result.get("paths", {}).values():
         for operation in methods.values():
             operation_id = operation.get("operationId", "")
-            if operation_id in DESCRIPTIONS and not operation.get("description"):
+            if operation_id in DESCRIPTIONS:
+                # Replaces a class docstring drf-spectacular would show: those are notes for maintainers, not for clients.
                 operation["description"] = DESCRIPTIONS[operation_id]
             for parameter in operation.get("parameters", []):
                 words = (PATH_PARAMETERS if parameter.get("in") == "path" else QUERY_PARAMETERS).get(parameter["name"])
