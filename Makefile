@@ -24,6 +24,8 @@ $(STAMP): $(REQS)
 # collectstatic's manifest storage fails on a reference it cannot find, which made every
 # production page answer 500. Copying it (rather than cutting the line) keeps the vendored
 # file byte for byte the one npm installed, and browsers fetch the map only for devtools.
+# npm ci also installs the dev dependency axe-core (node_modules/axe-core), which the browser
+# tests load for their accessibility checks; it is never copied into static/.
 VENDOR_JS := static/vendor/chart.umd.min.js
 VENDOR_MAP := static/vendor/chart.umd.min.js.map
 $(VENDOR_JS) $(VENDOR_MAP) &: package.json package-lock.json

@@ -208,6 +208,8 @@ SESSION_COOKIE_AGE = AMI_SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# The refusal page inside the portal layout (amiportal/portal/errors.py), not Django's bare one.
+CSRF_FAILURE_VIEW = "amiportal.portal.errors.csrf_failure_view"
 
 # --- Keys held outside the database ----------------------------------------
 # Key-encryption keys: "id:base64key,id:base64key"; the first is the active one,
@@ -466,6 +468,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "ESPI 1.1 resources for third parties, bounded by each customer's consent.",
     "VERSION": "1.1",
     "PREPROCESSING_HOOKS": ["thirdparty.api.schema.only_espi_paths"],
+    # Descriptions of every path id, success bodies and worked request examples, in one place.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "thirdparty.api.schema.describe_operations"],
     "SERVE_INCLUDE_SCHEMA": False,
     # Row ids in paths (amiportal/converters.py): whole numbers that fit a bigint.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},

@@ -8,7 +8,7 @@ import zoneinfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -65,15 +65,16 @@ def _range_windows(request, premise_id):
     return premise, occupancy_windows(premise, occupancies, form.cleaned_data["start"], form.cleaned_data["end"]), form
 
 
-def _form_error(form) -> HttpResponseBadRequest:
-    return HttpResponseBadRequest("; ".join(message for errors in form.errors.values() for message in errors), content_type="text/plain")
+def _form_error(request, premise, form) -> HttpResponse:
+    """A bad range: the download form again, with its errors, inside the layout (400, nothing downloaded)."""
+    return render(request, "billing/download_range.html", {"premise": premise, "download_form": form}, status=400)
 
 
 @role_required(Role.CUSTOMER)
 def download_csv_view(request, premise_id: int):
     premise, windows, form = _range_windows(request, premise_id)
     if windows is None:
-        return _form_error(form)
+        return _form_error(request, premise, form)
     quality = {q.value: q.label.lower() for q in Quality}
 
     def rows():
@@ -113,7 +114,7 @@ def download_csv_view(request, premise_id: int):
 def download_greenbutton_view(request, premise_id: int):
     premise, windows, form = _range_windows(request, premise_id)
     if windows is None:
-        return _form_error(form)
+        return _form_error(request, premise, form)
     name = f"greenbutton-{premise.service_point_id}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.xml"
     response = StreamingHttpResponse(
         greenbutton_feed(premise=premise, windows=windows, base_url=request.build_absolute_uri("/")), content_type="application/atom+xml"

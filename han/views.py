@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,6 +14,7 @@ from amiportal.accounts.roles import Role
 from amiportal.accounts.stepup import step_up_required
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
+from amiportal.portal.confirm import confirmation_given, confirmation_page
 from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
 from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm
 from han.models import HanNetwork
@@ -165,6 +167,19 @@ def customer_device_add_view(request):
 @step_up_required("han.device_remove")
 def customer_device_remove_view(request, device_uid):
     device = _customer_device(request, device_uid, attempted="device_remove")
+    name = device.label or device.get_device_type_display()
+    if not confirmation_given(request):
+        return confirmation_page(
+            request,
+            title=f"Remove {name}?",
+            consequences=[
+                f"{name} ({device.eui64.upper()}) leaves your home's network and its stored security key is destroyed.",
+                "This cannot be undone: to use the device again, add it again with its install code.",
+            ],
+            button=f"Remove {name}",
+            cancel_url=reverse("han:customer_devices"),
+            cancel_label="Keep it",
+        )
     try:
         device_remove(device=device, actor=request.user)
     except ValidationError as exc:

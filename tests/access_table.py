@@ -105,6 +105,7 @@ ROUTES: dict[str, Route] = {
     "portal:root": Route(ANYONE, note="redirects to sign-in or home"),
     "portal:health": Route(ANYONE),
     "portal:robots": Route(ANYONE),
+    "portal:favicon": Route(ANYONE, note="redirects to the static icon"),
     "portal:home": Route(ANYONE, note="redirects to the role's home"),
     "portal:customer_home": Route(CUSTOMERS),
     "portal:customer_activity": Route(CUSTOMERS),

@@ -78,6 +78,10 @@ class Scenario:
     session: dict | None = None
 
 
+# Destructive routes act only on the confirmed second POST (amiportal/portal/confirm.py).
+CONFIRMED = {"confirm": "yes"}
+
+
 def _people(alice, bob, ivan, olga, trent):
     return {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent}
 
@@ -88,11 +92,10 @@ def _scenario(url_name: str, people: dict) -> Scenario:
         return Scenario("alice", "GET", reverse(url_name), {}, lambda: SealedTOTPDevice.objects.filter(user=alice).exists())
     if url_name == "accounts:totp_remove":
         device = add_totp(alice)
-        return Scenario(
-            "alice", "POST", reverse(url_name, args=[device.pk]), {}, lambda: not SealedTOTPDevice.objects.filter(pk=device.pk).exists()
-        )
+        removed = lambda: not SealedTOTPDevice.objects.filter(pk=device.pk).exists()  # noqa: E731
+        return Scenario("alice", "POST", reverse(url_name, args=[device.pk]), CONFIRMED, removed)
     if url_name == "accounts:backup_codes":
-        return Scenario("olga", "POST", reverse(url_name), {}, lambda: BackupCode.objects.filter(device__user=olga).exists())
+        return Scenario("olga", "POST", reverse(url_name), CONFIRMED, lambda: BackupCode.objects.filter(device__user=olga).exists())
     if url_name == "han:customer_device_add":
         network = han_world.han_world(people)["network"]
         eui64 = random_eui64()
@@ -104,7 +107,7 @@ def _scenario(url_name: str, people: dict) -> Scenario:
             "alice",
             "POST",
             reverse(url_name, args=[device.uid]),
-            {},
+            CONFIRMED,
             lambda: Device.objects.get(pk=device.pk).state == DeviceState.DECOMMISSIONED,
         )
     if url_name == "han:operator_network_replace":
@@ -141,7 +144,7 @@ def _scenario(url_name: str, people: dict) -> Scenario:
             "trent",
             "POST",
             reverse(url_name, args=[application.pk]),
-            {},
+            CONFIRMED,
             lambda: type(application.oauth_application).objects.get(pk=application.oauth_application_id).client_secret != before,
         )
     if url_name == "thirdparty:developer_webhook":

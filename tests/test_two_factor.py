@@ -163,7 +163,7 @@ def test_verified_user_can_make_new_backup_codes_and_old_ones_stop_working(olga)
 
     old = backup_codes_generate(user=olga)
     client = signed_in(olga, stepped_up=True)
-    response = client.post("/accounts/two-factor/backup-codes/")
+    response = client.post("/accounts/two-factor/backup-codes/", {"confirm": "yes"})
     new = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", response.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
 
@@ -171,12 +171,12 @@ def test_verified_user_can_make_new_backup_codes_and_old_ones_stop_working(olga)
 def test_operator_cannot_remove_their_only_authenticator(olga):
     device = SealedTOTPDevice.objects.get(user=olga)
     client = signed_in(olga, stepped_up=True)
-    client.post(f"/accounts/two-factor/devices/{device.pk}/remove/")
+    client.post(f"/accounts/two-factor/devices/{device.pk}/remove/", {"confirm": "yes"})
     assert SealedTOTPDevice.objects.filter(pk=device.pk).exists()
 
 
 def test_customer_can_remove_their_authenticator(alice):
     device = add_totp(alice)
     client = signed_in(alice, stepped_up=True)
-    client.post(f"/accounts/two-factor/devices/{device.pk}/remove/")
+    client.post(f"/accounts/two-factor/devices/{device.pk}/remove/", {"confirm": "yes"})
     assert not SealedTOTPDevice.objects.filter(pk=device.pk).exists()

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -32,6 +32,7 @@ from amiportal.accounts.services.two_factor import (
     two_factor_verify,
 )
 from amiportal.accounts.stepup import step_up_required
+from amiportal.portal.confirm import confirmation_given, confirmation_page
 
 GENERIC_LOGIN_ERROR = "That email and password do not match an account we can sign in."
 
@@ -160,6 +161,15 @@ def backup_codes_regenerate_view(request):
     if not user_has_confirmed_device(user=request.user):
         messages.error(request, "Set up an authenticator app first.")
         return redirect("accounts:security")
+    if not confirmation_given(request):
+        return confirmation_page(
+            request,
+            title="Make new backup codes?",
+            consequences=["Your current backup codes stop working at once, including any you printed or saved. Keep the new ones safe."],
+            button="Make new backup codes",
+            cancel_url=reverse("accounts:security"),
+            cancel_label="Keep my current codes",
+        )
     codes = backup_codes_generate(user=request.user)
     return render(request, "accounts/backup_codes.html", {"codes": codes, "just_enrolled": False})
 
@@ -172,6 +182,15 @@ def totp_device_remove_view(request, device_id: int):
     if two_factor_mandatory(request.user) and totp_devices_for_user(user=request.user).count() <= 1:
         messages.error(request, "Your role requires two-factor sign-in: add another authenticator before removing this one.")
         return redirect("accounts:security")
+    if not confirmation_given(request):
+        return confirmation_page(
+            request,
+            title=f"Remove the authenticator “{device.name}”?",
+            consequences=["Its codes stop working for signing in and for confirming sensitive actions. This cannot be undone."],
+            button="Remove authenticator",
+            cancel_url=reverse("accounts:security"),
+            cancel_label="Keep it",
+        )
     totp_device_remove(request=request, device_id=device.pk)
     messages.info(request, "Authenticator removed.")
     return redirect("accounts:security")

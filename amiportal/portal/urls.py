@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.root_view, name="root"),
     path("healthz", views.health_view, name="health"),
     path("robots.txt", views.robots_view, name="robots"),
+    path("favicon.ico", views.favicon_view, name="favicon"),
     path("home/", views.home_view, name="home"),
     path("customer/", views.customer_home_view, name="customer_home"),
     path("customer/activity/", views.customer_activity_view, name="customer_activity"),

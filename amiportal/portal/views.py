@@ -2,6 +2,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from amiportal.accounts.roles import Role, primary_role
@@ -139,3 +140,14 @@ def operator_audit_view(request):
 
 def robots_view(request):
     return HttpResponse("User-agent: *\nDisallow: /\n", content_type="text/plain")
+
+
+@require_GET
+def favicon_view(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the static file (hashed name in production).
+
+    Not a permanent redirect: the hashed name changes with each release, and a cached 301 would outlive it.
+    """
+    response = redirect(static("favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -60,7 +60,7 @@ def test_revocations_made_while_the_broker_is_down_are_answered_and_their_webhoo
         for consent in consents:
             response = browser.post(
                 f"{base_url}/customer/access/{consent.pk}/revoke/",
-                data={"csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+                data={"csrfmiddlewaretoken": browser.cookies["csrftoken"], "confirm": "yes"},
                 allow_redirects=False,
                 timeout=20,
             )

@@ -89,6 +89,12 @@ def test_customer_adds_a_device_then_removes_it_each_after_confirming_their_pass
     assert "You can now remove a device" in page.locator(".messages").inner_text()
 
     page.get_by_role("button", name="Remove Hall display").click()
+    # One click only asks (a page, no script): nothing is removed until the customer confirms.
+    page.wait_for_url("**/remove/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Remove Hall display?"
+    device.refresh_from_db()
+    assert device.state != DeviceState.DECOMMISSIONED and device.link_key_sealed
+    page.get_by_role("button", name="Remove Hall display").click()
     page.wait_for_url("**/han/devices/")
     assert "Hall display was removed and its key destroyed." in page.locator(".messages").inner_text()
     assert "Hall display" not in page.get_by_role("table").inner_text()

@@ -149,7 +149,7 @@ def test_alice_removes_a_device_and_its_key_is_shredded(alice, alice_network, si
         _stepped_up(alice).post(reverse("han:customer_device_add"), _form(sim_device, network=alice_network.pk))
     device = Device.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        response = _stepped_up(alice).post(reverse("han:customer_device_remove", args=[device.uid]))
+        response = _stepped_up(alice).post(reverse("han:customer_device_remove", args=[device.uid]), {"confirm": "yes"})
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.state == DeviceState.DECOMMISSIONED and device.link_key_sealed == ""

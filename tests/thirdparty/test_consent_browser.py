@@ -116,6 +116,10 @@ def test_customer_revokes_in_the_browser_and_sees_the_refused_call_in_the_access
 
     page.goto("/customer/access/")
     page.get_by_role("button", name="Revoke access now for Energy Insights").click()
+    page.wait_for_url("**/revoke/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Revoke Energy Insights's access?"
+    assert session.get(f"{live_server.url}/espi/1_1/resource/Subscription/{consent.pk}/UsagePoint").status_code == 200
+    page.get_by_role("button", name="Revoke access for Energy Insights").click()
     page.wait_for_url("**/customer/access/")
     assert page.get_by_text("Energy Insights no longer has access").is_visible()
 

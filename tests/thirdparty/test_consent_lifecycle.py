@@ -140,7 +140,7 @@ def test_the_application_revoking_its_tokens_ends_the_consent(alice, application
 def test_a_call_refused_after_revocation_is_in_the_customers_access_log_without_the_token(alice, application, api):
     tokens = world.obtain_tokens(signed_in(alice), api, application, alice)
     consent = Consent.objects.get()
-    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/")
+    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/", {"confirm": "yes"})
     path = f"/espi/1_1/resource/Subscription/{consent.pk}/UsagePoint"
     assert api.get(path, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").status_code == 401
     entry = AccessLogEntry.objects.get(consent=consent)
@@ -159,7 +159,7 @@ def test_a_call_refused_after_revocation_is_in_the_customers_access_log_without_
 def test_records_of_dead_tokens_and_redeemed_codes_are_pruned_once_useless(alice, application, api):
     tokens = world.obtain_tokens(signed_in(alice), api, application, alice)
     consent = Consent.objects.get()
-    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/")
+    signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/", {"confirm": "yes"})
     assert EndedToken.objects.count() == 1 and RedeemedCode.objects.count() == 1
     assert token_records_prune(now=timezone.now()) == 0
     assert token_records_prune(now=timezone.now() + timedelta(days=31)) == 2

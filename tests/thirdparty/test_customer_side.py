@@ -36,10 +36,10 @@ def test_bob_sees_nothing_of_alices_consents(alice, bob, application):
 
 
 @pytest.mark.objective("SO-T1")
-def test_one_click_revoke_is_recorded_in_the_audit_trail(alice, application):
+def test_confirmed_revoke_is_recorded_in_the_audit_trail(alice, application):
     consent = world.grant(application, alice)
     client = signed_in(alice)
-    response = client.post(f"/customer/access/{consent.pk}/revoke/", follow=True)
+    response = client.post(f"/customer/access/{consent.pk}/revoke/", {"confirm": "yes"}, follow=True)
     assert "no longer has access" in response.content.decode()
     consent.refresh_from_db()
     assert consent.status == ConsentStatus.REVOKED and consent.ended_at

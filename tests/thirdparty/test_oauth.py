@@ -195,7 +195,7 @@ def test_tokens_are_stored_hashed(tokens):
 def test_revoked_consent_stops_the_next_request_and_the_refresh(alice, tokens, application, api):
     assert _bearer(api, tokens).status_code == 200
     consent = Consent.objects.get()
-    response = signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/")
+    response = signed_in(alice).post(f"/customer/access/{consent.pk}/revoke/", {"confirm": "yes"})
     assert response.status_code == 302
     assert _bearer(api, tokens).status_code == 401
     assert (

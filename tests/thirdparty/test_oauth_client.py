@@ -71,7 +71,7 @@ def test_requests_oauthlib_runs_code_flow_with_pkce_reads_data_and_is_cut_off_by
     refreshed = session.refresh_token(f"{live_server.url}/oauth/token/", auth=(application.client_id, world.SECRETS[application.pk]))
     assert refreshed["refresh_token"] != token["refresh_token"]
 
-    django_client.post(f"/customer/access/{consent.pk}/revoke/")
+    django_client.post(f"/customer/access/{consent.pk}/revoke/", {"confirm": "yes"})
     after = session.get(f"{live_server.url}/espi/1_1/resource/ReadServiceStatus")
     assert after.status_code == 401 and after.headers["WWW-Authenticate"].startswith("Bearer")
     assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"

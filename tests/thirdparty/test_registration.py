@@ -91,7 +91,7 @@ def test_the_signing_key_must_be_ed25519(trent):
 def test_rotating_the_secret_shows_a_new_one_and_the_old_stops_working(trent, alice, api):
     application = world.register(trent)
     old = world.SECRETS[application.pk]
-    response = signed_in(trent, stepped_up=True).post(f"/developer/applications/{application.pk}/secret/")
+    response = signed_in(trent, stepped_up=True).post(f"/developer/applications/{application.pk}/secret/", {"confirm": "yes"})
     new = response.context["secret"]
     assert new != old
     world.SECRETS[application.pk] = old

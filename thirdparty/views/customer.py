@@ -1,4 +1,4 @@
-"""The customer's pages: who has access to what until when, one-click revoke, re-consent, the access log."""
+"""The customer's pages: who has access to what until when, revoke (after a confirmation page), re-consent, the access log."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from amiportal.accounts.roles import Role
 from amiportal.portal.access import role_required
 from amiportal.portal.activity.selectors import customer_timezone_name
+from amiportal.portal.confirm import confirmation_given, confirmation_page
 from thirdparty.forms import ConsentExtendForm
 from thirdparty.selectors import access_log_for_customer, consent_get_for_customer, consents_expiring_soon, consents_for_customer
 from thirdparty.services.consent import consent_extend, consent_revoke
@@ -45,6 +47,19 @@ def access_view(request):
 @require_POST
 def revoke_view(request, consent_id: int):
     consent = consent_get_for_customer(customer=request.user, consent_id=consent_id)
+    if not confirmation_given(request):
+        name = consent.application.name
+        return confirmation_page(
+            request,
+            title=f"Revoke {name}'s access?",
+            consequences=[
+                f"{name} ({consent.application.organisation}) can no longer read your data or act for you: its next request is refused.",
+                f"This cannot be undone. If you change your mind, {name} has to ask you again.",
+            ],
+            button=f"Revoke access for {name}",
+            cancel_url=reverse("thirdparty:customer_access"),
+            cancel_label="Keep their access",
+        )
     consent_revoke(consent=consent, actor=request.user)
     messages.success(request, f"{consent.application.name} no longer has access. Its next request will be refused.")
     return redirect("thirdparty:customer_access")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from amiportal.accounts.roles import Role
 from amiportal.accounts.stepup import step_up_required
 from amiportal.portal.access import role_required
+from amiportal.portal.confirm import confirmation_given, confirmation_page
 from thirdparty.forms import AgreementAcceptForm, ApplicationDetailsForm, ApplicationRegisterForm, WebhookForm
 from thirdparty.selectors import (
     acceptance_current_for,
@@ -124,6 +126,18 @@ def application_view(request, application_id: int):
 @step_up_required("thirdparty.client_secret")
 def secret_rotate_view(request, application_id: int):
     application = application_get_for_developer(developer=request.user, application_id=application_id)
+    if not confirmation_given(request):
+        return confirmation_page(
+            request,
+            title=f"Make a new client secret for {application.name}?",
+            consequences=[
+                "The current client secret stops working at once: your servers cannot get or refresh tokens until they use the new one.",
+                "The new secret is shown once.",
+            ],
+            button="Make a new client secret",
+            cancel_url=reverse("thirdparty:developer_application", args=[application.pk]),
+            cancel_label="Keep the current secret",
+        )
     secret = application_secret_rotate(application=application, actor=request.user)
     return render(request, "thirdparty/developer_secret.html", {"application": application, "secret": secret, "first": False})
 

@@ -9,6 +9,7 @@ only when the application redeems the code (``thirdparty.oauth``).
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from thirdparty.views.customer import end_of_day
 # RFC 7636 section 4.2: an S256 challenge is 43 characters; the grammar allows 43 to 128 unreserved ones.
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 CHALLENGE_RULE = "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~' (RFC 7636)."
+CHOICES_SESSION_KEY = "thirdparty.consent_choices"
 
 
 def _error_page(request, message: str, status: int = 400):
@@ -112,6 +114,7 @@ def authorize_view(request):
     kinds = [k for k in DataKind.values if k in requested.kinds] or list(registration.requested_scopes)
     form = ConsentForm(
         request.POST or None,
+        initial=None if request.method == "POST" else _choices_kept(request),
         premises=customer_premises_for_consent(customer=request.user, kinds=kinds),
         kinds=kinds,
         max_history=requested.history_months,
@@ -125,6 +128,7 @@ def authorize_view(request):
                 # Control of equipment at home needs a fresh second check before it is granted.
                 refusal = step_up_redirect(request, "thirdparty.grant_device_control", return_to=request.get_full_path())
                 if refusal is not None:
+                    _choices_keep(request, data)
                     return refusal
             try:
                 # The consent and its code stand or fall together.
@@ -163,6 +167,40 @@ def authorize_view(request):
         },
     )
     return _allow_form_action_to(page, credentials.get("redirect_uri"))
+
+
+def _choices_keep(request, data: dict) -> None:
+    """What the customer ticked, kept in their session while they step up, for this one authorization request.
+
+    The step-up never replays a POST (amiportal/accounts/stepup.py): the customer comes back to
+    the consent screen and presses Allow again, and must find their own choices there, not the
+    defaults. Only ids and plain values are kept; the form validates them again on that POST.
+    """
+    request.session[CHOICES_SESSION_KEY] = {
+        "path": request.get_full_path(),
+        "premises": [premise.pk for premise in data["premises"]],
+        "data_kinds": list(data["data_kinds"]),
+        "history_months": data["history_months"],
+        "end_date": data["end_date"].isoformat(),
+    }
+
+
+def _choices_kept(request) -> dict | None:
+    """The choices kept by ``_choices_keep`` for this same request (same URL), once; None otherwise."""
+    kept = request.session.get(CHOICES_SESSION_KEY)
+    if not isinstance(kept, dict) or kept.get("path") != request.get_full_path():
+        return None
+    del request.session[CHOICES_SESSION_KEY]
+    try:
+        end_date = date.fromisoformat(kept["end_date"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {
+        "premises": kept.get("premises", []),
+        "data_kinds": kept.get("data_kinds", []),
+        "history_months": kept.get("history_months"),
+        "end_date": end_date,
+    }
 
 
 def _invalid_request(description: str, credentials: dict):
