@@ -28,6 +28,7 @@ from billing.selectors import (
     utility_bills,
     window_for_dates,
 )
+from billing.commodities import commodities_context
 from billing.services.similar_homes import SIMILAR_HOMES_DAYS
 from billing.tariff_engine import KWH, Price, PriceBook, cycle_bounds
 
@@ -89,6 +90,7 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     current = any(o.contains(now.date()) for o in occupancies)
     today = now.date() if current else max((o.end for o in occupancies if o.end), default=now.date())
     context: dict = {"premise": premise, "meter": meter, "current_occupant": current, "today": today, "local_now": now}
+    context.update(commodities_context(premise=premise, occupancies=occupancies, today=today))
     if meter is None or not occupancies:
         return context
     first_seen = min(o.start for o in occupancies)

@@ -53,6 +53,19 @@ def quantity(value, unit: str) -> str:
     return f"{Decimal(value) / divisor:,.1f} {name}"
 
 
+@register.filter
+def measured(amount, symbol: str) -> str:
+    """A quantity already in the unit people read (m³, CCF, gallons), to three significant decimals at most."""
+    if amount is None:
+        return "–"
+    value = Decimal(amount)
+    places = Decimal("0.1") if abs(value) >= 100 else Decimal("0.001")
+    text = f"{value.quantize(places):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {symbol}".strip()
+
+
 def _cell(value) -> str:
     """``conditional_escape`` without its layers of wrappers: HTML stays as it is, anything else is escaped.
 
