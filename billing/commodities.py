@@ -165,7 +165,9 @@ def _priced_days(premise, meter, occupancies, first_day, last_day, book, stored,
     span = window_for_dates(premise, first_day, last_day)
     zone = zoneinfo.ZoneInfo(premise.timezone)
     rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
-    return days_cost(book=book, days=[(start.astimezone(zone).date(), delivered) for start, delivered, _ in rows], stored=stored, units=units)
+    return days_cost(
+        book=book, days=[(start.astimezone(zone).date(), delivered) for start, delivered, _ in rows], stored=stored, units=units
+    )
 
 
 def commodities_context(*, premise: Premise, occupancies: list[Occupancy], today: date) -> dict:

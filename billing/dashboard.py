@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from amiportal.premises.models import Meter, Premise
 from amiportal.premises.selectors import Occupancy
+from billing.commodities import commodities_context
 from billing.models import Granularity
 from billing.selectors import (
     CostSummary,
@@ -28,7 +29,6 @@ from billing.selectors import (
     utility_bills,
     window_for_dates,
 )
-from billing.commodities import commodities_context
 from billing.services.similar_homes import SIMILAR_HOMES_DAYS
 from billing.tariff_engine import KWH, Price, PriceBook, cycle_bounds
 

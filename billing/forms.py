@@ -101,7 +101,8 @@ class TariffVersionForm(forms.Form):
     pricing = forms.ChoiceField(label="Pricing")
     flat_rate = _cents_field(
         "Flat rate (¢ per unit)",
-        help_text="Per the tariff's unit (kWh, therm, m³, gallon, ...). Flat pricing, and the fallback for real-time hours without a price.",
+        help_text="Per the tariff's unit (kWh, therm, m³, gallon, ...). "
+        "Flat pricing, and the fallback for real-time hours without a price.",
     )
     definition = forms.CharField(
         label="Definition (JSON)",

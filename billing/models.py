@@ -378,7 +378,9 @@ class PremiseTariff(models.Model):
     class Meta:
         ordering = ["premise_id", "start"]
         constraints = [
-            models.UniqueConstraint(fields=["premise", "commodity"], condition=Q(end__isnull=True), name="one_open_tariff_per_premise_commodity")
+            models.UniqueConstraint(
+                fields=["premise", "commodity"], condition=Q(end__isnull=True), name="one_open_tariff_per_premise_commodity"
+            )
         ]
 
     def __str__(self) -> str:

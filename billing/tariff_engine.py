@@ -23,7 +23,7 @@ from django.db import connection, models
 
 from amiportal.premises.models import MeterKind
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
-from billing.units import TARIFF_UNITS, GasEnergy, convert
+from billing.units import TARIFF_UNITS
 
 KWH = Decimal(1000)
 ZERO = Decimal(0)
@@ -381,9 +381,7 @@ def _is_number(value) -> bool:
         return False
 
 
-def validate_definition(
-    pricing: str, definition: dict, flat_rate, commodity: str = MeterKind.ELECTRIC, unit: str = "kWh"
-) -> list[str]:
+def validate_definition(pricing: str, definition: dict, flat_rate, commodity: str = MeterKind.ELECTRIC, unit: str = "kWh") -> list[str]:
     """Problems with a tariff version's terms, in words an operator can act on.
 
     The definition may come from an operator's form, so any JSON shape gives problems, never an

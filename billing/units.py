@@ -82,7 +82,19 @@ INPUT_UNITS: dict[str, frozenset[str]] = {
 }
 
 # What a file's unit says about the meter that produced it (for a meter with no readings yet).
-_METER_UNIT_FOR_INPUT = {"Wh": "kWh", "kWh": "kWh", "mtherm": "therm", "therm": "therm", "L": "L", "m3": "m3", "mft3": "ft3", "ft3": "ft3", "ccf": "ccf", "mgal": "gal", "gal": "gal"}
+_METER_UNIT_FOR_INPUT = {
+    "Wh": "kWh",
+    "kWh": "kWh",
+    "mtherm": "therm",
+    "therm": "therm",
+    "L": "L",
+    "m3": "m3",
+    "mft3": "ft3",
+    "ft3": "ft3",
+    "ccf": "ccf",
+    "mgal": "gal",
+    "gal": "gal",
+}
 
 # ESPI UnitSymbolKind code -> (unit code, the finer unit the parser gives whole numbers in)
 ESPI_UOM: dict[int, str] = {

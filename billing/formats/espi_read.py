@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
 from decimal import Decimal
 
 from amiportal.premises.models import MeterKind
