@@ -142,7 +142,11 @@ def stored_unit(meter_unit: str) -> str:
 def meter_unit_for_input(kind: str, input_unit: str) -> str | None:
     """The meter unit a file's ``input_unit`` suggests for a ``kind`` meter, if that kind may be read in it."""
     found = _METER_UNIT_FOR_INPUT.get(input_unit)
-    return found if found in METER_UNITS.get(kind, ()) else None
+    allowed = METER_UNITS.get(kind, ())
+    if found is None or found in allowed:
+        return found
+    # Litres of gas come from a meter read in m³ (a parser gives m³ as whole litres): the kind's unit stored alike.
+    return next((unit for unit in allowed if UNITS[unit].stored == UNITS[found].stored), None)
 
 
 def conversion_factor(source: str, target: str) -> Decimal:

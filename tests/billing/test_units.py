@@ -61,7 +61,7 @@ def test_espi_unit_codes_are_espi_4_unit_symbol_kind():
 
 
 def test_a_file_unit_suggests_the_meter_unit_only_where_the_kind_is_read_in_it():
-    assert meter_unit_for_input("gas", "L") is None  # gas meters read m³ or ft³, not litres
+    assert meter_unit_for_input("gas", "L") == "m3"  # a gas meter is read in m³, which a parser gives as whole litres
     assert meter_unit_for_input("gas", "m3") == "m3" and meter_unit_for_input("water", "mgal") == "gal"
     assert meter_unit_for_input("electric", "m3") is None
 
