@@ -17,24 +17,14 @@ from decimal import Decimal
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
 from billing.commodity_pricing import DayCost, days_cost, tariff_units
-from billing.models import Granularity, MeterUnit, Tariff
+from billing.meter_units import meter_unit
+from billing.models import Granularity, Tariff
 from billing.selectors import occupancy_windows, rollup_sums, window_for_dates
 from billing.tariff_engine import ZERO, PriceBook, cycle_bounds
-from billing.units import METER_UNITS, UNITS, convert, stored_unit
+from billing.units import UNITS, convert, stored_unit
 
 # The kinds with a section of their own, in page order (electricity has the main dashboard).
 SECTION_KINDS = (MeterKind.GAS, MeterKind.WATER)
-
-
-def meter_unit(meter: Meter) -> str:
-    """The unit the meter is read in: its ``MeterUnit``, else its kind's default (kWh, therms, litres)."""
-    found = MeterUnit.objects.filter(meter_id=meter.pk).values_list("unit", flat=True).first()
-    return found or METER_UNITS[meter.kind][0]
-
-
-def meter_stored_unit(meter: Meter) -> str:
-    """The whole-number unit the meter's readings are stored in (Wh, mtherm, L, mft3, mgal)."""
-    return stored_unit(meter_unit(meter))
 
 
 def _shown(amount: Decimal, places: str = "0.001") -> float:

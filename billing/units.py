@@ -111,7 +111,9 @@ ESPI_UOM: dict[int, str] = {
     128: "gal",
     130: "impgal",
 }
-ESPI_CODE_FOR_STORED = {"Wh": 72, "mtherm": 169, "L": 134, "mft3": 119, "mgal": 128}
+# How a stored unit is written in ESPI: (uom, powerOfTenMultiplier). Litres as m³ × 10⁻³, as the
+# writer has always given water (and gas read in m³ now).
+ESPI_FOR_STORED = {"Wh": (72, 0), "mtherm": (169, -3), "L": (42, -3), "mft3": (119, -3), "mgal": (128, -3)}
 # The finer unit a parser gives whole numbers in, so that a powerOfTenMultiplier of -3 stays exact.
 FINE_UNIT = {"Wh": "Wh", "kWh": "Wh", "J": "J", "MJ": "J", "btu": "btu", "therm": "mtherm", "mtherm": "mtherm", "L": "L", "m3": "L"}
 FINE_UNIT |= {"ft3": "mft3", "mft3": "mft3", "ccf": "mft3", "gal": "mgal", "mgal": "mgal", "kgal": "mgal", "impgal": "impgal"}

@@ -19,7 +19,6 @@ from amiportal.portal.access import role_required
 from amiportal.premises.models import CustomerAccount, Premise
 from amiportal.premises.selectors import account_occupancies, occupancies_for, premise_get_for_customer
 from amiportal.premises.services import staff_access_is_open
-from billing.commodities import meter_stored_unit
 from billing.dashboard import dashboard_build
 from billing.formats.espi_write import greenbutton_feed
 from billing.forms import (
@@ -31,6 +30,7 @@ from billing.forms import (
     TariffForm,
     TariffVersionForm,
 )
+from billing.meter_units import meter_stored_unit
 from billing.models import Channel, CriticalPeakEvent, Quality, Tariff
 from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Meter, Premise
-from billing.commodities import meter_stored_unit
 from billing.content_hash import summaries_content_sha256
 from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, EspiSummary, parse_espi
+from billing.meter_units import meter_stored_unit
 from billing.models import IngestBatch, Source, UtilityBillSummary
 from billing.services.ingest import IngestReport, RawReading, readings_ingest
 from billing.units import convert, whole
