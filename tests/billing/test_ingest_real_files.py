@@ -204,3 +204,36 @@ def test_a_real_gas_file_in_m3_with_drifted_billing_periods_imports_with_a_line_
         (240_000, 30 * DAY + 23 * 3600),
         (310_000, 30 * DAY),
     ]
+
+
+def test_a_gas_meter_in_m3_exports_in_m3_and_imports_back_the_same(tmp_path):
+    """Download My Data for a meter read in m³ says m³ (uom 42), not therms; a fresh premise imports it back exactly."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.espi_validation import validation_errors
+
+    premise = PremiseFactory(service_point_id="SP-M3", timezone="Europe/London")
+    meter_unit_set(meter=MeterFactory(premise=premise, serial_number="G-EXP", kind=MeterKind.GAS), unit="m3")
+    ingest([RawReading(f"h{h}", "G-EXP", Channel.DELIVERED, utc(2025, 5, 1, h), 3600, 400 + h, "L") for h in range(24)])
+    output = tmp_path / "gas.xml"
+    call_command(
+        "export_greenbutton",
+        "--premise",
+        "SP-M3",
+        "--start",
+        "2025-05-01",
+        "--end",
+        "2025-05-01",
+        "--output",
+        str(output),
+        stdout=StringIO(),
+    )
+    xml = output.read_bytes()
+    assert validation_errors(xml) == [] and b"<uom>42</uom>" in xml and b"<uom>169</uom>" not in xml
+    other = PremiseFactory(service_point_id="SP-M3-NEW", timezone="Europe/London")
+    assert greenbutton_import(premise=other, data=xml).imported == 24
+    copy = Meter.objects.get(premise=other)
+    assert MeterUnit.objects.get(meter=copy).unit == "m3"
+    assert sorted(IntervalReading.objects.filter(meter=copy).values_list("value", flat=True)) == [400 + h for h in range(24)]
