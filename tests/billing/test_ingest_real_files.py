@@ -225,7 +225,7 @@ def test_a_gas_meter_in_m3_exports_in_m3_and_imports_back_the_same(tmp_path):
         "--start",
         "2025-05-01",
         "--end",
-        "2025-05-01",
+        "2025-05-02",  # the last reading, 23:00Z, is 00:00 on 2 May in London
         "--output",
         str(output),
         stdout=StringIO(),
