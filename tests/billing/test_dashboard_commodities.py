@@ -80,6 +80,7 @@ def test_alice_sees_her_gas_in_m3_with_its_cost(alice):
 
 
 def test_bob_cannot_open_alices_page_and_never_sees_her_gas(alice, bob):
+    """SO-C7: another customer's gas is not reachable, by page or on his own page."""
     premise = alice.customer_account.agreements.get().premise
     _a_day_of_gas(premise, _gas_in_m3(premise), date.today() - timedelta(days=2))
     client = signed_in(bob)
@@ -90,6 +91,7 @@ def test_bob_cannot_open_alices_page_and_never_sees_her_gas(alice, bob):
 
 
 def test_peter_sees_no_gas_from_after_he_moved_out(alice, peter):
+    """SO-C5: a previous occupant's gas section holds only his own time at the premise."""
     premise = alice.customer_account.agreements.get().premise
     meter = _gas_in_m3(premise)
     _a_day_of_gas(premise, meter, date.today() - timedelta(days=2))  # Alice's time
