@@ -74,20 +74,24 @@ class CommoditySection:
         }
 
 
-def commodity_meters(premise: Premise) -> list[Meter]:
-    """The premise's gas and water meters, gas first, the one still installed before a removed one."""
-    meters = premise.meters.filter(kind__in=SECTION_KINDS).order_by("removed_on", "serial_number")
-    return sorted(meters, key=lambda meter: SECTION_KINDS.index(meter.kind))
+def premise_meters(premise: Premise) -> list[Meter]:
+    """Every meter of the premise in one query, in ``electric_meter``'s order (so its first electric one is that meter)."""
+    return list(premise.meters.order_by("removed_on", "serial_number"))
 
 
-def commodity_sections(*, premise: Premise, occupancies: list[Occupancy], today: date) -> list[CommoditySection]:
-    """A section per gas and water meter for the billing cycle to ``today``, as the occupant lived here."""
+def commodity_meters(meters: list[Meter]) -> list[Meter]:
+    """The gas and water meters among ``meters``, gas first, in the order given."""
+    return sorted((meter for meter in meters if meter.kind in SECTION_KINDS), key=lambda meter: SECTION_KINDS.index(meter.kind))
+
+
+def commodity_sections(*, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter]) -> list[CommoditySection]:
+    """A section per gas and water meter (of ``meters``) for the billing cycle to ``today``, as the occupant lived here."""
     if not occupancies:
         return []
     out = []
     first_seen = min(o.start for o in occupancies)
     year_start = (today.replace(day=1) - timedelta(days=334)).replace(day=1)
-    for meter in commodity_meters(premise):
+    for meter in commodity_meters(meters):
         book = PriceBook(premise, year_start, today, commodity=meter.kind)
         cycle_start, _ = cycle_bounds(today, book.cycle_day)
         out.append(
@@ -160,7 +164,7 @@ def _priced_days(premise, meter, occupancies, first_day, last_day, book, stored,
     )
 
 
-def commodities_context(*, premise: Premise, occupancies: list[Occupancy], today: date) -> dict:
-    """What the dashboard's gas and water include needs: the sections and their chart data."""
-    sections = commodity_sections(premise=premise, occupancies=occupancies, today=today)
+def commodities_context(*, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter]) -> dict:
+    """What the dashboard's gas and water include needs: the sections and their chart data (``meters``: ``premise_meters``)."""
+    sections = commodity_sections(premise=premise, occupancies=occupancies, today=today, meters=meters)
     return {"commodities": sections, "commodity_chart_data": [section.chart_json() for section in sections]}

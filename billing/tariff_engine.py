@@ -105,7 +105,7 @@ def _from_json(model, fields: list, rows: list[list]) -> list:
     return out
 
 
-def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date, commodity: str) -> TariffHistory:
+def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date, commodity: str = MeterKind.ELECTRIC) -> TariffHistory:
     assignment_row, assignment_fields = _json_row(PremiseTariff, "a")
     version_row, version_fields = _json_row(TariffVersion, "v")
     event_row, event_fields = _json_row(CriticalPeakEvent, "e")
