@@ -42,10 +42,16 @@ def billed_quantity(value: int | Decimal, stored: str, unit: str, commodity: str
     return convert(value, stored, unit)
 
 
+def _factor(stored: str, unit: str, commodity: str, definition: dict) -> Decimal:
+    """How many of the tariff's unit one stored unit is (a year of days shares one per version)."""
+    return billed_quantity(1, stored, unit, commodity, definition)
+
+
 def days_cost(*, book: PriceBook, days: list[tuple[date, int]], stored: str, units: dict[int, str] | None = None) -> list[DayCost]:
     """Each (local day, stored quantity) priced under the book's gas or water tariff history, in day order."""
     units = tariff_units(book) if units is None else units
     out = []
+    factors: dict[int, Decimal] = {}
     month_key, month_total = None, ZERO
     for day, value in sorted(days):
         if (day.year, day.month) != month_key:
@@ -55,7 +61,10 @@ def days_cost(*, book: PriceBook, days: list[tuple[date, int]], stored: str, uni
             out.append(DayCost(day, value, ZERO, None, ZERO))
             continue
         unit = units[version.tariff_id]
-        quantity = billed_quantity(value, stored, unit, book.commodity, version.definition)
+        factor = factors.get(version.pk)
+        if factor is None:
+            factor = factors[version.pk] = _factor(stored, unit, book.commodity, version.definition)
+        quantity = value * factor
         if version.pricing == PricingKind.FLAT:
             cents = quantity * version.flat_rate
         else:
