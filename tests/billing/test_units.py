@@ -70,3 +70,12 @@ def test_an_unknown_unit_is_named_in_the_error():
     with pytest.raises(UnknownUnit, match="unit 'kW' is not one this portal knows"):
         unit_get("kW")
     assert "m3" in UNITS
+
+
+def test_a_utility_bills_consumption_shows_in_the_meters_own_unit():
+    from billing.templatetags.billing_format import quantity
+
+    assert quantity(12_000, "m3") == "12.0 m³"  # stored as litres
+    assert quantity(4_500_000, "gal") == "4,500.0 gallons"  # stored as thousandths of a gallon
+    assert quantity(2_500_000, "ccf") == "25.0 CCF"  # stored as thousandths of a ft³
+    assert quantity(1500, "Wh") == "1.5 kWh" and quantity(3120, "mtherm") == "3.1 therms"
