@@ -168,3 +168,16 @@ def test_olga_cannot_make_a_water_tariff_per_therm(olga):
     response = client.post("/operator/tariffs/new/", {"code": "W-BAD", "name": "Water", "commodity": "water", "unit": "therm"})
     assert response.status_code == 200
     assert any("water tariff is priced per" in error for error in form_errors(response.content.decode()))
+
+
+def test_olga_puts_a_premise_on_a_gas_tariff_and_its_electricity_tariff_stays(olga):
+    premise = PremiseFactory()
+    flat = flat_tariff(premise)
+    gas = gas_tariff()
+    client = signed_in(olga)
+    response = client.post(f"/operator/tariffs/premises/{premise.pk}/assign/", {"tariff": gas.pk, "start": "2025-02-01"})
+    assert response.status_code == 302
+    open_now = dict(PremiseTariff.objects.filter(premise=premise, end__isnull=True).values_list("commodity", "tariff_id"))
+    assert open_now == {"electric": flat.pk, "gas": gas.pk}
+    page = client.get(f"/operator/tariffs/premises/{premise.pk}/").content.decode()
+    assert "<td>Gas</td>" in page and "<td>Electric</td>" in page
