@@ -159,7 +159,7 @@ def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary
     return imported, unchanged
 
 
-_DST_HOUR = 3600
+_DST_HOUR, _DAY = 3600, 86400
 
 
 def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], int]:
@@ -187,9 +187,9 @@ def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], in
             while index < len(fine) and fine[index][0] < end:
                 overlap += max(0.0, min(end, fine[index][1]) - max(begin, fine[index][0]))
                 index += 1
-            # Finer readings inside it: covered. Only the DST hour (a neighbouring billing period whose
-            # boundary drifted, billing.services.ingest.dst_drift): kept, for the ingest to trim and report.
-            if overlap > _DST_HOUR:
+            # Finer readings inside it: covered. Between billing periods (or days), only the DST hour (a
+            # neighbour whose boundary drifted, billing.services.ingest.dst_drift): kept, for the ingest to trim and report.
+            if overlap > (_DST_HOUR if finest >= _DAY else 0):
                 covered += 1
             else:
                 kept.append(reading)
