@@ -237,3 +237,25 @@ def test_a_gas_meter_in_m3_exports_in_m3_and_imports_back_the_same(tmp_path):
     copy = Meter.objects.get(premise=other)
     assert MeterUnit.objects.get(meter=copy).unit == "m3"
     assert sorted(IntervalReading.objects.filter(meter=copy).values_list("value", flat=True)) == [400 + h for h in range(24)]
+
+
+def test_olga_uploads_a_drifted_head_end_csv_and_the_api_report_has_the_note(olga):
+    """A head-end CSV of monthly gas register reads in m³ whose March period ends at 01:00Z (02:00 BST), as exports
+    that add 24-hour days to a GMT start give it; the operator's API answer carries the note next to the counts."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import signed_in
+
+    premise = PremiseFactory(timezone="Europe/London")
+    MeterFactory(premise=premise, serial_number="G-CSV", kind=MeterKind.GAS)
+    body = (
+        "meter,channel,start,seconds,value,unit\n"
+        f"G-CSV,delivered,2025-02-28T00:00:00+00:00,{30 * DAY + 3600},310,m3\n"
+        f"G-CSV,delivered,2025-03-30T00:00:00+00:00,{30 * DAY + 23 * 3600},240,m3\n"
+    )
+    response = signed_in(olga).post("/api/billing/ingest/", {"file": SimpleUploadedFile("gas.csv", body.encode(), content_type="text/csv")})
+    assert response.status_code == 201
+    report = response.json()
+    assert (report["status"], report["accepted"], report["rejected"]) == ("committed", 2, 0)
+    assert [note["ref"] for note in report["notes"]] == ["row 2", "G-CSV"]  # the trimmed period, then the meter's new unit
+    assert sorted(IntervalReading.objects.values_list("value", flat=True)) == [240_000, 310_000]  # litres
