@@ -107,3 +107,13 @@ def test_water_in_gallons_shows_in_gallons(alice):
     ingest(up_to_now(readings("W-ALICE", start, hours=24, seconds=3600, unit="gal", value=lambda m: 5)))
     page = signed_in(alice).get(f"/customer/premises/{premise.pk}/usage/").content.decode()
     assert "read in gallons" in page and "<td>120</td>" in page and "no water tariff on file" in page
+
+
+def test_a_home_with_gas_and_no_electricity_meter_still_shows_its_gas(alice):
+    premise = alice.customer_account.agreements.get().premise
+    premise.meters.filter(kind=MeterKind.ELECTRIC).delete()
+    meter = _gas_in_m3(premise)
+    _a_day_of_gas(premise, meter, date.today() - timedelta(days=2))
+    page = signed_in(alice).get(f"/customer/premises/{premise.pk}/usage/").content.decode()
+    assert "This address has no electricity meter yet." in page and "read in m³" in page and "$7.60" in page
+    assert "billing-commodities.js" in page and "chart.umd.min.js" in page
