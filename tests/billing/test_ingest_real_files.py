@@ -259,3 +259,21 @@ def test_olga_uploads_a_drifted_head_end_csv_and_the_api_report_has_the_note(olg
     assert (report["status"], report["accepted"], report["rejected"]) == ("committed", 2, 0)
     assert [note["ref"] for note in report["notes"]] == ["row 2", "G-CSV"]  # the trimmed period, then the meter's new unit
     assert sorted(IntervalReading.objects.values_list("value", flat=True)) == [240_000, 310_000]  # litres
+
+
+def test_register_reads_with_decimals_import_exactly():
+    """Head-end CSVs from gas and water AMR systems give register deltas with decimals (1.234 m³, 2.5 gallons);
+    they were refused as "seconds and value must be whole numbers"."""
+    premise = PremiseFactory(timezone="Europe/London")
+    meter_unit_set(meter=MeterFactory(premise=premise, serial_number="G-DEC", kind=MeterKind.GAS), unit="m3")
+    body = (
+        "meter,channel,start,seconds,value,unit\n"
+        "G-DEC,delivered,2025-05-01T00:00:00+00:00,3600,1.234,m3\n"
+        "G-DEC,delivered,2025-05-01T01:00:00+00:00,3600,0.5,m3\n"
+        "G-DEC,delivered,2025-05-01T02:00:00+00:00,3600,1.5,kW\n"
+    )
+    rows, rejected = parse_readings_csv(text_lines(body.encode()))
+    assert rejected == [("row 4", "a decimal value needs a unit this portal knows, not 'kW'")]
+    report = ingest(rows, pre_rejected=rejected, accept_valid=True)
+    assert (report.accepted, report.rejected) == (2, 1)
+    assert sorted(IntervalReading.objects.values_list("value", flat=True)) == [500, 1234]  # litres
