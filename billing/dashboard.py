@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from amiportal.premises.models import Meter, Premise
+from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
+from billing.commodities import commodities_context, premise_meters
 from billing.models import Granularity
 from billing.selectors import (
     CostSummary,
     cost_summary,
-    electric_meter,
     hourly_usage,
     interval_sums,
     occupancy_windows,
@@ -85,10 +85,12 @@ def _clamp_days(first: date, last: date, occupancies: list[Occupancy]) -> tuple[
 def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: datetime | None = None) -> dict:
     zone = zoneinfo.ZoneInfo(premise.timezone)
     now = (now or datetime.now(UTC)).astimezone(zone)
-    meter = electric_meter(premise)
+    meters = premise_meters(premise)  # one read for the electric meter and the gas and water sections
+    meter = next((m for m in meters if m.kind == MeterKind.ELECTRIC), None)
     current = any(o.contains(now.date()) for o in occupancies)
     today = now.date() if current else max((o.end for o in occupancies if o.end), default=now.date())
     context: dict = {"premise": premise, "meter": meter, "current_occupant": current, "today": today, "local_now": now}
+    context.update(commodities_context(premise=premise, occupancies=occupancies, today=today, meters=meters))
     if meter is None or not occupancies:
         return context
     first_seen = min(o.start for o in occupancies)

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Max
 
 from amiportal.env import env_int
@@ -35,6 +36,7 @@ from billing.models import (
     Tariff,
 )
 from billing.services.ingest import RawReading, readings_ingest
+from billing.services.meter_units import meter_unit_set
 from billing.services.similar_homes import similar_homes_due_day, similar_homes_refresh
 from billing.services.tariffs import premise_tariff_assign, real_time_prices_publish, tariff_version_create
 
@@ -135,9 +137,29 @@ def _tariffs() -> dict[str, Tariff]:
             dict(pricing=PricingKind.FLAT, flat_rate=Decimal("10.4"), fixed_monthly=Decimal("3000"), export_credit=ExportCredit.RETAIL),
         ),
     }
+    # Gas and water (billing/units.py): gas priced per therm, from the m³ a meter reads through the
+    # default calorific value (39.5 MJ/m³, correction 1.02264); water per thousand US gallons.
+    specs["RES-GAS"] = (
+        "Residential gas",
+        dict(
+            pricing=PricingKind.TIERED,
+            definition={"tiers": [{"up_to": 50, "rate": "89.5"}, {"up_to": None, "rate": "104.2"}]},
+            fixed_daily=Decimal("35"),
+        ),
+    )
+    specs["WATER"] = (
+        "Water and sewer",
+        dict(
+            pricing=PricingKind.TIERED,
+            definition={"tiers": [{"up_to": 3, "rate": "450"}, {"up_to": None, "rate": "620"}]},
+            fixed_monthly=Decimal("1250"),
+        ),
+    )
+    kinds = {"RES-GAS": (MeterKind.GAS, "therm"), "WATER": (MeterKind.WATER, "kgal")}
     tariffs = {}
     for code, (name, terms) in specs.items():
-        tariff, created = Tariff.objects.get_or_create(code=code, defaults={"name": name})
+        commodity, unit = kinds.get(code, (MeterKind.ELECTRIC, "kWh"))
+        tariff, created = Tariff.objects.get_or_create(code=code, defaults={"name": name, "commodity": commodity, "unit": unit})
         if created or not tariff.versions.exists():
             tariff_version_create(tariff=tariff, effective_from=TARIFF_START, **terms)
         tariffs[code] = tariff
@@ -229,8 +251,15 @@ def electric_rows(premise: Premise, meter: Meter, start: datetime, end: datetime
     return delivered, received
 
 
+# Alice's gas meter reads m³ and her water meter US gallons, as many real meters do (billing/units.py).
+DEMO_METER_UNITS = {("SP-100001", MeterKind.GAS): "m3", ("SP-100001", MeterKind.WATER): "gal"}
+# m³ of gas per therm at the default calorific value: 105.4804 MJ / (39.5 MJ/m³ × 1.02264)
+_M3_PER_THERM = 2.611
+
+
 def hourly_rows(premise: Premise, meter: Meter, start: datetime, end: datetime) -> list[RawReading]:
     zone = zoneinfo.ZoneInfo(premise.timezone)
+    measured = DEMO_METER_UNITS.get((premise.service_point_id, meter.kind))
     rng = random.Random(f"{meter.serial_number}-{start.date()}")
     rows, moment = [], start
     while moment < end:
@@ -244,9 +273,13 @@ def hourly_rows(premise: Premise, meter: Meter, start: datetime, end: datetime) 
             )
             value = round(1000 * scale * (base + 0.12 * _season_heating(local.date())) * rng.uniform(0.8, 1.2))
             unit = "mtherm"
+            if measured == "m3":
+                value, unit = round(value * _M3_PER_THERM), "L"  # mtherm -> litres of gas
         else:
             litres = (900 if premise.service_point_id == "SP-400002" else 60) * (0.3 + (8 <= hour < 18))
             value, unit = round(litres * rng.uniform(0.8, 1.2)), "L"
+            if measured == "gal":
+                value, unit = round(value / 3.785411784 * 1000), "mgal"
         rows.append(RawReading(moment.isoformat(), meter.serial_number, Channel.DELIVERED, moment, HOURLY, value, unit))
         moment += timedelta(seconds=HOURLY)
     return rows
@@ -293,7 +326,7 @@ def billing_demo_seed() -> None:
     _critical_peak_days(tariffs, end.date())
     spids = [spec.service_point_id for spec in PREMISES]
     for index, premise in enumerate(Premise.objects.filter(service_point_id__in=spids).order_by("service_point_id")):
-        if not PremiseTariff.objects.filter(premise=premise).exists():
+        if not PremiseTariff.objects.filter(premise=premise, commodity=MeterKind.ELECTRIC).exists():
             code = _tariff_code(premise, index)
             if premise.service_point_id == "SP-100001":
                 # Alice moved from the standard rate to time of use: her tariff history shows both.
@@ -302,7 +335,13 @@ def billing_demo_seed() -> None:
                 premise_tariff_assign(premise=premise, tariff=tariffs["RES-TOU"], start=code_start)
             else:
                 premise_tariff_assign(premise=premise, tariff=tariffs[code], start=TARIFF_START)
+        _commodity_tariffs(premise, tariffs)
         for meter in premise.meters.all():
+            if (premise.service_point_id, meter.kind) in DEMO_METER_UNITS:
+                try:
+                    meter_unit_set(meter=meter, unit=DEMO_METER_UNITS[(premise.service_point_id, meter.kind)])
+                except ValidationError:
+                    pass  # seeded before meters had units: its readings stay in the kind's default unit
             if meter.kind == MeterKind.ELECTRIC:
                 start = _next_start(meter, Channel.DELIVERED, first, ELECTRIC_SECONDS)
                 if start >= end:
@@ -318,6 +357,13 @@ def billing_demo_seed() -> None:
                     )
     # The similar-homes ranking the beat task makes once a day, so the first page after seeding has it.
     similar_homes_refresh(as_of=similar_homes_due_day(now), recompute=True)
+
+
+def _commodity_tariffs(premise: Premise, tariffs: dict[str, Tariff]) -> None:
+    """Gas and water tariffs for the premises with those meters (once: a premise already on one keeps it)."""
+    for kind, code in ((MeterKind.GAS, "RES-GAS"), (MeterKind.WATER, "WATER")):
+        if premise.meters.filter(kind=kind).exists() and not PremiseTariff.objects.filter(premise=premise, commodity=kind).exists():
+            premise_tariff_assign(premise=premise, tariff=tariffs[code], start=TARIFF_START)
 
 
 def _next_price_start(tariff: Tariff, first: datetime) -> datetime:

@@ -69,6 +69,24 @@ class PremiseLookupForm(forms.Form):
 class TariffForm(forms.Form):
     code = forms.CharField(max_length=32, help_text="Short and unique, as on bills: RES-TOU.")
     name = forms.CharField(max_length=120)
+    commodity = forms.ChoiceField(label="Prices", initial="electric", required=False)
+    unit = forms.ChoiceField(
+        label="Rates are per",
+        required=False,
+        help_text="Electricity: kWh. Gas: therm, kWh, m³, CCF or ft³. Water: m³, litre, gallon, thousand gallons or CCF.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from amiportal.premises.models import MeterKind
+        from billing.units import TARIFF_UNITS, UNITS
+
+        super().__init__(*args, **kwargs)
+        self.fields["commodity"].choices = MeterKind.choices
+        codes = dict.fromkeys(code for units in TARIFF_UNITS.values() for code in units)
+        self.fields["unit"].choices = [("", "The usual unit for what it prices"), *((code, UNITS[code].symbol) for code in codes)]
+
+    def clean_commodity(self) -> str:
+        return self.cleaned_data["commodity"] or "electric"
 
 
 def _cents_field(label: str, *, max_digits: int = 8, decimal_places: int = 4, required: bool = False, **kwargs) -> forms.DecimalField:
@@ -81,14 +99,20 @@ class TariffVersionForm(forms.Form):
 
     effective_from = day_field("Effective from")
     pricing = forms.ChoiceField(label="Pricing")
-    flat_rate = _cents_field("Flat rate (¢ per kWh)", help_text="Flat pricing, and the fallback for real-time hours without a price.")
+    flat_rate = _cents_field(
+        "Flat rate (¢ per unit)",
+        help_text="Per the tariff's unit (kWh, therm, m³, gallon, ...). "
+        "Flat pricing, and the fallback for real-time hours without a price.",
+    )
     definition = forms.CharField(
         label="Definition (JSON)",
         required=False,
         max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
         help_text='Tiered: {"tiers": [{"up_to_kwh": 500, "rate": "11.8"}, {"up_to_kwh": null, "rate": "18.9"}]}. '
-        'TOU: {"periods": {...}, "holidays": [...], "seasons": [...]} as in docs/billing.md. Flat and real-time: {}.',
+        'TOU: {"periods": {...}, "holidays": [...], "seasons": [...]} as in docs/billing.md. Flat and real-time: {}. '
+        'Gas and water tiers: {"tiers": [{"up_to": 20, "rate": "350"}, {"up_to": null, "rate": "410"}]} in the tariff\'s unit; '
+        'gas may add {"calorific_value_mj_per_m3": "39.5", "volume_correction": "1.02264"} or {"therms_per_ccf": "1.037"}.',
     )
     fixed_daily = _cents_field("Fixed charge per day (¢)", initial=0, required=True)
     fixed_monthly = _cents_field("Fixed charge per billing month (¢)", max_digits=10, initial=0, required=True)

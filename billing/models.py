@@ -31,8 +31,25 @@ class Source(models.IntegerChoices):
     DEMO = 3, "Demo generator"
 
 
-# The one unit each meter kind's readings are stored in, as whole numbers.
+# The unit each meter kind's readings are stored in, as whole numbers, for a meter without a
+# ``MeterUnit`` (one read in the kind's default unit: kWh, therms, litres). See billing/units.py.
 UNIT_FOR_KIND = {MeterKind.ELECTRIC: "Wh", MeterKind.GAS: "mtherm", MeterKind.WATER: "L"}
+
+
+class MeterUnit(models.Model):
+    """The unit a meter is read in when it is not its kind's default (a gas meter in m³, a water meter in gallons).
+
+    Its readings are stored as whole numbers of ``billing.units.stored_unit(unit)`` (litres for
+    m³, thousandths of a cubic foot for ft³ and CCF, thousandths of a gallon for gallons), so a
+    meter's own readings are kept exactly. Set by ``meter_unit_set`` or by the first import
+    into a meter with no readings (``readings_ingest`` reports it).
+    """
+
+    meter = models.OneToOneField(Meter, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    unit = models.CharField(max_length=8)
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} read in {self.unit}"
 
 
 class IngestBatch(models.Model):
@@ -54,6 +71,9 @@ class IngestBatch(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     # The first rejections with their reasons (bounded, so a garbage file cannot bloat the row).
     errors = models.JSONField(default=list)
+    # What the file did that real utility files do and was accepted as the utility meant it
+    # (a billing period trimmed at a DST change, a meter's unit taken from its first file), bounded too.
+    notes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -247,8 +267,13 @@ class BillCycle(models.Model):
 
 
 class Tariff(models.Model):
+    """A tariff prices one commodity; ``unit`` is what its rates are per (kWh for electricity;
+    therm, kWh, m³, CCF or ft³ for gas; m³, litres, gallons, thousand gallons or CCF for water)."""
+
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=120)
+    commodity = models.CharField(max_length=10, choices=MeterKind.choices, default=MeterKind.ELECTRIC)
+    unit = models.CharField(max_length=8, default="kWh")
 
     class Meta:
         ordering = ["code"]
@@ -339,16 +364,24 @@ class RealTimePrice(models.Model):
 
 
 class PremiseTariff(models.Model):
-    """Which tariff a premise was on, from ``start`` to ``end`` (inclusive; None = still on it)."""
+    """Which tariff a premise was on for one commodity, from ``start`` to ``end`` (inclusive; None = still on it).
+
+    ``commodity`` is the tariff's, copied so the database can hold one open tariff per premise and commodity.
+    """
 
     premise = models.ForeignKey(Premise, on_delete=models.PROTECT, related_name="tariffs")
     tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="+")
+    commodity = models.CharField(max_length=10, choices=MeterKind.choices, default=MeterKind.ELECTRIC)
     start = models.DateField()
     end = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["premise_id", "start"]
-        constraints = [models.UniqueConstraint(fields=["premise"], condition=Q(end__isnull=True), name="one_open_tariff_per_premise")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["premise", "commodity"], condition=Q(end__isnull=True), name="one_open_tariff_per_premise_commodity"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"premise {self.premise_id} on tariff {self.tariff_id} from {self.start}"

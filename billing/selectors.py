@@ -10,7 +10,7 @@ from decimal import Decimal
 from operator import le
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from amiportal.premises.models import Meter, MeterKind, Premise
@@ -22,6 +22,7 @@ from billing.models import (
     ExportCredit,
     Granularity,
     IntervalReading,
+    MeterUnit,
     PeriodRollup,
     PricingKind,
     SimilarHomesRank,
@@ -465,21 +466,22 @@ class UtilityBill:
     first_day: date
     last_day: date
     kind: str
-    consumption: int | None  # in the meter kind's unit
-    unit: str
+    consumption: int | None  # in the meter's stored unit
+    unit: str  # the meter's unit code when it has one (m3, gal), else the kind's stored unit (Wh, mtherm, L); see the ``quantity`` filter
     amount: Decimal | None  # in whole currency units
     currency: str
 
 
 _UTILITY_BILL_ROWS = (
-    "SELECT s.period_start, s.period_seconds, m.kind, s.consumption, s.bill_amount, s.currency "
-    "FROM billing_utilitybillsummary s JOIN premises_meter m ON m.id = s.meter_id "
+    "SELECT s.period_start, s.period_seconds, m.kind, s.consumption, s.bill_amount, s.currency, u.unit "
+    "FROM billing_utilitybillsummary s JOIN premises_meter m ON m.id = s.meter_id LEFT JOIN billing_meterunit u ON u.meter_id = s.meter_id "
     "WHERE s.premise_id = %s AND ({ranges}) ORDER BY s.period_start DESC LIMIT %s"
 )
 
 
 def _utility_bill_rows(premise: Premise, windows: list[Window], limit: int) -> list[tuple]:
-    """(period start, seconds, meter kind, consumption, bill amount, currency) of the premise's summaries starting in ``windows``."""
+    """(period start, seconds, meter kind, consumption, bill amount, currency, the meter's unit or None) of the premise's
+    summaries starting in ``windows``."""
     if connection.vendor == "postgresql":  # as in rollup_sums: no per-call ORM compile
         sql = _UTILITY_BILL_ROWS.replace("{ranges}", " OR ".join(["(s.period_start >= %s AND s.period_start < %s)"] * len(windows)))
         with connection.cursor() as cursor:
@@ -489,7 +491,10 @@ def _utility_bill_rows(premise: Premise, windows: list[Window], limit: int) -> l
     for window in windows:
         inside |= Q(period_start__gte=window.start, period_start__lt=window.end)
     rows = UtilityBillSummary.objects.filter(inside, premise=premise).order_by("-period_start")
-    return list(rows.values_list("period_start", "period_seconds", "meter__kind", "consumption", "bill_amount", "currency")[:limit])
+    rows = rows.annotate(meter_unit=Subquery(MeterUnit.objects.filter(meter_id=OuterRef("meter_id")).values("unit")[:1]))
+    return list(
+        rows.values_list("period_start", "period_seconds", "meter__kind", "consumption", "bill_amount", "currency", "meter_unit")[:limit]
+    )
 
 
 def utility_bills(*, premise: Premise, occupancies: list[Occupancy], limit: int = 24) -> list[UtilityBill]:
@@ -503,7 +508,7 @@ def utility_bills(*, premise: Premise, occupancies: list[Occupancy], limit: int 
     if not windows:
         return []
     out = []
-    for period_start, period_seconds, kind, consumption, bill_amount, currency in _utility_bill_rows(premise, windows, limit * 2):
+    for period_start, period_seconds, kind, consumption, bill_amount, currency, unit in _utility_bill_rows(premise, windows, limit * 2):
         end = period_start + timedelta(seconds=period_seconds)
         if not any(w.start <= period_start and end <= w.end for w in windows):
             continue
@@ -514,7 +519,7 @@ def utility_bills(*, premise: Premise, occupancies: list[Occupancy], limit: int 
                 (end - timedelta(seconds=1)).astimezone(zone).date(),
                 kind,
                 consumption,
-                UNIT_FOR_KIND[kind],
+                unit or UNIT_FOR_KIND[kind],  # the meter's unit (m³, gallons, ...), or the kind's stored unit
                 amount,
                 CURRENCY_CODES.get(currency or 840, str(currency)),
             )

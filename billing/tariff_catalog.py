@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q
 
-from amiportal.premises.models import Premise
+from amiportal.premises.models import MeterKind, Premise
 from billing.models import BillCycle, ExportCredit, PremiseTariff, PricingKind, Tariff, TariffVersion
 from billing.tariff_engine import tou_schedule
+from billing.units import DEFAULT_CALORIFIC_VALUE_MJ_PER_M3, DEFAULT_VOLUME_CORRECTION, UNITS
 
 
 def _on_day(day: date) -> Q:
@@ -36,6 +37,7 @@ def tariff_list(*, today: date) -> list[Tariff]:
     )
     for tariff in tariffs:
         tariff.premises_now = counts.get(tariff.pk, 0)
+        tariff.unit_symbol = UNITS[tariff.unit].symbol if tariff.unit in UNITS else tariff.unit
         tariff.current_version = _version_on(list(tariff.versions.all()), today)
     return tariffs
 
@@ -50,6 +52,7 @@ class VersionSummary:
     version: TariffVersion
     in_force: bool
     lines: list[tuple[str, str]]  # (term, what it says), for a definition list
+    unit: str  # what the rates are per: kWh, therms, m³, ...
     tiers: list[dict]
     tou: list[dict]  # tou_schedule(), with the period labels
     holidays: list[str]
@@ -71,9 +74,11 @@ def _cents(value) -> str:
 
 
 def version_summary(*, version: TariffVersion, in_force: bool = False) -> VersionSummary:
-    lines = [("Pricing", version.get_pricing_display())]
+    tariff = version.tariff
+    per = UNITS[tariff.unit].symbol if tariff.unit in UNITS else tariff.unit
+    lines = [("Prices", f"{tariff.get_commodity_display()}, per {per}"), ("Pricing", version.get_pricing_display())]
     if version.pricing == PricingKind.FLAT:
-        lines.append(("Rate", f"{_cents(version.flat_rate)} per kWh"))
+        lines.append(("Rate", f"{_cents(version.flat_rate)} per {per}"))
     elif version.pricing == PricingKind.REAL_TIME:
         lines.append(("Rate", f"the published hourly price; {_cents(version.flat_rate)} per kWh in hours without one"))
     lines.append(("Fixed charges", f"{_cents(version.fixed_daily)} a day, {_cents(version.fixed_monthly)} a billing month"))
@@ -88,10 +93,23 @@ def version_summary(*, version: TariffVersion, in_force: bool = False) -> Versio
         peak.append(f"plus {_cents(version.critical_peak_adder)} per kWh")
     lines.append(("Critical peak events", " then ".join(peak) if peak else "no change in price"))
     tiers, tou, holidays = [], [], []
+    if tariff.commodity == MeterKind.GAS:
+        energy = version.definition
+        if "therms_per_ccf" in energy:
+            lines.append(("Gas energy content", f"{energy['therms_per_ccf']} therms per CCF"))
+        else:
+            lines.append(
+                (
+                    "Gas energy content",
+                    f"{energy.get('calorific_value_mj_per_m3', DEFAULT_CALORIFIC_VALUE_MJ_PER_M3)} MJ per m³, "
+                    f"volume correction {energy.get('volume_correction', DEFAULT_VOLUME_CORRECTION)}",
+                )
+            )
     if version.pricing == PricingKind.TIERED:
         lower = 0
+        limit_key = "up_to_kwh" if tariff.commodity == MeterKind.ELECTRIC else "up_to"
         for number, tier in enumerate(version.definition["tiers"], 1):
-            limit = tier.get("up_to_kwh")
+            limit = tier.get(limit_key)
             tiers.append({"number": number, "from_kwh": lower, "up_to_kwh": limit, "rate": _cents(tier["rate"])})
             lower = limit
     if version.pricing == PricingKind.TOU:
@@ -99,7 +117,7 @@ def version_summary(*, version: TariffVersion, in_force: bool = False) -> Versio
             season["month_names"] = ", ".join(calendar.month_abbr[m] for m in sorted(season["months"]))
             tou.append(season)
         holidays = sorted(version.definition.get("holidays", []))
-    return VersionSummary(version, in_force, lines, tiers, tou, holidays)
+    return VersionSummary(version, in_force, lines, per, tiers, tou, holidays)
 
 
 def version_form_initial(*, tariff: Tariff) -> dict:

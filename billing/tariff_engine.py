@@ -21,7 +21,9 @@ from decimal import Decimal
 
 from django.db import connection, models
 
+from amiportal.premises.models import MeterKind
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, RealTimePrice, TariffVersion
+from billing.units import TARIFF_UNITS
 
 KWH = Decimal(1000)
 ZERO = Decimal(0)
@@ -59,16 +61,18 @@ class TariffHistory:
     cycle_day: int | None  # BillCycle.start_day, None without a row
 
 
-def tariff_history(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
-    """The premise's tariff history up to ``last_day``, and the event days from ``first_day``: one query on PostgreSQL."""
+def tariff_history(premise_id: int, first_day: date, last_day: date, commodity: str = MeterKind.ELECTRIC) -> TariffHistory:
+    """The premise's tariff history for one commodity up to ``last_day``, and the event days from ``first_day``: one query on PostgreSQL."""
     if connection.vendor == "postgresql":
-        return _tariff_history_postgresql(premise_id, first_day, last_day)
-    return tariff_history_orm(premise_id, first_day, last_day)
+        return _tariff_history_postgresql(premise_id, first_day, last_day, commodity)
+    return tariff_history_orm(premise_id, first_day, last_day, commodity)
 
 
-def tariff_history_orm(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
+def tariff_history_orm(premise_id: int, first_day: date, last_day: date, commodity: str = MeterKind.ELECTRIC) -> TariffHistory:
     """The portable form of ``tariff_history``: four queries."""
-    assignments = list(PremiseTariff.objects.filter(premise_id=premise_id, start__lte=last_day).order_by("start", "pk"))
+    assignments = list(
+        PremiseTariff.objects.filter(premise_id=premise_id, commodity=commodity, start__lte=last_day).order_by("start", "pk")
+    )
     tariff_ids = {a.tariff_id for a in assignments}
     versions = list(TariffVersion.objects.filter(tariff_id__in=tariff_ids, effective_from__lte=last_day).order_by("effective_from", "pk"))
     events = list(CriticalPeakEvent.objects.filter(tariff_id__in=tariff_ids, day__gte=first_day, day__lte=last_day).order_by("day", "pk"))
@@ -101,14 +105,16 @@ def _from_json(model, fields: list, rows: list[list]) -> list:
     return out
 
 
-def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date) -> TariffHistory:
+def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date, commodity: str = MeterKind.ELECTRIC) -> TariffHistory:
     assignment_row, assignment_fields = _json_row(PremiseTariff, "a")
     version_row, version_fields = _json_row(TariffVersion, "v")
     event_row, event_fields = _json_row(CriticalPeakEvent, "e")
-    assigned = "SELECT tariff_id FROM billing_premisetariff WHERE premise_id = %(premise)s AND start <= %(last)s"
+    assigned = (
+        "SELECT tariff_id FROM billing_premisetariff WHERE premise_id = %(premise)s AND commodity = %(commodity)s AND start <= %(last)s"
+    )
     sql = (
         f"SELECT (SELECT coalesce(json_agg({assignment_row} ORDER BY a.start, a.id), '[]')::text FROM billing_premisetariff a"  # noqa: S608 (column names from the models)
-        " WHERE a.premise_id = %(premise)s AND a.start <= %(last)s),"
+        " WHERE a.premise_id = %(premise)s AND a.commodity = %(commodity)s AND a.start <= %(last)s),"
         f" (SELECT coalesce(json_agg({version_row} ORDER BY v.effective_from, v.id), '[]')::text FROM billing_tariffversion v"
         f" WHERE v.tariff_id IN ({assigned}) AND v.effective_from <= %(last)s),"
         f" (SELECT coalesce(json_agg({event_row} ORDER BY e.day, e.id), '[]')::text FROM billing_criticalpeakevent e"
@@ -116,7 +122,7 @@ def _tariff_history_postgresql(premise_id: int, first_day: date, last_day: date)
         " (SELECT start_day FROM billing_billcycle WHERE premise_id = %(premise)s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"premise": premise_id, "first": first_day, "last": last_day})
+        cursor.execute(sql, {"premise": premise_id, "first": first_day, "last": last_day, "commodity": commodity})
         assignments, versions, events, cycle_day = cursor.fetchone()
     return TariffHistory(
         _from_json(PremiseTariff, assignment_fields, json.loads(assignments)),
@@ -131,10 +137,13 @@ def _is_weekend(day: date, holidays: set[str]) -> bool:
 
 
 class PriceBook:
-    def __init__(self, premise, first_day: date, last_day: date) -> None:
+    """One premise's prices for one commodity (electricity unless ``commodity`` says gas or water)."""
+
+    def __init__(self, premise, first_day: date, last_day: date, commodity: str = MeterKind.ELECTRIC) -> None:
         self.zone = zoneinfo.ZoneInfo(premise.timezone)
         self.premise_id = premise.pk
-        history = tariff_history(premise.pk, first_day, last_day)
+        self.commodity = commodity
+        history = tariff_history(premise.pk, first_day, last_day, commodity)
         self._cycle_day: int | None = history.cycle_day
         self.assignments = history.assignments
         self.versions: dict[int, list[TariffVersion]] = {}
@@ -372,12 +381,16 @@ def _is_number(value) -> bool:
         return False
 
 
-def validate_definition(pricing: str, definition: dict, flat_rate) -> list[str]:
+def validate_definition(pricing: str, definition: dict, flat_rate, commodity: str = MeterKind.ELECTRIC, unit: str = "kWh") -> list[str]:
     """Problems with a tariff version's terms, in words an operator can act on.
 
-    The definition may come from an operator's form, so any JSON shape gives problems, never an exception.
+    The definition may come from an operator's form, so any JSON shape gives problems, never an
+    exception. Gas and water tariffs (``commodity``) are flat or tiered, priced per ``unit``
+    (tier limits ``up_to`` in that unit); a gas tariff may give its gas's energy content.
     """
     problems = []
+    if commodity != MeterKind.ELECTRIC:
+        return _commodity_problems(pricing, definition, flat_rate, commodity, unit)
     if pricing in (PricingKind.FLAT, PricingKind.REAL_TIME) and flat_rate is None:
         problems.append("a flat rate is needed (for real-time pricing it is the fallback for hours without a published price)")
     if not isinstance(definition, dict):
@@ -389,18 +402,53 @@ def validate_definition(pricing: str, definition: dict, flat_rate) -> list[str]:
     return problems
 
 
-def _tier_problems(tiers) -> list[str]:
-    if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
-        return ["tiers must be a list of objects, each with up_to_kwh and rate"]
+# Plausible bounds for a gas's energy content, so a slip of a decimal point is refused.
+_ENERGY_CONTENT_BOUNDS = {
+    "calorific_value_mj_per_m3": (Decimal(20), Decimal(60), "MJ per m³ (natural gas is about 35 to 45)"),
+    "volume_correction": (Decimal("0.9"), Decimal("1.1"), "(UK bills use 1.02264)"),
+    "therms_per_ccf": (Decimal("0.5"), Decimal("2"), "therms per CCF (US natural gas is about 1.0 to 1.1)"),
+}
+
+
+def _commodity_problems(pricing: str, definition, flat_rate, commodity: str, unit: str) -> list[str]:
+    name = "gas" if commodity == MeterKind.GAS else "water"
+    allowed = TARIFF_UNITS.get(commodity, ())
     problems = []
-    if not tiers or tiers[-1].get("up_to_kwh") is not None:
-        problems.append("tiers must end with an open tier (up_to_kwh null)")
-    limits = [t.get("up_to_kwh") for t in tiers[:-1]]
+    if unit not in allowed:
+        problems.append(f"a {name} tariff is priced per {', '.join(allowed)}, not {unit!r}")
+    if pricing not in (PricingKind.FLAT, PricingKind.TIERED):
+        return [*problems, f"a {name} tariff is a flat rate or tiered blocks (time of use and real-time prices are for electricity)"]
+    if pricing == PricingKind.FLAT and flat_rate is None:
+        problems.append(f"a flat rate is needed, in cents per {unit}")
+    if not isinstance(definition, dict):
+        return [*problems, "the definition must be a JSON object"]
+    if pricing == PricingKind.TIERED:
+        problems += _tier_problems(definition.get("tiers") or [], limit_key="up_to", unit=unit)
+    for key, value in definition.items():
+        if key == "tiers":
+            continue
+        bounds = _ENERGY_CONTENT_BOUNDS.get(key)
+        if bounds is None or commodity != MeterKind.GAS:
+            problems.append(f"{key!r} is not a term of a {name} tariff")
+        elif not _is_number(value) or not bounds[0] <= Decimal(str(value)) <= bounds[1]:
+            problems.append(f"{key} must be a number from {bounds[0]} to {bounds[1]} {bounds[2]}")
+    if "therms_per_ccf" in definition and ({"calorific_value_mj_per_m3", "volume_correction"} & set(definition)):
+        problems.append("give the gas's energy content either as therms_per_ccf or as a calorific value, not both")
+    return problems
+
+
+def _tier_problems(tiers, limit_key: str = "up_to_kwh", unit: str = "kWh") -> list[str]:
+    if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
+        return [f"tiers must be a list of objects, each with {limit_key} and rate"]
+    problems = []
+    if not tiers or tiers[-1].get(limit_key) is not None:
+        problems.append(f"tiers must end with an open tier ({limit_key} null)")
+    limits = [t.get(limit_key) for t in tiers[:-1]]
     if not all(_is_number(limit) and not isinstance(limit, str) for limit in limits) or limits != sorted(limits):
         problems.append("tier limits must rise")
     for number, tier in enumerate(tiers, 1):
         if not _is_number(tier.get("rate")):
-            problems.append(f"tier {number}: the rate must be a number of cents per kWh")
+            problems.append(f"tier {number}: the rate must be a number of cents per {unit}")
     return problems
 
 

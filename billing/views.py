@@ -31,7 +31,8 @@ from billing.forms import (
     TariffForm,
     TariffVersionForm,
 )
-from billing.models import UNIT_FOR_KIND, Channel, CriticalPeakEvent, Quality, Tariff
+from billing.meter_units import meter_stored_unit
+from billing.models import Channel, CriticalPeakEvent, Quality, Tariff
 from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
@@ -83,7 +84,7 @@ def download_csv_view(request, premise_id: int):
         writer.writerow(["meter", "channel", "start", "seconds", "value", "unit", "quality", "local_start"])
         zone = zoneinfo.ZoneInfo(premise.timezone)
         for meter in premise.meters.order_by("kind", "serial_number"):
-            unit = UNIT_FOR_KIND[meter.kind]
+            unit = meter_stored_unit(meter)
             for start, channel, seconds, value, quality_code in interval_rows(meter=meter, windows=windows):
                 channel_name = "delivered" if channel == Channel.DELIVERED else "received"
                 writer.writerow(

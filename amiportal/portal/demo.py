@@ -53,7 +53,7 @@ class DemoPremise:
 
 R, C, IND, M = CustomerClass.RESIDENTIAL, CustomerClass.COMMERCIAL, CustomerClass.INDUSTRIAL, CustomerClass.MUNICIPAL
 PREMISES = [
-    DemoPremise("SP-100001", "12 Maple Street", R, "alice@demo.ami", "Alice Anders", has_der=True, gas=True),
+    DemoPremise("SP-100001", "12 Maple Street", R, "alice@demo.ami", "Alice Anders", has_der=True, gas=True, water=True),
     DemoPremise("SP-100002", "14 Maple Street", R, "bob@demo.ami", "Bob Brennan", gas=True),
     DemoPremise("SP-100003", "3 Birch Lane", R, "chen@demo.ami", "Chen Wei", has_der=True),
     DemoPremise("SP-100004", "7 Birch Lane", R, "dana@demo.ami", "Dana Diaz", gas=True),

@@ -1,8 +1,10 @@
 """Head-end CSV: one reading per row, ``meter,channel,start,seconds,value,unit[,quality]``.
 
-``start`` is ISO 8601 with a UTC offset; ``value`` a whole number in the
-meter kind's unit (Wh, mtherm, L). Rows that cannot be understood come back
-as (ref, reason) rejections, never as exceptions.
+``start`` is ISO 8601 with a UTC offset; ``value`` a number in ``unit``, any unit
+``billing.units`` knows (Wh, kWh, therm, m3, ft3, ccf, L, gal, ...): a whole number as
+it is, a decimal one (a gas register read of 1.234 m³) as a whole number of the unit's
+finer unit (1,234 L), exactly. Rows that cannot be understood come back as (ref,
+reason) rejections, never as exceptions.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal
 
 from billing.models import Channel, Quality
 from billing.services.ingest import RawReading
+from billing.units import FINE_UNIT, convert, whole
 
 COLUMNS = ["meter", "channel", "start", "seconds", "value", "unit", "quality"]
 REQUIRED = COLUMNS[:6]
@@ -23,6 +27,8 @@ QUALITIES = {"actual": Quality.ACTUAL, "estimated": Quality.ESTIMATED, "validate
 MAX_FIELD = 64
 # ASCII digits only: int() would also take "1_000", other scripts' digits and surrounding spaces.
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
+# A decimal value: at most 18 digits before the point and 9 after (a meter's register resolution).
+_DECIMAL_NUMBER = re.compile(r"[+-]?[0-9]{1,18}\.[0-9]{1,9}")
 
 
 class CsvFormatError(ValueError):
@@ -86,17 +92,29 @@ def iter_readings_csv(lines: Iterable[str]) -> Iterator[RawReading | tuple[str, 
             yield (ref, "start has no UTC offset")
             continue
         seconds_text, value_text = row[where["seconds"]].strip(), row[where["value"]].strip()
-        if not (_WHOLE_NUMBER.fullmatch(seconds_text) and _WHOLE_NUMBER.fullmatch(value_text)):
+        unit = row[where["unit"]].strip()
+        if _WHOLE_NUMBER.fullmatch(seconds_text) and _DECIMAL_NUMBER.fullmatch(value_text):
+            fine = FINE_UNIT.get(unit)
+            if fine is None:
+                yield (ref, f"a decimal value needs a unit this portal knows, not {unit!r}")
+                continue
+            exact = convert(Decimal(value_text), unit, fine)
+            if exact != exact.to_integral_value():  # never round a reading: 5.5 Wh is not a whole Wh
+                yield (ref, f"seconds and value must be whole numbers of at most 18 digits (a decimal value must be whole {fine})")
+                continue
+            seconds, value, unit = int(seconds_text), whole(exact), fine
+        elif not (_WHOLE_NUMBER.fullmatch(seconds_text) and _WHOLE_NUMBER.fullmatch(value_text)):
             yield (ref, "seconds and value must be whole numbers of at most 18 digits")
             continue
-        seconds, value = int(seconds_text), int(value_text)
+        else:
+            seconds, value = int(seconds_text), int(value_text)
         quality = Quality.ACTUAL
         if quality_at is not None and row[quality_at].strip():
             quality = QUALITIES.get(row[quality_at].strip().lower())
             if quality is None:
                 yield (ref, f"quality must be actual, estimated or validated, not {row[quality_at]!r}")
                 continue
-        yield RawReading(ref, row[where["meter"]].strip(), channel, start, seconds, value, row[where["unit"]].strip(), quality)
+        yield RawReading(ref, row[where["meter"]].strip(), channel, start, seconds, value, unit, quality)
 
 
 def text_lines(binary: io.BufferedIOBase | bytes) -> io.TextIOWrapper | io.StringIO:

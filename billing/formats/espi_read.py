@@ -14,21 +14,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from amiportal.premises.models import MeterKind
 from billing.formats.safe_xml import MalformedXmlError, UnsafeXmlError, parse_untrusted_xml
-from billing.models import UNIT_FOR_KIND, Channel, Quality
+from billing.models import Channel, Quality
 from billing.services.ingest import RawReading
+from billing.units import FINE_UNIT, convert, espi_unit, whole
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 SERVICE_KINDS = {0: MeterKind.ELECTRIC, 1: MeterKind.GAS, 2: MeterKind.WATER}
-# ESPI uom code -> (meter kind, factor to the kind's stored unit)
-UNITS = {
-    72: (MeterKind.ELECTRIC, 1),  # Wh -> Wh
-    169: (MeterKind.GAS, 1000),  # therm -> mtherm
-    42: (MeterKind.WATER, 1000),  # m3 -> L
-    128: (MeterKind.WATER, 3.785411784),  # US gallon -> L
-}
+# What an ESPI unit (UnitSymbolKind, via ``billing.units.ESPI_UOM``) may measure, and the kind
+# a usage point without a ServiceCategory is taken for: energy in Wh or J is electricity, in
+# therms or Btu gas; volume (m³, ft³, litres, gallons) fits gas and water (water when the file
+# does not say).
+_ELECTRIC_ONLY, _GAS_ENERGY = {"Wh", "J"}, {"therm", "btu"}
+
+
+def _kinds_for(unit_code: str) -> tuple[str, ...]:
+    """The usage point kinds readings in this unit can belong to, the first being the guess for an unlabelled one."""
+    if unit_code in _ELECTRIC_ONLY:
+        return (MeterKind.ELECTRIC,)
+    if unit_code in _GAS_ENERGY:
+        return (MeterKind.GAS,)
+    return (MeterKind.WATER, MeterKind.GAS)
+
+
+def _whole(raw: int, power: int, unit_code: str) -> tuple[int, str]:
+    """A reading's value (``raw`` × 10^``power`` of ``unit_code``) as a whole number of the unit's finer unit, and that unit."""
+    fine = FINE_UNIT[unit_code]
+    if fine == unit_code and power >= 0:
+        return raw * 10**power, fine
+    return whole(convert(Decimal(raw).scaleb(power), unit_code, fine)), fine
+
+
 FLOW = {1: Channel.DELIVERED, 19: Channel.RECEIVED}
 QUALITY = {
     0: Quality.VALIDATED,
@@ -93,8 +112,9 @@ class EspiSummary:
     bill_to_date: int | None
     additional_charges: int | None
     currency: int | None  # ISO 4217 numeric code
-    consumption: int | None  # in the stored unit of ``consumption_kind``
-    consumption_kind: str | None
+    consumption: int | None  # in ``consumption_unit`` (a finer unit of the file's: Wh, mtherm, L, mft3, mgal)
+    consumption_kind: str | None  # the kind the unit suggests, None when there is no consumption
+    consumption_unit: str | None = None
 
 
 @dataclass
@@ -245,7 +265,7 @@ def parse_espi(data: bytes, *, max_bytes: int = MAX_FILE_BYTES) -> list[EspiUsag
         if isinstance(summary, tuple):
             point.rejected.append(summary)
             continue
-        if summary.consumption_kind not in (None, point.kind):
+        if summary.consumption_unit is not None and point.kind not in _kinds_for_fine(summary.consumption_unit):
             summary.consumption = None  # consumption in a unit that does not fit this service: keep the amounts only
         point.summaries.append(summary)
     return list(usage_points.values())
@@ -278,13 +298,18 @@ def _summary(resource, self_href: str, entry_index: int) -> EspiSummary | tuple[
     currency = amounts[3]
     if currency is not None and not 0 < currency < 1000:
         return (ref, f"currency {currency} is not an ISO 4217 numeric code")
-    consumption = kind = None
-    if raw is not None and (uom or 72) in UNITS and abs(power) <= 9:
-        kind, factor = UNITS[uom or 72]
-        consumption = round(raw * factor * 10**power)
+    consumption = kind = unit = None
+    code = espi_unit(uom or 72)
+    if raw is not None and code is not None and abs(power) <= 9:
+        kind = _kinds_for(code)[0]
+        consumption, unit = _whole(raw, power, code)
         if consumption < 0:
             return (ref, f"negative consumption {raw}")
-    return EspiSummary(self_href, moment, seconds, amounts[0], amounts[1], amounts[2], currency, consumption, kind)
+    return EspiSummary(self_href, moment, seconds, amounts[0], amounts[1], amounts[2], currency, consumption, kind, unit)
+
+
+def _kinds_for_fine(fine_unit: str) -> tuple[str, ...]:
+    return _kinds_for({"Wh": "Wh", "J": "J", "mtherm": "therm", "btu": "btu"}.get(fine_unit, "L"))
 
 
 def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) -> None:
@@ -292,18 +317,18 @@ def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) ->
         point.rejected.append((f"entry {entry_index}", "IntervalBlock has no ReadingType (no related link and none before it)"))
         return
     uom, power, flow, _ = reading_type
-    unit = UNITS.get(uom or 72)
+    code = espi_unit(uom or 72)
     channel = FLOW.get(flow)
     for position, reading in enumerate(_children(block, "intervalreading"), 1):
         ref = f"entry {entry_index} reading {position}"
-        if unit is None:
+        if code is None:
             point.rejected.append((ref, f"unit code {uom} is not energy or volume this portal stores"))
             continue
-        kind, factor = unit
+        kinds = _kinds_for(code)
         if point.kind is None:
-            point.kind = kind
-        if kind != point.kind:
-            point.rejected.append((ref, f"unit code {uom} does not fit a {point.kind} usage point"))
+            point.kind = kinds[0]
+        if point.kind not in kinds:
+            point.rejected.append((ref, f"unit code {uom} ({code}) does not fit a {point.kind} usage point"))
             continue
         if channel is None:
             point.rejected.append((ref, f"flow direction {flow} is neither forward (1) nor reverse (19)"))
@@ -314,7 +339,7 @@ def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) ->
             seconds = _int(period, "duration")
             raw = _int(reading, "value")
             quality_element = _child(reading, "readingquality")
-            code = _int(quality_element, "quality") if quality_element is not None else None
+            quality_code = _int(quality_element, "quality") if quality_element is not None else None
         except ValueError as error:
             point.rejected.append((ref, str(error)))
             continue
@@ -326,8 +351,8 @@ def _read_block(point: EspiUsagePoint, block, reading_type, entry_index: int) ->
         except (OverflowError, OSError, ValueError):
             point.rejected.append((ref, f"start {start} is not a plausible time"))
             continue
-        value = round(raw * factor * 10**power)
-        point.readings.append(EspiReading(ref, channel, moment, seconds, value, UNIT_FOR_KIND[kind], QUALITY.get(code, Quality.ACTUAL)))
+        value, unit = _whole(raw, power, code)
+        point.readings.append(EspiReading(ref, channel, moment, seconds, value, unit, QUALITY.get(quality_code, Quality.ACTUAL)))
 
 
 def readings_from_espi(data: bytes, meter_serial: str) -> tuple[list[RawReading], list[tuple[str, str]]]:

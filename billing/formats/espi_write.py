@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from amiportal.premises.models import Meter, MeterKind, Premise
+from billing.meter_units import espi_reading_unit
 from billing.models import Channel, IntervalReading, Quality
 
 ESPI_NS = "http://naesb.org/espi"
@@ -140,7 +141,8 @@ def _meter_reading(
         f'<MeterReading xmlns="{ESPI_NS}"/>',
         now,
     )
-    uom, power, commodity, measurement = READING_TYPE[meter.kind]
+    _, _, commodity, measurement = READING_TYPE[meter.kind]
+    uom, power = espi_reading_unit(meter)  # a gas meter read in m³ is written in m³, not therms
     yield _entry(
         _uuid("readingtype", meter.pk, channel),
         f"Type of {label} readings",

@@ -12,8 +12,10 @@ from amiportal.audit.services import audit_append
 from amiportal.premises.models import Meter, Premise
 from billing.content_hash import summaries_content_sha256
 from billing.formats.espi_read import MAX_FILE_BYTES, EspiReading, EspiSummary, parse_espi
+from billing.meter_units import meter_stored_unit
 from billing.models import IngestBatch, Source, UtilityBillSummary
 from billing.services.ingest import IngestReport, RawReading, readings_ingest
+from billing.units import convert, whole
 
 
 @dataclass
@@ -66,6 +68,7 @@ def greenbutton_import(
             )
         )
         if point.summaries and reports[-1].status != IngestBatch.Status.REJECTED:
+            _summary_consumption_in(meter_stored_unit(meter), point.summaries)
             imported, unchanged = _summaries_store(premise, meter, point.summaries, reports[-1].batch_id, actor)
             summaries_imported += imported
             summaries_unchanged += unchanged
@@ -77,6 +80,18 @@ def greenbutton_import(
         summaries_imported=summaries_imported,
         summaries_unchanged=summaries_unchanged,
     )
+
+
+def _summary_consumption_in(stored: str, summaries: list[EspiSummary]) -> None:
+    """Each summary's consumption in the meter's stored unit (None when it measures something else, e.g. energy for a meter read in m³)."""
+    for summary in summaries:
+        if summary.consumption is None or summary.consumption_unit is None:
+            continue
+        try:
+            summary.consumption = whole(convert(summary.consumption, summary.consumption_unit, stored))
+        except ValueError:
+            summary.consumption = None
+        summary.consumption_unit = stored
 
 
 def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary], batch_id: int | None, actor) -> tuple[int, int]:
@@ -144,6 +159,9 @@ def _summaries_store(premise: Premise, meter: Meter, summaries: list[EspiSummary
     return imported, unchanged
 
 
+_DST_HOUR, _DAY = 3600, 86400
+
+
 def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], int]:
     """Drop coarser readings (daily, billing-period) that cover times the file also has finer readings for.
 
@@ -164,9 +182,14 @@ def _finest_readings(readings: list[EspiReading]) -> tuple[list[EspiReading], in
                 continue
             begin = reading.start.timestamp()
             end = begin + reading.seconds
-            index = bisect_left(fine_starts, begin)
-            overlaps = (index < len(fine) and fine[index][0] < end) or (index > 0 and fine[index - 1][1] > begin)
-            if overlaps:
+            index = max(bisect_left(fine_starts, begin) - 1, 0)
+            overlap = 0.0
+            while index < len(fine) and fine[index][0] < end:
+                overlap += max(0.0, min(end, fine[index][1]) - max(begin, fine[index][0]))
+                index += 1
+            # Finer readings inside it: covered. Between billing periods (or days), only the DST hour (a
+            # neighbour whose boundary drifted, billing.services.ingest.dst_drift): kept, for the ingest to trim and report.
+            if overlap > (_DST_HOUR if finest >= _DAY else 0):
                 covered += 1
             else:
                 kept.append(reading)

@@ -10,28 +10,38 @@ from django.db import transaction
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append
-from amiportal.premises.models import Premise
+from amiportal.premises.models import MeterKind, Premise
 from billing.content_hash import prices_content_sha256
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, RealTimePrice, Tariff, TariffVersion
 from billing.services.rollups import period_rollups_rebuild, period_rollups_rebuild_for_version
 from billing.tariff_engine import validate_definition
+from billing.units import TARIFF_UNITS
 
 
 @transaction.atomic
-def tariff_create(*, code: str, name: str, actor=None) -> Tariff:
-    """A new tariff with no terms yet: its first version (``tariff_version_create``) gives it prices."""
+def tariff_create(*, code: str, name: str, commodity: str = MeterKind.ELECTRIC, unit: str = "", actor=None) -> Tariff:
+    """A new tariff with no terms yet: its first version (``tariff_version_create``) gives it prices.
+
+    ``commodity`` is what it prices (electricity, gas or water) and ``unit`` what its rates are
+    per (``billing.units.TARIFF_UNITS``; the commodity's first unit when not given).
+    """
     code, name = code.strip(), name.strip()
     if not code or not name:
         raise ValidationError("A tariff needs a code and a name.")
+    if commodity not in TARIFF_UNITS:
+        raise ValidationError(f"A tariff prices electricity, gas or water, not {commodity!r}.")
+    unit = unit or TARIFF_UNITS[commodity][0]
+    if unit not in TARIFF_UNITS[commodity]:
+        raise ValidationError(f"A {commodity} tariff is priced per {', '.join(TARIFF_UNITS[commodity])}, not {unit!r}.")
     if Tariff.objects.filter(code__iexact=code).exists():
         raise ValidationError(f"There is already a tariff with the code {code}.")
-    tariff = Tariff.objects.create(code=code, name=name)
+    tariff = Tariff.objects.create(code=code, name=name, commodity=commodity, unit=unit)
     audit_append(
         action="billing.tariff_created",
         actor=actor,
         actor_label=None if actor else "system",
         target=f"tariff:{tariff.pk}",
-        payload={"code": code, "name": name},
+        payload={"code": code, "name": name, "commodity": commodity, "unit": unit},
     )
     return tariff
 
@@ -53,9 +63,14 @@ def tariff_version_create(
     actor=None,
 ) -> TariffVersion:
     definition = definition or {}
-    problems = validate_definition(pricing, definition, flat_rate)
+    problems = validate_definition(pricing, definition, flat_rate, tariff.commodity, tariff.unit)
     if export_credit == ExportCredit.EXPORT_RATE and export_rate is None:
         problems.append("an export rate is needed to credit export at the export rate")
+    if tariff.commodity != MeterKind.ELECTRIC:
+        if export_credit != ExportCredit.NONE or export_rate is not None:
+            problems.append(f"a {tariff.commodity} tariff has no export credit (net metering is for electricity)")
+        if critical_peak_multiplier is not None or critical_peak_adder is not None:
+            problems.append(f"a {tariff.commodity} tariff has no critical-peak pricing")
     Tariff.objects.select_for_update().filter(pk=tariff.pk).first()
     if TariffVersion.objects.filter(tariff=tariff, effective_from=effective_from).exists():
         # Refused here with a reason rather than by the unique constraint's IntegrityError.
@@ -76,7 +91,8 @@ def tariff_version_create(
         critical_peak_adder=critical_peak_adder,
     )
     # The version decides each hour's TOU period from its effective day on, for every premise on the tariff.
-    period_rollups_rebuild_for_version(version=version)
+    if tariff.commodity == MeterKind.ELECTRIC:
+        period_rollups_rebuild_for_version(version=version)
     audit_append(
         action="billing.tariff_version_created",
         actor=actor,
@@ -89,19 +105,25 @@ def tariff_version_create(
 
 @transaction.atomic
 def premise_tariff_assign(*, premise: Premise, tariff: Tariff, start: date, actor=None) -> PremiseTariff:
-    """Put the premise on ``tariff`` from ``start``; the open assignment before it ends the day before."""
+    """Put the premise on ``tariff`` from ``start``; its open assignment for the same commodity ends the day before.
+
+    A premise has one tariff per commodity at a time: electricity, gas and water are priced apart.
+    """
     Premise.objects.select_for_update().filter(pk=premise.pk).first()
-    if PremiseTariff.objects.filter(premise=premise, start__gte=start).exists():
-        raise ValidationError("The premise already has a tariff starting on or after that day.")
-    PremiseTariff.objects.filter(premise=premise, end__isnull=True).update(end=start - timedelta(days=1))
-    assignment = PremiseTariff.objects.create(premise=premise, tariff=tariff, start=start)
-    period_rollups_rebuild(premise=premise, first_day=start)
+    commodity = tariff.commodity
+    if PremiseTariff.objects.filter(premise=premise, commodity=commodity, start__gte=start).exists():
+        which = "" if commodity == MeterKind.ELECTRIC else f"{commodity} "
+        raise ValidationError(f"The premise already has a {which}tariff starting on or after that day.")
+    PremiseTariff.objects.filter(premise=premise, commodity=commodity, end__isnull=True).update(end=start - timedelta(days=1))
+    assignment = PremiseTariff.objects.create(premise=premise, tariff=tariff, commodity=commodity, start=start)
+    if commodity == MeterKind.ELECTRIC:
+        period_rollups_rebuild(premise=premise, first_day=start)
     audit_append(
         action="billing.premise_tariff_assigned",
         actor=actor,
         actor_label=None if actor else "system",
         target=f"premise:{premise.pk}",
-        payload={"tariff": tariff.code, "start": start.isoformat()},
+        payload={"tariff": tariff.code, "commodity": commodity, "start": start.isoformat()},
     )
     return assignment
 

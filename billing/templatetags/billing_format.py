@@ -4,6 +4,8 @@ from decimal import Decimal
 from django import template
 from django.utils.safestring import mark_safe
 
+from billing.units import UNITS, convert, stored_unit
+
 register = template.Library()
 
 
@@ -46,11 +48,28 @@ _QUANTITY = {"Wh": (Decimal(1000), "kWh"), "mtherm": (Decimal(1000), "therms"), 
 
 @register.filter
 def quantity(value, unit: str) -> str:
-    """A stored quantity (Wh, mtherm, L) in the unit people read: kWh, therms, litres."""
+    """A stored quantity in the unit people read: ``unit`` is the stored unit (Wh, mtherm, L: kWh, therms,
+    litres) or a meter's own unit (m3, ccf, gal: its stored thousandths shown as m³, CCF, gallons)."""
     if value is None:
         return "–"
-    divisor, name = _QUANTITY.get(unit, (Decimal(1), unit))
+    if unit not in _QUANTITY and unit in UNITS:
+        divisor, name = convert(1, unit, stored_unit(unit)), UNITS[unit].symbol
+    else:
+        divisor, name = _QUANTITY.get(unit, (Decimal(1), unit))
     return f"{Decimal(value) / divisor:,.1f} {name}"
+
+
+@register.filter
+def measured(amount, symbol: str) -> str:
+    """A quantity already in the unit people read (m³, CCF, gallons), to three significant decimals at most."""
+    if amount is None:
+        return "–"
+    value = Decimal(amount)
+    places = Decimal("0.1") if abs(value) >= 100 else Decimal("0.001")
+    text = f"{value.quantize(places):,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {symbol}".strip()
 
 
 def _cell(value) -> str:

@@ -64,15 +64,17 @@ def test_bad_rows_are_rejected_with_reasons_and_the_batch_commits_nothing(meter)
         RawReading("neg", "E-1", Channel.DELIVERED, utc(2025, 6, 2), 900, -5, "Wh"),
         RawReading("huge", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 1), 900, 10**12, "Wh"),
         RawReading("ghost", "NOPE", Channel.DELIVERED, utc(2025, 6, 2, 2), 900, 5, "Wh"),
-        RawReading("unit", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 3), 900, 5, "kWh"),
+        RawReading("unit", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 3), 900, 5, "m3"),
+        RawReading("nounit", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 4), 900, 5, "kW"),
         RawReading("gasunit", "G-1", Channel.DELIVERED, utc(2025, 6, 2, 3), 3600, 5, "Wh"),
         RawReading("overlap", "E-1", Channel.DELIVERED, utc(2025, 6, 1, 5), 3600, 1000, "Wh"),
     ]
     report = ingest(good + bad)
     reasons = {error["ref"]: error["reason"] for error in report.errors}
-    assert set(reasons) == {"neg", "huge", "ghost", "unit", "gasunit", "overlap"}
+    assert set(reasons) == {"neg", "huge", "ghost", "unit", "nounit", "gasunit", "overlap"}
     assert "negative" in reasons["neg"] and "beyond" in reasons["huge"] and "unknown meter" in reasons["ghost"]
-    assert "wrong for electric meters" in reasons["unit"] and "overlaps" in reasons["overlap"]
+    assert "not one electric meters are read in" in reasons["unit"] and "overlaps" in reasons["overlap"]
+    assert "unit 'kW' is not one this portal knows" in reasons["nounit"] and "not one gas meters are read in" in reasons["gasunit"]
     assert report.status == "rejected" and report.accepted == 0
     assert not IntervalReading.objects.exists() and not UsageRollup.objects.exists()
     assert IngestBatch.objects.get().status == "rejected"

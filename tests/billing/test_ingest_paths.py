@@ -49,9 +49,9 @@ def test_every_bad_row_of_one_meter_gets_its_own_reason_in_batch_order(meter):
         RawReading("zero", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 3), 0, 5, "Wh"),
         RawReading("chan", "E-1", 7, utc(2025, 6, 2, 4), 900, 5, "Wh"),
         RawReading("gasexport", "G-1", Channel.RECEIVED, utc(2025, 6, 2, 5), 3600, 5, "mtherm"),
-        RawReading("unit", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 6), 900, 5, "kWh"),
+        RawReading("unit", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 6), 900, 5, "m3"),
         RawReading("ghost", "NOPE", Channel.DELIVERED, utc(2025, 6, 2, 7), 900, 5, "Wh"),
-        RawReading("unit2", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 8), 900, 6, "kWh"),  # same signature as "unit"
+        RawReading("unit2", "E-1", Channel.DELIVERED, utc(2025, 6, 2, 8), 900, 6, "m3"),  # same signature as "unit"
         *day[2:],
     ]
     report = ingest(rows, accept_valid=True)
@@ -65,7 +65,7 @@ def test_every_bad_row_of_one_meter_gets_its_own_reason_in_batch_order(meter):
     assert "outside 1 s to 40 days" in reasons["long"] and "outside 1 s to 40 days" in reasons["zero"]
     assert reasons["chan"] == "unknown channel 7"
     assert reasons["gasexport"] == "only electric meters have a received (export) channel"
-    assert "wrong for electric meters" in reasons["unit"] and reasons["unit2"] == reasons["unit"]
+    assert "not one electric meters are read in" in reasons["unit"] and reasons["unit2"] == reasons["unit"]
     assert reasons["ghost"] == "unknown meter 'NOPE'"
     assert (report.accepted, report.rejected, report.status) == (8, 10, "partial")
     assert IntervalReading.objects.count() == 8

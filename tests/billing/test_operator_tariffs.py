@@ -105,7 +105,11 @@ def test_olga_creates_a_version_assigns_a_tariff_and_sets_a_bill_cycle_all_audit
     assert "Cycles start on day 15 of each month." in page and "still on it" in page and "28 Feb 2025" in page
     audited = {entry.action: entry for entry in AuditEntry.objects.filter(actor_id=olga.pk)}
     assert audited["billing.tariff_version_created"].target == f"tariff:{tariff.pk}"
-    assert json.loads(audited["billing.premise_tariff_assigned"].payload) == {"tariff": flat.code, "start": "2025-03-01"}
+    assert json.loads(audited["billing.premise_tariff_assigned"].payload) == {
+        "tariff": flat.code,
+        "commodity": "electric",
+        "start": "2025-03-01",
+    }
     assert json.loads(audited["billing.bill_cycle_set"].payload) == {"start_day": 15}
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from amiportal.premises.models import Meter, MeterKind
 from billing.formats.espi_write import FLOW, QUALITY_CODE, READING_TYPE, SERVICE_KIND
+from billing.meter_units import espi_reading_unit
 from billing.models import Channel, IntervalReading
 from billing.selectors import electric_meter, period_cost
 from billing.tariff_engine import NoTariff
@@ -167,7 +168,8 @@ def reading_type_path(meter: Meter, channel: int) -> str:
 
 
 def reading_type_entry(meter: Meter, channel: int, interval_seconds: int = 900) -> dict:
-    uom, power, commodity, measurement = READING_TYPE[meter.kind]
+    _, _, commodity, measurement = READING_TYPE[meter.kind]
+    uom, power = espi_reading_unit(meter)  # the meter's own unit (m³, gallons, ...)
     content = {
         "accumulationBehaviour": 4,
         "commodity": commodity,

@@ -43,5 +43,7 @@ class Command(BaseCommand):
             for report in result.reports:
                 for error in report.errors[:20]:
                     self.stdout.write(f"  {error['ref']}: {error['reason']}")
+                for note in report.notes[:20]:  # quirks of the file, accepted as the utility meant them
+                    self.stdout.write(f"  note: {note['ref']}: {note['note']}")
         if failures:
             raise CommandError(f"{failures} of {len(files)} files could not be read")

@@ -11,7 +11,9 @@ from django.db import transaction
 from amiportal.audit.services import audit_append
 from amiportal.premises.models import Meter
 from billing.content_hash import readings_content_sha256
-from billing.models import IngestBatch
+from billing.models import IngestBatch, MeterUnit
+from billing.services.ingest.dst_drift import dst_drift_trim
+from billing.services.ingest.meter_units import meter_stored_units
 from billing.services.ingest.plan import _Plan, _plan_series
 from billing.services.ingest.report import IngestReport, RawReading
 from billing.services.ingest.validation import _METER, _validated_series
@@ -85,10 +87,13 @@ def _ingest(
         # Serialize ingest per meter so concurrent batches cannot both "correct" the same interval.
         list(Meter.objects.select_for_update().filter(pk__in=[m.pk for m in meters.values()]).values_list("pk", flat=True))
 
-    by_series = _validated_series(rows, meters, allowed, report)
+    stored, adopted = meter_stored_units(meters, rows)
+    by_series = _validated_series(rows, meters, allowed, report, stored)
 
     plan = _Plan()
+    zones = {meter.pk: meter.premise.timezone for meter in meters.values()}
     for (meter_id, channel), series in by_series.items():
+        dst_drift_trim(meter_id, channel, series, zones[meter_id], report)
         _plan_series(meter_id, channel, series, plan, report)
 
     if report.rejected and not accept_valid:
@@ -105,6 +110,10 @@ def _ingest(
         return report
     if report.rejected:
         report.status = IngestBatch.Status.PARTIAL
+    for meter_id, (serial, unit, symbol) in adopted.items():
+        if any(run[0] == meter_id for run in plan.runs):
+            MeterUnit.objects.create(meter_id=meter_id, unit=unit)
+            report.note(serial, f"meter {serial} had no readings and this file measures it in {symbol}: it is read in {symbol} from now on")
     batch = _batch_record(report, source, filename, actor)
     _write(plan, batch.pk, source, {meter.pk: meter for meter in meters.values()})
     audit_append(
@@ -144,6 +153,7 @@ def _batch_record(report: IngestReport, source: int, filename: str, actor) -> In
         duplicates=report.duplicates,
         rejected=report.rejected,
         errors=report.errors,
+        notes=report.notes,
     )
     report.batch_id = batch.pk
     return batch

@@ -31,6 +31,8 @@ class IngestReport:
     duplicates: int = 0
     rejected: int = 0
     errors: list[dict] = field(default_factory=list)
+    # Quirks of real utility files that were accepted as the utility meant them, one line each.
+    notes: list[dict] = field(default_factory=list)
     status: str = IngestBatch.Status.COMMITTED
     batch_id: int | None = None
 
@@ -38,6 +40,10 @@ class IngestReport:
         self.rejected += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"ref": ref, "reason": reason})
+
+    def note(self, ref: str, text: str) -> None:
+        if len(self.notes) < MAX_REPORTED_ERRORS:
+            self.notes.append({"ref": ref, "note": text})
 
     def as_dict(self) -> dict:
         return {
@@ -48,4 +54,5 @@ class IngestReport:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "errors": self.errors,
+            "notes": self.notes,
         }
