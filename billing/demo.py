@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import Max
 
 from amiportal.env import env_int
@@ -302,22 +303,61 @@ def billing_demo_seed() -> None:
                 premise_tariff_assign(premise=premise, tariff=tariffs["RES-TOU"], start=code_start)
             else:
                 premise_tariff_assign(premise=premise, tariff=tariffs[code], start=TARIFF_START)
-        for meter in premise.meters.all():
-            if meter.kind == MeterKind.ELECTRIC:
-                start = _next_start(meter, Channel.DELIVERED, first, ELECTRIC_SECONDS)
-                if start >= end:
-                    continue
-                delivered, received = electric_rows(premise, meter, start, end)
-                readings_ingest(readings=delivered + received, source=Source.DEMO, filename=f"demo {meter.serial_number}")
-            else:
-                start = _next_start(meter, Channel.DELIVERED, first, HOURLY)
-                hour_end = end.replace(minute=0)
-                if start < hour_end:
-                    readings_ingest(
-                        readings=hourly_rows(premise, meter, start, hour_end), source=Source.DEMO, filename=f"demo {meter.serial_number}"
-                    )
+    demo_readings_append(now=now, first=first)
     # The similar-homes ranking the beat task makes once a day, so the first page after seeding has it.
     similar_homes_refresh(as_of=similar_homes_due_day(now), recompute=True)
+
+
+# A fixed advisory-lock id: one append at a time, so two runs never generate the same intervals twice
+# (the generator is seeded by the first day it writes, so a second writer would send corrections).
+_DEMO_APPEND_LOCK = 0x414D4944454D4F  # "AMIDEMO"
+
+
+def demo_readings_append(*, now: datetime | None = None, first: datetime | None = None) -> int:
+    """The demo premises' simulated meters, from their newest reading up to the last whole quarter hour (hour for gas and water).
+
+    Idempotent: each meter continues after its newest stored reading, through the normal ingest
+    service (``Source.DEMO``), so a run with nothing new writes nothing. Runs one at a time (a
+    transaction-scoped advisory lock on PostgreSQL, released however the run ends). Returns the
+    number of readings accepted.
+    """
+    from amiportal.portal.demo import PREMISES
+
+    now = now or datetime.now(UTC)
+    end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    first = first or end - timedelta(days=2)
+    accepted = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_DEMO_APPEND_LOCK])
+                if not cursor.fetchone()[0]:
+                    return 0  # another run is appending
+        spids = [spec.service_point_id for spec in PREMISES]
+        for premise in Premise.objects.filter(service_point_id__in=spids).order_by("service_point_id"):
+            accepted += _premise_append(premise, first, end)
+    return accepted
+
+
+def _premise_append(premise: Premise, first: datetime, end: datetime) -> int:
+    accepted = 0
+    for meter in premise.meters.all():
+        if meter.kind == MeterKind.ELECTRIC:
+            start = _next_start(meter, Channel.DELIVERED, first, ELECTRIC_SECONDS)
+            if start >= end:
+                continue
+            delivered, received = electric_rows(premise, meter, start, end)
+            report = readings_ingest(readings=delivered + received, source=Source.DEMO, filename=f"demo {meter.serial_number}")
+            accepted += report.accepted
+        else:
+            start = _next_start(meter, Channel.DELIVERED, first, HOURLY)
+            hour_end = end.replace(minute=0)
+            if start < hour_end:
+                report = readings_ingest(
+                    readings=hourly_rows(premise, meter, start, hour_end), source=Source.DEMO, filename=f"demo {meter.serial_number}"
+                )
+                accepted += report.accepted
+    return accepted
 
 
 def _next_price_start(tariff: Tariff, first: datetime) -> datetime:
