@@ -131,6 +131,15 @@ def _tariffs() -> dict[str, Tariff]:
                 export_rate=Decimal("5.2"),
             ),
         ),
+        "IND-TOU-D": (
+            "Industrial time of use with demand charge",
+            dict(
+                pricing=PricingKind.TOU,
+                definition={**_tou_definition(), "demand": {"cents_per_kw": "1450"}},  # $14.50 per kW of the cycle's peak
+                fixed_monthly=Decimal("25000"),
+                critical_peak_adder=Decimal("60"),
+            ),
+        ),
         "MUN-FLAT": (
             "Municipal flat",
             dict(pricing=PricingKind.FLAT, flat_rate=Decimal("10.4"), fixed_monthly=Decimal("3000"), export_credit=ExportCredit.RETAIL),
@@ -150,7 +159,9 @@ def _tariff_code(premise: Premise, index: int) -> str:
         return (
             ["RES-TOU", "RES-TIER", "RES-TOU", "RES-FLAT", "RES-RTP"][index % 5] if premise.service_point_id != "SP-100002" else "RES-TIER"
         )
-    if premise.customer_class in (CustomerClass.COMMERCIAL, CustomerClass.INDUSTRIAL):
+    if premise.customer_class == CustomerClass.INDUSTRIAL:
+        return "IND-TOU-D"
+    if premise.customer_class == CustomerClass.COMMERCIAL:
         return "COM-TOU"
     return "MUN-FLAT"
 
@@ -275,7 +286,7 @@ def _critical_peak_days(tariffs: dict[str, Tariff], today: date) -> None:
     if olga is None:
         return
     summer = [d for d in (date(today.year - 1, 7, 16), date(today.year - 1, 8, 20), date(today.year, 7, 15)) if d <= today]
-    for code in ("RES-TOU", "COM-TOU"):
+    for code in ("RES-TOU", "COM-TOU", "IND-TOU-D"):
         for day in summer + [today + timedelta(days=1)]:
             CriticalPeakEvent.objects.get_or_create(
                 tariff=tariffs[code], day=day, defaults={"start_hour": 14, "end_hour": 19, "declared_by": olga}
