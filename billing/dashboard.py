@@ -16,7 +16,7 @@ from amiportal.premises.selectors import Occupancy
 from billing.appliances import appliance_examples
 from billing.demand import demand_charge
 from billing.models import Granularity
-from billing.period_charts import period_chart
+from billing.period_charts import HourRows, period_chart
 from billing.periods import Bounds, period_navigation, period_parse, show_parse
 from billing.selectors import (
     CostSummary,
@@ -85,7 +85,10 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     daily = _daily(premise, meter, max(daily_first, first_seen), today, windows)
     two_days = window_for_dates(premise, today - timedelta(days=1), today)
     recent_hours = hourly_usage(meter=meter, start=two_days.start, end=two_days.end, windows=windows)
-    chart, totals = period_chart(premise=premise, meter=meter, period=period, show=show, windows=windows, book=book, last_day=today)
+    known = HourRows(today - timedelta(days=1), today, recent_hours)  # the default view's hours, read once
+    chart, totals = period_chart(
+        premise=premise, meter=meter, period=period, show=show, windows=windows, book=book, last_day=today, known=known
+    )
     context.update(
         {
             "period": period,

@@ -13,17 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db.models import F, Q
 
 from amiportal.premises.models import Meter
-from billing.models import Channel
+from billing.models import Channel, IntervalReading
 from billing.selectors import clip_to_windows, window_for_dates
 from billing.tariff_engine import PriceBook, demand_rate
-
-_PEAK = (
-    "SELECT start, value, seconds FROM billing_intervalreading WHERE meter_id = %s AND channel = %s AND is_current AND ({ranges}) "
-    "ORDER BY value * 3600.0 / seconds DESC, start LIMIT 1"
-)
 
 
 @dataclass(frozen=True)
@@ -42,13 +37,20 @@ def peak_demand(*, meter: Meter, start: datetime, end: datetime, windows) -> tup
     parts = clip_to_windows(start, end, windows)
     if not parts:
         return Decimal(0), None
-    sql = _PEAK.replace("{ranges}", " OR ".join(["(start >= %s AND start < %s)"] * len(parts)))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [meter.pk, Channel.DELIVERED, *(b for p in parts for b in (p.start, p.end))])
-        row = cursor.fetchone()
-    if row is None:
+    inside = Q()
+    for part in parts:
+        inside |= Q(start__gte=part.start, start__lt=part.end)
+    # Through the ORM (SQLite in development compares datetimes as text, which a raw parameter gets wrong).
+    peak = (
+        IntervalReading.objects.filter(inside, meter=meter, channel=Channel.DELIVERED, is_current=True)
+        .annotate(watts=F("value") * 3600.0 / F("seconds"))
+        .order_by("-watts", "start")
+        .values_list("start", "value", "seconds")
+        .first()
+    )
+    if peak is None:
         return Decimal(0), None
-    moment, value, seconds = row
+    moment, value, seconds = peak
     return (Decimal(value) * 3600 / seconds / 1000).quantize(Decimal("0.01")), moment
 
 

@@ -9,7 +9,7 @@ energy; days, cycles and years from the per-TOU-period rollups where the day all
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from amiportal.premises.models import Meter, Premise
@@ -93,10 +93,24 @@ def _month_kwh_before(premise: Premise, meter: Meter, first: date, windows, book
     return Decimal(sum(row[1] for row in rows)) / KWH
 
 
-def costed_hours(premise: Premise, meter: Meter, first: date, last: date, windows, book: PriceBook) -> list[HourCost]:
+@dataclass(frozen=True)
+class HourRows:
+    """Hourly rows the caller already read (within the same windows) for ``first``..``last``: no second read."""
+
+    first: date
+    last: date
+    rows: list[tuple[datetime, int, int]]
+
+
+def costed_hours(
+    premise: Premise, meter: Meter, first: date, last: date, windows, book: PriceBook, known: HourRows | None = None
+) -> list[HourCost]:
     """Every hour of premise-local days ``first``..``last`` within ``windows``, priced by the tariff engine."""
     span = window_for_dates(premise, first, last)
-    hours = hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows)
+    if known is not None and known.first <= first and last <= known.last:
+        hours = [row for row in known.rows if span.start <= row[0] < span.end]
+    else:
+        hours = hourly_usage(meter=meter, start=span.start, end=span.end, windows=windows)
     return book.cost_hours(hours, month_kwh_before=_month_kwh_before(premise, meter, first, windows, book))
 
 
@@ -148,7 +162,7 @@ def daily_costs(premise: Premise, meter: Meter, first: date, last: date, windows
 
 
 def period_chart(
-    *, premise: Premise, meter: Meter, period: Period, show: str, windows, book: PriceBook, last_day: date
+    *, premise: Premise, meter: Meter, period: Period, show: str, windows, book: PriceBook, last_day: date, known: HourRows | None = None
 ) -> tuple[ChartSeries, PeriodTotals]:
     """The chart of ``period`` up to ``last_day`` (today, or the move-out) and its totals, in energy or money."""
     money = show == "money"
@@ -164,7 +178,7 @@ def period_chart(
     first, last = held[0][0], held[-1][1]  # the days of the period the viewer held (fixed charges count only those)
     zone = book.zone
     if bucket in ("interval", "hour"):
-        hours = costed_hours(premise, meter, first, last, windows, book)
+        hours = costed_hours(premise, meter, first, last, windows, book, known)
         if bucket == "hour":
             for hour in hours:
                 chart.labels.append(f"{_WEEKDAYS[hour.local.weekday()]} {hour.local.hour:02d}:00")
