@@ -80,9 +80,14 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     if period.first < book_first:  # an older period: the engine needs that stretch of the tariff history
         book = PriceBook(premise, period.first.replace(day=1), today + timedelta(days=2))
     windows = occupancy_windows(premise, occupancies, min(year_start, period.first), today)
-    # Month to date (tiered blocks, net metering) and yesterday's days; the whole year only for the solar summary.
-    daily_first = year_start if premise.has_der else min((today - timedelta(days=1)).replace(day=1), today.replace(day=1))
-    daily = _daily(premise, meter, max(daily_first, first_seen), today, windows)
+    # The whole year's days for the solar summary; else yesterday's month to date, and only for tiered blocks (they
+    # count from the month's start): a flat or TOU home's page needs no daily read.
+    yesterday_month = (today - timedelta(days=1)).replace(day=1)
+    daily = {}
+    if premise.has_der:
+        daily = _daily(premise, meter, year_start, today, windows)
+    elif book.any_tiered(yesterday_month, today):
+        daily = _daily(premise, meter, max(yesterday_month, first_seen), today, windows)
     two_days = window_for_dates(premise, today - timedelta(days=1), today)
     recent_hours = hourly_usage(meter=meter, start=two_days.start, end=two_days.end, windows=windows)
     known = HourRows(today - timedelta(days=1), today, recent_hours)  # the default view's hours, read once
