@@ -98,7 +98,8 @@ def test_today_and_yesterday_are_the_hour_by_hour_figures():
 
 
 def test_the_dashboard_reads_at_most_nine_queries(django_assert_max_num_queries):
-    """Meter, tariff history, days, week hours, today's intervals, this cycle, last year, utility bills, similar homes."""
+    """Meter, tariff history, two days' hours, today's intervals, this cycle, last year's days and its last day's intervals,
+    utility bills, similar homes (no daily read for a TOU home without solar; the chart reuses the hours)."""
     premise = PremiseFactory()
     MeterFactory(premise=premise)
     tou_tariff(premise)
