@@ -15,9 +15,9 @@ one table. Every figure has a baseline measured in the same run on the same rows
              binary format into two such tables, and the faster of the two is the baseline;
   dashboard  the customer dashboard page (server time through Django's test client, signed in)
              against the bare SQL that fetches the numbers it shows (the tariff versions and
-             event days, today's intervals, yesterday's and today's hourly rollups, this cycle's
-             and last year's per-TOU-period rollups, last year's day's intervals up to the same
-             time, the utility's bill summaries, the similar-homes row), timed alternately run by
+             event days, today's intervals, yesterday's and today's hourly rollups with last year's
+             day's up to the same hour, this cycle's and last year's per-TOU-period rollups, the
+             utility's bill summaries, the similar-homes row), timed alternately run by
              run. The dashboard premise gets today's intervals up to now first, and the
              similar-homes ranking is made as the daily beat task makes it (its time is shown; it
              is not part of the page);
@@ -150,13 +150,15 @@ def main() -> int:
     two_days_window = window_for_dates(premise, today - timedelta(days=1), today)
     last_year_first, last_year_last = cycle_start.replace(year=cycle_start.year - 1), today.replace(year=today.year - 1)
     last_year_day = window_for_dates(premise, last_year_last, last_year_last)
+    last_year_cutoff = last_year_day.start + timedelta(hours=now.astimezone(zoneinfo.ZoneInfo(premise.timezone)).hour)
 
     def bare_dashboard_sql():
         # What the page reads for its numbers (billing.dashboard.dashboard_build, default view: today):
         # the tariff versions and event days (prices), today's intervals and hours (the chosen period's
-        # chart), yesterday's and today's hours (today against yesterday), the per-TOU-period rollups
-        # of this cycle and of the same days last year, last year's last day's intervals (the same span
-        # to the same time), the utility's bill summaries and the similar-homes row. (A tiered home
+        # chart) and, in one read, yesterday's and today's hours (today against yesterday) with the
+        # same day last year's hours up to this hour (the same span to the same time), the
+        # per-TOU-period rollups of this cycle and of the same days last year, the utility's bill
+        # summaries and the similar-homes row. (A tiered home
         # also reads the month's days, a home with solar the year's: this one has neither.) Each range names both
         # channels, as the page's reads do, so both walk the same short index ranges.
         with connection.cursor() as cursor:
@@ -171,17 +173,16 @@ def main() -> int:
                 [premise.pk, last_year_first],
             )
             cursor.fetchall()
-            for window in (day_window, last_year_day):
-                cursor.execute(
-                    "SELECT start, channel, value FROM billing_intervalreading "
-                    "WHERE meter_id=%s AND channel IN (1, 2) AND is_current AND start >= %s AND start < %s",
-                    [dashboard_meter.pk, window.start, window.end],
-                )
-                cursor.fetchall()
             cursor.execute(
-                "SELECT period_start, channel, value FROM billing_usagerollup "
-                "WHERE meter_id=%s AND channel IN (1, 2) AND granularity=1 AND period_start >= %s AND period_start < %s",
-                [dashboard_meter.pk, two_days_window.start, two_days_window.end],
+                "SELECT start, channel, value FROM billing_intervalreading "
+                "WHERE meter_id=%s AND channel IN (1, 2) AND is_current AND start >= %s AND start < %s",
+                [dashboard_meter.pk, day_window.start, day_window.end],
+            )
+            cursor.fetchall()
+            cursor.execute(
+                "SELECT period_start, channel, value FROM billing_usagerollup WHERE meter_id=%s AND channel IN (1, 2) AND granularity=1 "
+                "AND ((period_start >= %s AND period_start < %s) OR (period_start >= %s AND period_start < %s))",
+                [dashboard_meter.pk, last_year_day.start, last_year_cutoff, two_days_window.start, two_days_window.end],
             )
             cursor.fetchall()
             for first, last in ((cycle_start, today), (last_year_first, last_year_last)):

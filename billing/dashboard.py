@@ -20,10 +20,10 @@ from billing.period_charts import HourRows, period_chart
 from billing.periods import Bounds, period_navigation, period_parse, show_parse
 from billing.selectors import (
     CostSummary,
+    clip_to_windows,
     cost_summary,
     electric_meter,
     hourly_usage,
-    interval_sums,
     occupancy_windows,
     period_cost_by_day,
     rollup_sums,
@@ -88,8 +88,18 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
         daily = _daily(premise, meter, year_start, today, windows)
     elif book.any_tiered(yesterday_month, today):
         daily = _daily(premise, meter, max(yesterday_month, first_seen), today, windows)
+    # One read of hourly rollups for yesterday and today (the chart, today against yesterday) and for the same
+    # day last year up to this hour (the bill's like-for-like comparison): two ranges, one query.
     two_days = window_for_dates(premise, today - timedelta(days=1), today)
-    recent_hours = hourly_usage(meter=meter, start=two_days.start, end=two_days.end, windows=windows)
+    a_year_ago = _a_year_before(today)
+    cutoff = datetime(a_year_ago.year, a_year_ago.month, a_year_ago.day, now.hour, tzinfo=zone).astimezone(UTC)
+    year_ago_parts = clip_to_windows(
+        window_for_dates(premise, a_year_ago, a_year_ago).start, cutoff, occupancy_windows(premise, occupancies, a_year_ago, a_year_ago)
+    )
+    parts = year_ago_parts + clip_to_windows(two_days.start, two_days.end, windows)
+    hour_rows = hourly_usage(meter=meter, start=min(p.start for p in parts), end=two_days.end, windows=parts) if parts else []
+    recent_hours = [row for row in hour_rows if row[0] >= two_days.start]
+    year_ago_hours = [row for row in hour_rows if row[0] < two_days.start]
     known = HourRows(today - timedelta(days=1), today, recent_hours)  # the default view's hours, read once
     chart, totals = period_chart(
         premise=premise, meter=meter, period=period, show=show, windows=windows, book=book, last_day=today, known=known
@@ -105,7 +115,7 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
             "tou_legend": list(dict.fromkeys(zip(chart.periods, chart.period_labels, strict=True))),
         }
     )
-    context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies)
+    context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies, (cutoff, year_ago_hours))
     month_to_date = context["bill"]["to_date"] if context["bill"] else None
     context["today_vs_yesterday"] = _today_vs_yesterday(premise, today, now, book, occupancies, recent_hours, daily)
     if current:
@@ -161,7 +171,7 @@ def _today_vs_yesterday(premise, today, now, book, occupancies, week_hours, dail
     return {"today": today_cost, "yesterday": yesterday_cost, "yesterday_same_time_wh": same_time}
 
 
-def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None:
+def _bill(premise, meter, today, now, windows, book, occupancies, year_ago) -> dict | None:
     cycle_start, cycle_end = cycle_bounds(today, book.cycle_day)
     to_date = _cost_for(premise, meter, cycle_start, today, windows, book, occupancies)
     if to_date is None:
@@ -176,7 +186,7 @@ def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None
     demand_cents = demand.cents if demand is not None else Decimal(0)
     # The peak so far is the least the period's demand charge will be: the projection keeps it.
     projection = projected_energy + book.fixed_charges(to_date.first_day, cycle_end) + demand_cents
-    last_year = _same_span_last_year(premise, meter, to_date.first_day, today, now, book, occupancies)
+    last_year = _same_span_last_year(premise, meter, to_date.first_day, today, book, occupancies, year_ago)
     return {
         "cycle_start": to_date.first_day,
         "cycle_end": cycle_end,
@@ -188,46 +198,37 @@ def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None
     }
 
 
-def _same_span_last_year(premise, meter, first, last, now, book, occupancies) -> dict | None:
-    """The same days a year earlier, up to the same local time of day as ``now``: like for like with the bill so far.
+def _same_span_last_year(premise, meter, first, last, book, occupancies, year_ago) -> dict | None:
+    """The same days a year earlier, up to the same local hour as now: like for like with the bill so far.
 
-    Whole days from the per-period rollups; the last day's intervals up to the same quarter hour,
-    priced by their hours. None unless the viewer lived here for the whole of that span.
+    Whole days from the per-period rollups; the last day's hours before the same hour (``year_ago``:
+    that instant and the hourly rows up to it, read with the page's other hours), priced by the hour.
+    None unless the viewer lived here for the whole of that span.
     """
+    cutoff, hours = year_ago
     previous_first, previous_last = _a_year_before(first), _a_year_before(last)
     if _clamp_days(previous_first, previous_last, occupancies) != (previous_first, previous_last):
         return None
-    windows = occupancy_windows(premise, occupancies, previous_first, previous_last)
     delivered = received = 0
     energy = credit = Decimal(0)
     if previous_last > previous_first:
+        windows = occupancy_windows(premise, occupancies, previous_first, previous_last)
         whole = period_cost_by_day(
             premise=premise, meter=meter, first_day=previous_first, last_day=previous_last - timedelta(days=1), windows=windows, book=book
         )
         delivered, received, energy, credit = whole.delivered_wh, whole.received_wh, whole.energy, whole.credit
-    zone = now.tzinfo
-    minute = now.minute - now.minute % 15
-    cutoff = datetime(previous_last.year, previous_last.month, previous_last.day, now.hour, minute, tzinfo=zone)
-    day = window_for_dates(premise, previous_last, previous_last)
-    hours: dict[datetime, list[int]] = {}
-    for start, d, r in interval_sums(meter=meter, start=day.start, end=min(day.end, cutoff.astimezone(UTC)), windows=windows):
-        hour = start.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-        entry = hours.setdefault(hour, [0, 0])
-        entry[0] += d
-        entry[1] += r
     month_before = Decimal(delivered) / KWH if previous_first.replace(day=1) == previous_last.replace(day=1) else Decimal(0)
-    for hour in book.cost_hours([(h, *v) for h, v in sorted(hours.items())], month_kwh_before=month_before):
+    for hour in book.cost_hours(hours, month_kwh_before=month_before):
         delivered += hour.delivered_wh
         received += hour.received_wh
         energy += hour.cost
         credit += hour.credit
-    fixed = book.fixed_charges(previous_first, previous_last)
     return {
         "first_day": previous_first,
-        "until": cutoff,
+        "until": cutoff.astimezone(book.zone),
         "delivered_wh": delivered,
         "received_wh": received,
-        "total": energy - credit + fixed,
+        "total": energy - credit + book.fixed_charges(previous_first, previous_last),
     }
 
 
