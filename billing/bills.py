@@ -37,6 +37,7 @@ class Bill:
     fixed: Decimal
     demand: DemandCharge | None
     utility: UtilityBill | None = None
+    days_with_readings: int = 0
 
     @property
     def total(self) -> Decimal:
@@ -91,6 +92,7 @@ def _price(premise: Premise, periods: list[tuple[date, date]], occupancies: list
             book.fixed_charges(first, last),
             demand_charge(premise=premise, meter=meter, first_day=first, last_day=last, windows=windows, book=book),
         )
+        bill.days_with_readings = len(inside)
         for summary in summaries:
             if abs((summary.first_day - first).days) <= MATCH_DAYS and abs((summary.last_day - last).days) <= MATCH_DAYS:
                 bill.utility = summary
