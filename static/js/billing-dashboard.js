@@ -45,18 +45,7 @@
     });
   }
 
-  function show(key) {
-    document.querySelectorAll(".chart-tab").forEach(function (tab) {
-      var active = tab.getAttribute("data-chart") === key;
-      tab.setAttribute("aria-selected", active ? "true" : "false");
-      document.getElementById("panel-" + tab.getAttribute("data-chart")).hidden = !active;
-    });
-    charts.forEach(function (spec) { if (spec.key === key) { draw(spec); } });
-  }
-
-  document.querySelectorAll(".chart-tab").forEach(function (tab) {
-    tab.addEventListener("click", function () { show(tab.getAttribute("data-chart")); });
-  });
-  if (charts.length) { show(charts[0].key); }
+  // One chart per page: the period chosen by the links above it (its URL holds the choice).
+  charts.forEach(draw);
   document.body.setAttribute("data-charts-ready", "true");
 })();
