@@ -48,8 +48,9 @@ migrate: $(STAMP)
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# AMI_DEMO_LIVE_READINGS: the demo's simulated meters keep producing readings (beat, every 5 minutes).
 run: demo $(VENDOR_JS) $(VENDOR_MAP)
-	$(BIN)/honcho --procfile Procfile start
+	AMI_DEMO_LIVE_READINGS=true $(BIN)/honcho --procfile Procfile start
 
 test: $(STAMP) $(VENDOR_JS) $(VENDOR_MAP)
 	$(PY) tools/test_services.py -- $(PY) -m pytest $(PYTEST_ARGS)

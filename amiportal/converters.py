@@ -9,6 +9,8 @@ so anything larger is no match, answered 404 like any unknown id, on every datab
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.urls import register_converter
 
 LARGEST_ID = 2**63 - 1  # PostgreSQL bigint, SQLite integer
@@ -27,5 +29,18 @@ class DatabaseIdConverter:
         return str(int(value))
 
 
+class IsoDayConverter:
+    """A calendar day as 2025-03-31; anything else, 2025-02-30 included, is no match (404)."""
+
+    regex = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+    def to_python(self, value: str) -> date:
+        return date.fromisoformat(value)  # a ValueError for a day the calendar lacks: no match
+
+    def to_url(self, value: date | str) -> str:
+        return value.isoformat() if isinstance(value, date) else date.fromisoformat(value).isoformat()
+
+
 def register() -> None:
     register_converter(DatabaseIdConverter, "id")
+    register_converter(IsoDayConverter, "day")

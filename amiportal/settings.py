@@ -407,6 +407,17 @@ CELERY_BEAT_SCHEDULE = {
 # A reading that ends later than now plus this much is refused at ingest: no meter measures the
 # future, and a head-end clock a little ahead must not lose a delivery.
 AMI_READING_CLOCK_SKEW_SECONDS = env_int("AMI_READING_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)
+# `make run` sets this: the demo premises' simulated meters keep producing readings (a beat task appends
+# them through the ingest service every few minutes), so "Today so far" grows. Never in production.
+AMI_DEMO_LIVE_READINGS = env_bool("AMI_DEMO_LIVE_READINGS", False)
+if IS_PRODUCTION and AMI_DEMO_LIVE_READINGS:
+    raise ImproperlyConfigured("AMI_DEMO_LIVE_READINGS simulates meters for the demo; it is refused in the production profile.")
+AMI_DEMO_LIVE_MINUTES = env_int("AMI_DEMO_LIVE_MINUTES", 5, minimum=1, maximum=60)
+if AMI_DEMO_LIVE_READINGS:
+    CELERY_BEAT_SCHEDULE["billing-demo-readings"] = {  # the demo's meters, up to the last whole quarter hour
+        "task": "billing.tasks.demo_readings_append_task",
+        "schedule": timedelta(minutes=AMI_DEMO_LIVE_MINUTES),
+    }
 
 # --- REST framework ----------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -15,11 +15,14 @@ one table. Every figure has a baseline measured in the same run on the same rows
              binary format into two such tables, and the faster of the two is the baseline;
   dashboard  the customer dashboard page (server time through Django's test client, signed in)
              against the bare SQL that fetches the numbers it shows (the tariff versions and
-             event days, today's intervals, the week's hourly rollups, this cycle's and last
-             year's per-TOU-period rollups, the year's daily rollups, the utility's bill
-             summaries, the similar-homes row). The dashboard premise gets today's intervals up
-             to now first, and the similar-homes ranking is made as the daily beat task makes it
-             (its time is shown; it is not part of the page);
+             event days, today's intervals, yesterday's and today's hourly rollups with last year's
+             day's up to the same hour, this cycle's and last year's per-TOU-period rollups, the
+             utility's bill summaries, the similar-homes row), timed alternately run by
+             run. The dashboard premise gets today's intervals up to now first, and the
+             similar-homes ranking is made as the daily beat task makes it (its time is shown; it
+             is not part of the page);
+  periods    every period's chart data (day, week, month, billing period, last 30 days, year; in
+             energy and in money) for the dashboard meter, as the page builds it;
   intervals  a year of 15-minute chart data (intervals.json) against the bare SQL for those rows
              (one row per reading, as before; the endpoint's own two array queries are shown too);
   export     Green Button XML for a year (time and peak Python memory, written to /dev/null)
@@ -54,6 +57,17 @@ def _median_ms(function, repeat: int) -> float:
         function()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
+
+
+def _paired_medians_ms(first, second, repeat: int) -> tuple[float, float]:
+    """Medians of ``first`` and ``second``, timed alternately (one of each per round)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for function, bucket in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            function()
+            bucket.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> int:
@@ -130,20 +144,23 @@ def main() -> int:
     url = f"/customer/premises/{premise.pk}/usage/"
     assert client.get(url).status_code == 200
     assert b"similar residential premises" in client.get(url).content
-    dashboard_ms = _median_ms(lambda: client.get(url), args.repeat)
     today = local_today
     cycle_start = today.replace(day=1)
-    year_window = window_for_dates(premise, (today.replace(day=1) - timedelta(days=334)).replace(day=1), today)
     day_window = window_for_dates(premise, today, today)
-    week_window = window_for_dates(premise, today - timedelta(days=6), today)
+    two_days_window = window_for_dates(premise, today - timedelta(days=1), today)
     last_year_first, last_year_last = cycle_start.replace(year=cycle_start.year - 1), today.replace(year=today.year - 1)
+    last_year_day = window_for_dates(premise, last_year_last, last_year_last)
+    last_year_cutoff = last_year_day.start + timedelta(hours=now.astimezone(zoneinfo.ZoneInfo(premise.timezone)).hour)
 
     def bare_dashboard_sql():
-        # What the page reads for its numbers: the tariff versions and event days (prices), today's
-        # intervals, the week's hours (today and yesterday included), the per-TOU-period rollups of
-        # this cycle and the same days last year (the bill is priced from them), the year's days,
-        # the utility's bill summaries and the similar-homes row. Each range names both channels,
-        # as the page's reads do, so both walk the same short index ranges.
+        # What the page reads for its numbers (billing.dashboard.dashboard_build, default view: today):
+        # the tariff versions and event days (prices), today's intervals and hours (the chosen period's
+        # chart) and, in one read, yesterday's and today's hours (today against yesterday) with the
+        # same day last year's hours up to this hour (the same span to the same time), the
+        # per-TOU-period rollups of this cycle and of the same days last year, the utility's bill
+        # summaries and the similar-homes row. (A tiered home
+        # also reads the month's days, a home with solar the year's: this one has neither.) Each range names both
+        # channels, as the page's reads do, so both walk the same short index ranges.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT v.* FROM billing_premisetariff a JOIN billing_tariffversion v ON v.tariff_id = a.tariff_id WHERE a.premise_id = %s",
@@ -163,9 +180,9 @@ def main() -> int:
             )
             cursor.fetchall()
             cursor.execute(
-                "SELECT period_start, channel, value FROM billing_usagerollup "
-                "WHERE meter_id=%s AND channel IN (1, 2) AND granularity=1 AND period_start >= %s AND period_start < %s",
-                [dashboard_meter.pk, week_window.start, week_window.end],
+                "SELECT period_start, channel, value FROM billing_usagerollup WHERE meter_id=%s AND channel IN (1, 2) AND granularity=1 "
+                "AND ((period_start >= %s AND period_start < %s) OR (period_start >= %s AND period_start < %s))",
+                [dashboard_meter.pk, last_year_day.start, last_year_cutoff, two_days_window.start, two_days_window.end],
             )
             cursor.fetchall()
             for first, last in ((cycle_start, today), (last_year_first, last_year_last)):
@@ -175,12 +192,6 @@ def main() -> int:
                     [dashboard_meter.pk, first, last],
                 )
                 cursor.fetchall()
-            cursor.execute(
-                "SELECT period_start, channel, value FROM billing_usagerollup "
-                "WHERE meter_id=%s AND channel IN (1, 2) AND granularity=2 AND period_start >= %s AND period_start < %s",
-                [dashboard_meter.pk, year_window.start, year_window.end],
-            )
-            cursor.fetchall()
             cursor.execute("SELECT * FROM billing_utilitybillsummary WHERE premise_id = %s", [premise.pk])
             cursor.fetchall()
             cursor.execute(
@@ -190,7 +201,29 @@ def main() -> int:
             )
             cursor.fetchall()
 
-    bare_dashboard_ms = _median_ms(bare_dashboard_sql, args.repeat)
+    # Page and bare SQL alternate, run by run, so a change in the machine's load falls on both alike.
+    dashboard_ms, bare_dashboard_ms = _paired_medians_ms(lambda: client.get(url), bare_dashboard_sql, args.repeat)
+
+    # --- Every period's chart data (billing.period_charts), as the dashboard builds it ------------
+    from amiportal.premises.selectors import occupancies_for
+    from billing.period_charts import period_chart
+    from billing.periods import period_for
+    from billing.selectors import occupancy_windows
+    from billing.tariff_engine import PriceBook
+
+    occupancies = occupancies_for(user=CustomerAccount.objects.get(account_number="AC-BENCH").user, premise=premise)
+    period_ms = {}
+    for kind in ("day", "week", "month", "cycle", "30days", "year"):
+        for show in ("energy", "money"):
+            period = period_for(kind, today - timedelta(days=40) if kind != "year" else today)
+
+            def chart(period=period, show=show):
+                book = PriceBook(premise, period.first.replace(day=1), today + timedelta(days=2))
+                windows = occupancy_windows(premise, occupancies, period.first, today)
+                period_chart(premise=premise, meter=dashboard_meter, period=period, show=show, windows=windows, book=book, last_day=today)
+
+            period_ms[(kind, show)] = _median_ms(chart, max(5, args.repeat // 3))
+    slowest = max(period_ms, key=period_ms.get)
 
     # --- A year of 15-minute chart data --------------------------------------------------------
     chart_first = today - timedelta(days=365)
@@ -250,6 +283,13 @@ def main() -> int:
             f"bare SQL {bare_dashboard_ms:.1f} ms",
             dashboard_ms / bare_dashboard_ms,
             "< 50 ms",
+        ),
+        (
+            "any period's chart data",
+            f"slowest {period_ms[slowest]:.1f} ms ({slowest[0]}, {slowest[1]}); year in money {period_ms[('year', 'money')]:.1f} ms",
+            f"day in energy {period_ms[('day', 'energy')]:.1f} ms",
+            None,
+            "< 100 ms",
         ),
         (
             "year of 15-min chart data",

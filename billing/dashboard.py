@@ -8,19 +8,22 @@ everything is in the premise's local time.
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
+from billing.appliances import appliance_examples
 from billing.commodities import commodities_context, premise_meters
+from billing.demand import demand_charge
 from billing.models import Granularity
+from billing.period_charts import HourRows, period_chart
+from billing.periods import Bounds, period_navigation, period_parse, show_parse
 from billing.selectors import (
     CostSummary,
+    clip_to_windows,
     cost_summary,
     hourly_usage,
-    interval_sums,
     occupancy_windows,
     period_cost_by_day,
     rollup_sums,
@@ -31,41 +34,11 @@ from billing.selectors import (
 from billing.services.similar_homes import SIMILAR_HOMES_DAYS
 from billing.tariff_engine import KWH, Price, PriceBook, cycle_bounds
 
-# Everyday appliance runs: (name, kWh, hours it takes)
-APPLIANCES = [
-    ("A load of laundry (wash and dry)", Decimal("3.0"), 2),
-    ("A dishwasher run", Decimal("1.5"), 1),
-    ("Charging an electric car (about 100 miles)", Decimal("30"), 4),
-]
 # Below this many comparable homes no percentile is shown, so no one can be singled out.
 SIMILAR_HOMES_MIN_GROUP = 5
 # The daily ranking the page shows may be this many days older than the viewer's yesterday
 # (it is worked out once the day has ended in every zone); an older one is not shown.
 SIMILAR_HOMES_STALE_DAYS = 2
-
-
-@dataclass
-class ChartSeries:
-    key: str
-    title: str
-    unit: str
-    labels: list[str] = field(default_factory=list)
-    delivered: list[float] = field(default_factory=list)
-    received: list[float] = field(default_factory=list)
-    periods: list[str] = field(default_factory=list)  # TOU period per point (day chart)
-    period_labels: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {
-            "key": self.key,
-            "title": self.title,
-            "unit": self.unit,
-            "labels": self.labels,
-            "delivered": self.delivered,
-            "received": self.received,
-            "periods": self.periods,
-            "periodLabels": self.period_labels,
-        }
 
 
 def _kwh(wh: int) -> float:
@@ -82,7 +55,11 @@ def _clamp_days(first: date, last: date, occupancies: list[Occupancy]) -> tuple[
     return None
 
 
-def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: datetime | None = None) -> dict:
+def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: datetime | None = None, query=None) -> dict:
+    """The page's numbers; ``query`` (the request's GET) chooses the chart's period and energy or money.
+
+    Raises ``billing.periods.PeriodError`` for a malformed period or one outside the viewer's reach.
+    """
     zone = zoneinfo.ZoneInfo(premise.timezone)
     now = (now or datetime.now(UTC)).astimezone(zone)
     meters = premise_meters(premise)  # one read for the electric meter and the gas and water sections
@@ -94,30 +71,59 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     if meter is None or not occupancies:
         return context
     first_seen = min(o.start for o in occupancies)
+    query = query if query is not None else {}
+    show = show_parse(query)
     year_start = max(first_seen, (today.replace(day=1) - timedelta(days=334)).replace(day=1))
-    windows = occupancy_windows(premise, occupancies, year_start, today)
     # Back far enough for the same billing cycle last year (a cycle can start in the month before).
-    book = PriceBook(premise, min(year_start, (today - timedelta(days=366 + 31)).replace(day=1)), today + timedelta(days=2))
-
-    daily = _daily(premise, meter, year_start, today, windows)  # one read serves month, year and net metering
-    week_span = window_for_dates(premise, today - timedelta(days=6), today)
-    week_hours = hourly_usage(meter=meter, start=week_span.start, end=week_span.end, windows=windows)  # also today and yesterday
-    context["charts"] = [
-        _day_chart(premise, meter, today, windows, book),
-        _week_chart(premise, today, week_hours),
-        _month_chart(today, daily),
-        _year_chart(year_start, today, daily),
-    ]
-    context["chart_data"] = [chart.as_json() for chart in context["charts"]]
-    day = context["charts"][0]
-    context["tou_legend"] = list(dict.fromkeys(zip(day.periods, day.period_labels, strict=True)))
-    context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies)
+    book_first = min(year_start, (today - timedelta(days=366 + 31)).replace(day=1))
+    book = PriceBook(premise, book_first, today + timedelta(days=2))
+    bounds = Bounds(first_seen, today, book.cycle_day)
+    period = period_parse(query, bounds=bounds, local_now=now)
+    if period.first < book_first:  # an older period: the engine needs that stretch of the tariff history
+        book = PriceBook(premise, period.first.replace(day=1), today + timedelta(days=2))
+    windows = occupancy_windows(premise, occupancies, min(year_start, period.first), today)
+    # The whole year's days for the solar summary; else yesterday's month to date, and only for tiered blocks (they
+    # count from the month's start): a flat or TOU home's page needs no daily read.
+    yesterday_month = (today - timedelta(days=1)).replace(day=1)
+    daily = {}
+    if premise.has_der:
+        daily = _daily(premise, meter, year_start, today, windows)
+    elif book.any_tiered(yesterday_month, today):
+        daily = _daily(premise, meter, max(yesterday_month, first_seen), today, windows)
+    # One read of hourly rollups for yesterday and today (the chart, today against yesterday) and for the same
+    # day last year up to this hour (the bill's like-for-like comparison): two ranges, one query.
+    two_days = window_for_dates(premise, today - timedelta(days=1), today)
+    a_year_ago = _a_year_before(today)
+    cutoff = datetime(a_year_ago.year, a_year_ago.month, a_year_ago.day, now.hour, tzinfo=zone).astimezone(UTC)
+    year_ago_parts = clip_to_windows(
+        window_for_dates(premise, a_year_ago, a_year_ago).start, cutoff, occupancy_windows(premise, occupancies, a_year_ago, a_year_ago)
+    )
+    parts = year_ago_parts + clip_to_windows(two_days.start, two_days.end, windows)
+    hour_rows = hourly_usage(meter=meter, start=min(p.start for p in parts), end=two_days.end, windows=parts) if parts else []
+    recent_hours = [row for row in hour_rows if row[0] >= two_days.start]
+    year_ago_hours = [row for row in hour_rows if row[0] < two_days.start]
+    known = HourRows(today - timedelta(days=1), today, recent_hours)  # the default view's hours, read once
+    chart, totals = period_chart(
+        premise=premise, meter=meter, period=period, show=show, windows=windows, book=book, last_day=today, known=known
+    )
+    context.update(
+        {
+            "period": period,
+            "show": show,
+            "navigation": period_navigation(period, show, bounds=bounds),
+            "charts": [chart],
+            "chart_data": [chart.as_json()],
+            "period_totals": totals,
+            "tou_legend": list(dict.fromkeys(zip(chart.periods, chart.period_labels, strict=True))),
+        }
+    )
+    context["bill"] = _bill(premise, meter, today, now, windows, book, occupancies, (cutoff, year_ago_hours))
     month_to_date = context["bill"]["to_date"] if context["bill"] else None
-    context["today_vs_yesterday"] = _today_vs_yesterday(premise, today, now, book, occupancies, week_hours, daily)
+    context["today_vs_yesterday"] = _today_vs_yesterday(premise, today, now, book, occupancies, recent_hours, daily)
     if current:
         ahead = _hours_ahead(book, now, 49)  # this hour and the next 48, each priced once
         context["price_now"] = _price_now(ahead)
-        context["everyday"] = _everyday(ahead)
+        context["everyday"] = _everyday(ahead, appliance_examples(premise.customer_class))
     context["utility_bills"] = utility_bills(premise=premise, occupancies=occupancies)
     context["similar_homes"] = similar_homes(premise=premise, meter=meter, today=today, occupancies=occupancies)
     if premise.has_der:
@@ -125,65 +131,11 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     return context
 
 
-def _day_chart(premise, meter, day, windows, book) -> ChartSeries:
-    chart = ChartSeries("day", f"Today, {day:%A %-d %B} (every interval)", "kWh")
-    span = window_for_dates(premise, day, day)
-    zone = zoneinfo.ZoneInfo(premise.timezone)
-    for start, delivered, received in interval_sums(meter=meter, start=span.start, end=span.end, windows=windows):
-        local = start.astimezone(zone)
-        price = book.price(local.replace(minute=0, second=0, microsecond=0))
-        chart.labels.append(local.strftime("%H:%M") + (" (repeated hour)" if local.fold else ""))
-        chart.delivered.append(_kwh(delivered))
-        chart.received.append(_kwh(received))
-        chart.periods.append(price.period if price else "none")
-        chart.period_labels.append(price.label if price else "No tariff")
-    return chart
-
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def _week_chart(premise, today, week_hours) -> ChartSeries:
-    first = today - timedelta(days=6)
-    chart = ChartSeries("week", f"The last 7 days, hour by hour ({first:%-d %b} to {today:%-d %b})", "kWh")
-    zone = zoneinfo.ZoneInfo(premise.timezone)
-    for start, delivered, received in week_hours:
-        local = start.astimezone(zone)
-        chart.labels.append(f"{_WEEKDAYS[local.weekday()]} {local.hour:02d}:00")  # strftime("%a %H:00"), a third of the cost
-        chart.delivered.append(_kwh(delivered))
-        chart.received.append(_kwh(received))
-    return chart
-
-
 def _daily(premise, meter, first, last, windows) -> dict[date, list[int]]:
     span = window_for_dates(premise, first, last)
     zone = zoneinfo.ZoneInfo(premise.timezone)
     rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
     return {start.astimezone(zone).date(): [delivered, received] for start, delivered, received in rows}
-
-
-def _month_chart(today, daily) -> ChartSeries:
-    first = today.replace(day=1)
-    chart = ChartSeries("month", f"{today:%B %Y}, day by day", "kWh")
-    for day, (delivered, received) in sorted(item for item in daily.items() if item[0] >= first):
-        chart.labels.append(f"{day:%a %-d}")
-        chart.delivered.append(_kwh(delivered))
-        chart.received.append(_kwh(received))
-    return chart
-
-
-def _year_chart(first, today, daily) -> ChartSeries:
-    chart = ChartSeries("year", f"{first:%B %Y} to {today:%B %Y}, month by month", "kWh")
-    months: dict[tuple[int, int], list[int]] = {}
-    for day, (delivered, received) in daily.items():
-        entry = months.setdefault((day.year, day.month), [0, 0])
-        entry[0] += delivered
-        entry[1] += received
-    for (year, month), (delivered, received) in sorted(months.items()):
-        chart.labels.append(date(year, month, 1).strftime("%b %Y"))
-        chart.delivered.append(round(delivered / 1000, 1))
-        chart.received.append(round(received / 1000, 1))
-    return chart
 
 
 def _cost_for(premise, meter, first, last, windows, book, occupancies) -> CostSummary | None:
@@ -221,7 +173,7 @@ def _today_vs_yesterday(premise, today, now, book, occupancies, week_hours, dail
     return {"today": today_cost, "yesterday": yesterday_cost, "yesterday_same_time_wh": same_time}
 
 
-def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None:
+def _bill(premise, meter, today, now, windows, book, occupancies, year_ago) -> dict | None:
     cycle_start, cycle_end = cycle_bounds(today, book.cycle_day)
     to_date = _cost_for(premise, meter, cycle_start, today, windows, book, occupancies)
     if to_date is None:
@@ -232,15 +184,54 @@ def _bill(premise, meter, today, now, windows, book, occupancies) -> dict | None
     elapsed = max((now.astimezone(UTC) - start_local.astimezone(UTC)).total_seconds(), 3600.0)
     total_span = (end_local.astimezone(UTC) - start_local.astimezone(UTC)).total_seconds()
     projected_energy = (to_date.energy - to_date.credit) * Decimal(total_span / elapsed)
-    projection = projected_energy + book.fixed_charges(to_date.first_day, cycle_end)
-    last_year = None
-    previous_first, previous_last = _a_year_before(to_date.first_day), _a_year_before(today)
-    previous_windows = occupancy_windows(premise, occupancies, previous_first, previous_last)
-    if previous_windows and _clamp_days(previous_first, previous_last, occupancies) == (previous_first, previous_last):
-        last_year = period_cost_by_day(
-            premise=premise, meter=meter, first_day=previous_first, last_day=previous_last, windows=previous_windows, book=book
+    demand = demand_charge(premise=premise, meter=meter, first_day=to_date.first_day, last_day=today, windows=windows, book=book)
+    demand_cents = demand.cents if demand is not None else Decimal(0)
+    # The peak so far is the least the period's demand charge will be: the projection keeps it.
+    projection = projected_energy + book.fixed_charges(to_date.first_day, cycle_end) + demand_cents
+    last_year = _same_span_last_year(premise, meter, to_date.first_day, today, book, occupancies, year_ago)
+    return {
+        "cycle_start": to_date.first_day,
+        "cycle_end": cycle_end,
+        "to_date": to_date,
+        "demand": demand,
+        "total": to_date.total + demand_cents,
+        "projection": projection,
+        "last_year": last_year,
+    }
+
+
+def _same_span_last_year(premise, meter, first, last, book, occupancies, year_ago) -> dict | None:
+    """The same days a year earlier, up to the same local hour as now: like for like with the bill so far.
+
+    Whole days from the per-period rollups; the last day's hours before the same hour (``year_ago``:
+    that instant and the hourly rows up to it, read with the page's other hours), priced by the hour.
+    None unless the viewer lived here for the whole of that span.
+    """
+    cutoff, hours = year_ago
+    previous_first, previous_last = _a_year_before(first), _a_year_before(last)
+    if _clamp_days(previous_first, previous_last, occupancies) != (previous_first, previous_last):
+        return None
+    delivered = received = 0
+    energy = credit = Decimal(0)
+    if previous_last > previous_first:
+        windows = occupancy_windows(premise, occupancies, previous_first, previous_last)
+        whole = period_cost_by_day(
+            premise=premise, meter=meter, first_day=previous_first, last_day=previous_last - timedelta(days=1), windows=windows, book=book
         )
-    return {"cycle_start": to_date.first_day, "cycle_end": cycle_end, "to_date": to_date, "projection": projection, "last_year": last_year}
+        delivered, received, energy, credit = whole.delivered_wh, whole.received_wh, whole.energy, whole.credit
+    month_before = Decimal(delivered) / KWH if previous_first.replace(day=1) == previous_last.replace(day=1) else Decimal(0)
+    for hour in book.cost_hours(hours, month_kwh_before=month_before):
+        delivered += hour.delivered_wh
+        received += hour.received_wh
+        energy += hour.cost
+        credit += hour.credit
+    return {
+        "first_day": previous_first,
+        "until": cutoff.astimezone(book.zone),
+        "delivered_wh": delivered,
+        "received_wh": received,
+        "total": energy - credit + book.fixed_charges(previous_first, previous_last),
+    }
 
 
 def _a_year_before(day: date) -> date:
@@ -281,9 +272,9 @@ def _run_cost(ahead: list[tuple[datetime, Price | None]], first: int, kwh: Decim
     return sum((per_hour * price.cents_per_kwh for price in prices), Decimal(0)), prices[0]
 
 
-def _everyday(ahead: list[tuple[datetime, Price | None]]) -> list[dict]:
+def _everyday(ahead: list[tuple[datetime, Price | None]], examples) -> list[dict]:
     out = []
-    for name, kwh, hours in APPLIANCES:
+    for name, kwh, hours in examples:
         now_cost = _run_cost(ahead, 0, kwh, hours)
         if now_cost is None:
             continue

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.db.models import Max
 
 from amiportal.env import env_int
@@ -132,6 +133,15 @@ def _tariffs() -> dict[str, Tariff]:
                 export_rate=Decimal("5.2"),
             ),
         ),
+        "IND-TOU-D": (
+            "Industrial time of use with demand charge",
+            dict(
+                pricing=PricingKind.TOU,
+                definition={**_tou_definition(), "demand": {"cents_per_kw": "1450"}},  # $14.50 per kW of the cycle's peak
+                fixed_monthly=Decimal("25000"),
+                critical_peak_adder=Decimal("60"),
+            ),
+        ),
         "MUN-FLAT": (
             "Municipal flat",
             dict(pricing=PricingKind.FLAT, flat_rate=Decimal("10.4"), fixed_monthly=Decimal("3000"), export_credit=ExportCredit.RETAIL),
@@ -171,7 +181,9 @@ def _tariff_code(premise: Premise, index: int) -> str:
         return (
             ["RES-TOU", "RES-TIER", "RES-TOU", "RES-FLAT", "RES-RTP"][index % 5] if premise.service_point_id != "SP-100002" else "RES-TIER"
         )
-    if premise.customer_class in (CustomerClass.COMMERCIAL, CustomerClass.INDUSTRIAL):
+    if premise.customer_class == CustomerClass.INDUSTRIAL:
+        return "IND-TOU-D"
+    if premise.customer_class == CustomerClass.COMMERCIAL:
         return "COM-TOU"
     return "MUN-FLAT"
 
@@ -307,7 +319,7 @@ def _critical_peak_days(tariffs: dict[str, Tariff], today: date) -> None:
     if olga is None:
         return
     summer = [d for d in (date(today.year - 1, 7, 16), date(today.year - 1, 8, 20), date(today.year, 7, 15)) if d <= today]
-    for code in ("RES-TOU", "COM-TOU"):
+    for code in ("RES-TOU", "COM-TOU", "IND-TOU-D"):
         for day in summer + [today + timedelta(days=1)]:
             CriticalPeakEvent.objects.get_or_create(
                 tariff=tariffs[code], day=day, defaults={"start_hour": 14, "end_hour": 19, "declared_by": olga}
@@ -342,19 +354,7 @@ def billing_demo_seed() -> None:
                     meter_unit_set(meter=meter, unit=DEMO_METER_UNITS[(premise.service_point_id, meter.kind)])
                 except ValidationError:
                     pass  # seeded before meters had units: its readings stay in the kind's default unit
-            if meter.kind == MeterKind.ELECTRIC:
-                start = _next_start(meter, Channel.DELIVERED, first, ELECTRIC_SECONDS)
-                if start >= end:
-                    continue
-                delivered, received = electric_rows(premise, meter, start, end)
-                readings_ingest(readings=delivered + received, source=Source.DEMO, filename=f"demo {meter.serial_number}")
-            else:
-                start = _next_start(meter, Channel.DELIVERED, first, HOURLY)
-                hour_end = end.replace(minute=0)
-                if start < hour_end:
-                    readings_ingest(
-                        readings=hourly_rows(premise, meter, start, hour_end), source=Source.DEMO, filename=f"demo {meter.serial_number}"
-                    )
+    demo_readings_append(now=now, first=first)
     # The similar-homes ranking the beat task makes once a day, so the first page after seeding has it.
     similar_homes_refresh(as_of=similar_homes_due_day(now), recompute=True)
 
@@ -364,6 +364,58 @@ def _commodity_tariffs(premise: Premise, tariffs: dict[str, Tariff]) -> None:
     for kind, code in ((MeterKind.GAS, "RES-GAS"), (MeterKind.WATER, "WATER")):
         if premise.meters.filter(kind=kind).exists() and not PremiseTariff.objects.filter(premise=premise, commodity=kind).exists():
             premise_tariff_assign(premise=premise, tariff=tariffs[code], start=TARIFF_START)
+
+
+# A fixed advisory-lock id: one append at a time, so two runs never generate the same intervals twice
+# (the generator is seeded by the first day it writes, so a second writer would send corrections).
+_DEMO_APPEND_LOCK = 0x414D4944454D4F  # "AMIDEMO"
+
+
+def demo_readings_append(*, now: datetime | None = None, first: datetime | None = None) -> int:
+    """The demo premises' simulated meters, from their newest reading up to the last whole quarter hour (hour for gas and water).
+
+    Idempotent: each meter continues after its newest stored reading, through the normal ingest
+    service (``Source.DEMO``), so a run with nothing new writes nothing. Runs one at a time (a
+    transaction-scoped advisory lock on PostgreSQL, released however the run ends). Returns the
+    number of readings accepted.
+    """
+    from amiportal.portal.demo import PREMISES
+
+    now = now or datetime.now(UTC)
+    end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    first = first or end - timedelta(days=2)
+    accepted = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_DEMO_APPEND_LOCK])
+                if not cursor.fetchone()[0]:
+                    return 0  # another run is appending
+        spids = [spec.service_point_id for spec in PREMISES]
+        for premise in Premise.objects.filter(service_point_id__in=spids).order_by("service_point_id"):
+            accepted += _premise_append(premise, first, end)
+    return accepted
+
+
+def _premise_append(premise: Premise, first: datetime, end: datetime) -> int:
+    accepted = 0
+    for meter in premise.meters.all():
+        if meter.kind == MeterKind.ELECTRIC:
+            start = _next_start(meter, Channel.DELIVERED, first, ELECTRIC_SECONDS)
+            if start >= end:
+                continue
+            delivered, received = electric_rows(premise, meter, start, end)
+            report = readings_ingest(readings=delivered + received, source=Source.DEMO, filename=f"demo {meter.serial_number}")
+            accepted += report.accepted
+        else:
+            start = _next_start(meter, Channel.DELIVERED, first, HOURLY)
+            hour_end = end.replace(minute=0)
+            if start < hour_end:
+                report = readings_ingest(
+                    readings=hourly_rows(premise, meter, start, hour_end), source=Source.DEMO, filename=f"demo {meter.serial_number}"
+                )
+                accepted += report.accepted
+    return accepted
 
 
 def _next_price_start(tariff: Tariff, first: datetime) -> datetime:

@@ -17,7 +17,7 @@ from django.db.models import Count, Prefetch, Q
 
 from amiportal.premises.models import MeterKind, Premise
 from billing.models import BillCycle, ExportCredit, PremiseTariff, PricingKind, Tariff, TariffVersion
-from billing.tariff_engine import tou_schedule
+from billing.tariff_engine import demand_rate, tou_schedule
 from billing.units import DEFAULT_CALORIFIC_VALUE_MJ_PER_M3, DEFAULT_VOLUME_CORRECTION, UNITS
 
 
@@ -92,6 +92,9 @@ def version_summary(*, version: TariffVersion, in_force: bool = False) -> Versio
     if version.critical_peak_adder:
         peak.append(f"plus {_cents(version.critical_peak_adder)} per kWh")
     lines.append(("Critical peak events", " then ".join(peak) if peak else "no change in price"))
+    rate = demand_rate(version)
+    if rate is not None:
+        lines.append(("Demand charge", f"{_cents(rate)} per kW of the billing period's highest 15-minute demand"))
     tiers, tou, holidays = [], [], []
     if tariff.commodity == MeterKind.GAS:
         energy = version.definition

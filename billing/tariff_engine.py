@@ -263,6 +263,16 @@ class PriceBook:
                 return Price(Decimal(str(rate)), period, f"{definition['periods'][period]} ({season['name']})")
         return None
 
+    def any_tiered(self, first_day: date, last_day: date) -> bool:
+        """Whether a tiered version applies on any day of the span (its blocks need the month's running total)."""
+        day = first_day
+        while day <= last_day:
+            version = self.version_on(day)
+            if version is not None and version.pricing == PricingKind.TIERED:
+                return True
+            day += timedelta(days=1)
+        return False
+
     def has_event(self, day: date) -> bool:
         version = self.version_on(day)
         return version is not None and (version.tariff_id, day) in self.events
@@ -395,11 +405,30 @@ def validate_definition(pricing: str, definition: dict, flat_rate, commodity: st
         problems.append("a flat rate is needed (for real-time pricing it is the fallback for hours without a published price)")
     if not isinstance(definition, dict):
         return [*problems, "the definition must be a JSON object"]
+    if "demand" in definition:
+        problems += _demand_problems(definition["demand"])
     if pricing == PricingKind.TIERED:
         problems += _tier_problems(definition.get("tiers") or [])
     if pricing == PricingKind.TOU:
         problems += _tou_problems(definition)
     return problems
+
+
+def _demand_problems(demand) -> list[str]:
+    if not isinstance(demand, dict) or set(demand) != {"cents_per_kw"}:
+        return ["demand must be an object with one key, cents_per_kw (the charge per kW of the billing period's peak)"]
+    rate = demand["cents_per_kw"]
+    if not _is_number(rate) or Decimal(str(rate)) <= 0:
+        return ["demand: cents_per_kw must be a positive number of cents per kW"]
+    return []
+
+
+def demand_rate(version: TariffVersion | None) -> Decimal | None:
+    """The version's demand charge in cents per kW of the billing period's peak, or None if it has none."""
+    if version is None or not isinstance(version.definition, dict):
+        return None
+    demand = version.definition.get("demand")
+    return Decimal(str(demand["cents_per_kw"])) if isinstance(demand, dict) and "cents_per_kw" in demand else None
 
 
 # Plausible bounds for a gas's energy content, so a slip of a decimal point is refused.

@@ -18,8 +18,10 @@ from amiportal.accounts.roles import Role
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
 from amiportal.premises.models import CustomerAccount, Premise
-from amiportal.premises.selectors import account_occupancies, occupancies_for, premise_get_for_customer
+from amiportal.premises.selectors import account_occupancies, occupancies_for, premise_get_for_customer, premise_local_date
 from amiportal.premises.services import staff_access_is_open
+from billing.bill_export import bill_csv
+from billing.bills import bill_get, bill_history
 from billing.dashboard import dashboard_build
 from billing.formats.espi_write import greenbutton_feed
 from billing.forms import (
@@ -33,6 +35,7 @@ from billing.forms import (
 )
 from billing.meter_units import meter_stored_unit
 from billing.models import Channel, CriticalPeakEvent, Quality, Tariff
+from billing.periods import PeriodError
 from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
@@ -45,11 +48,20 @@ def _download_form(premise, occupancies):
     return DateRangeForm(initial={"start": first, "end": today})
 
 
+def _period_error(request, premise, error: PeriodError, back_url: str):
+    """A bad or unreachable period (a malformed or old bookmark): the reason inside the layout, and a way back."""
+    context = {"premise": premise, "message": error.message, "back_url": back_url}
+    return render(request, "billing/period_error.html", context, status=error.status)
+
+
 @role_required(Role.CUSTOMER)
 def dashboard_view(request, premise_id: int):
     premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
     occupancies = occupancies_for(user=request.user, premise=premise)
-    context = dashboard_build(premise=premise, occupancies=occupancies)
+    try:
+        context = dashboard_build(premise=premise, occupancies=occupancies, query=request.GET)
+    except PeriodError as error:
+        return _period_error(request, premise, error, reverse("billing:dashboard", args=[premise.pk]))
     context["download_form"] = _download_form(premise, occupancies)
     if context.get("current_occupant") and premise_has_han(premise=premise):
         context["live_demand_url"] = reverse("han:customer_live_demand", kwargs={"premise_id": premise.pk})
@@ -135,6 +147,42 @@ def interval_data_view(request, premise_id: int):
     return HttpResponse(interval_series_json(meter=meter, windows=windows), content_type="application/json")
 
 
+def _bill_context(request, premise_id: int, first_day=None):
+    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
+    occupancies = occupancies_for(user=request.user, premise=premise)
+    today = premise_local_date(zone=premise.timezone)
+    return premise, occupancies, today
+
+
+@role_required(Role.CUSTOMER)
+def bills_view(request, premise_id: int):
+    premise, occupancies, today = _bill_context(request, premise_id)
+    bills = bill_history(premise=premise, occupancies=occupancies, today=today)
+    return render(request, "billing/bills.html", {"premise": premise, "bills": bills, "meter": electric_meter(premise)})
+
+
+def _one_bill(request, premise_id: int, first_day):
+    premise, occupancies, today = _bill_context(request, premise_id)
+    bill = bill_get(premise=premise, occupancies=occupancies, today=today, first_day=first_day)
+    if bill is None:
+        raise Http404("No bill of yours starts on that day.")
+    return premise, bill
+
+
+@role_required(Role.CUSTOMER)
+def bill_view(request, premise_id: int, first_day):
+    premise, bill = _one_bill(request, premise_id, first_day)
+    return render(request, "billing/bill.html", {"premise": premise, "bill": bill})
+
+
+@role_required(Role.CUSTOMER)
+def bill_csv_view(request, premise_id: int, first_day):
+    premise, bill = _one_bill(request, premise_id, first_day)
+    response = HttpResponse(bill_csv(premise=premise, bill=bill), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="bill-{premise.service_point_id}-{bill.first_day}-{bill.last_day}.csv"'
+    return response
+
+
 @role_required(Role.OPERATOR, Role.ADMIN)
 def operator_usage_view(request, account_id: int, premise_id: int):
     account = get_object_or_404(CustomerAccount, pk=account_id)
@@ -145,8 +193,12 @@ def operator_usage_view(request, account_id: int, premise_id: int):
         messages.info(request, "Give the reason for opening this customer's data first.")
         return redirect("portal:operator_customer_detail", account_id=account.pk)
     premise = get_object_or_404(Premise, pk=premise_id)
+    back = reverse("billing:operator_usage", args=[account.pk, premise.pk])
+    try:
+        context = dashboard_build(premise=premise, occupancies=occupancies, query=request.GET)
+    except PeriodError as error:
+        return _period_error(request, premise, error, back)
     audit_append(action="billing.staff_usage_viewed", actor=request.user, target=f"premise:{premise.pk}", customer_account_id=account.pk)
-    context = dashboard_build(premise=premise, occupancies=occupancies)
     context.update({"staff_view": True, "account": account})
     return render(request, "billing/dashboard.html", context)
 

@@ -65,6 +65,11 @@ def _alice_premise(people):
     return {"premise_id": people["alice"].customer_account.agreements.get().premise_id}
 
 
+def _alices_first_bill(people):
+    agreement = people["alice"].customer_account.agreements.get()
+    return {"premise_id": agreement.premise_id, "first_day": agreement.move_in}
+
+
 def _alice_premise_for_staff(people):
     return {"account_id": people["alice"].customer_account.pk, **_alice_premise(people)}
 
@@ -161,6 +166,11 @@ ROUTES: dict[str, Route] = {
     "advice:home": Route(frozenset({"alice"}), kwargs=_alice_premise, not_found_for=NOT_ALICES),
     # Live demand is "now": only the household living there (Peter lived there before) reads it.
     "han:customer_live_demand": Route(frozenset({"alice"}), kwargs=_alice_premise, not_found_for=NOT_ALICES),
+    # Past bills: the list is each reader's own (Peter's holds only his period); a bill is addressed by its first day,
+    # and Alice's first bill began the day she moved in, so Peter (who had moved out) and Bob get 404.
+    "billing:bills": Route(READERS_OF_ALICES_HOME, kwargs=_alice_premise, not_found_for=frozenset({"bob"})),
+    "billing:bill": Route(frozenset({"alice"}), kwargs=_alices_first_bill, not_found_for=NOT_ALICES),
+    "billing:bill_csv": Route(frozenset({"alice"}), kwargs=_alices_first_bill, not_found_for=NOT_ALICES),
     "billing:operator_usage": Route(OPERATORS, kwargs=_alice_premise_for_staff, note="redirects to the reason form until access is opened"),
     "billing:operator_critical_peak": Route(OPERATORS),
     # Operator tariff pages: terms, versions, premise tariff history and billing cycle (no usage shown).

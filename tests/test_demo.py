@@ -55,3 +55,32 @@ def test_previous_occupant_is_not_visible_to_alice(settings):
     premise = Premise.objects.get(service_point_id="SP-100001")
     (period,) = occupancies_for(user=alice, premise=premise)
     assert period.start.year == 2024
+
+
+def test_demo_meters_keep_producing_readings_up_to_now(settings, monkeypatch):
+    """`make run` (AMI_DEMO_LIVE_READINGS) appends the simulated meters' readings, so "Today so far" grows."""
+    from datetime import UTC, datetime, timedelta
+
+    import billing.demo
+    from billing.models import Channel, IntervalReading
+    from billing.tasks import demo_readings_append_task
+
+    class ThreeHoursAgo(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.now(tz) - timedelta(hours=3)
+
+    monkeypatch.setattr(billing.demo, "datetime", ThreeHoursAgo)
+    call_command("seed_demo", stdout=io.StringIO())  # seeded three hours ago
+    monkeypatch.undo()
+    meter = Meter.objects.get(premise__service_point_id="SP-100001", kind="electric")
+    current = IntervalReading.objects.filter(meter=meter, channel=Channel.DELIVERED, is_current=True)
+    before = current.count()
+    settings.AMI_DEMO_LIVE_READINGS = False
+    assert demo_readings_append_task.apply().get() == 0 and current.count() == before  # off: writes nothing
+    settings.AMI_DEMO_LIVE_READINGS = True
+    assert demo_readings_append_task.apply().get() > 0
+    newest = current.order_by("-start").first().start
+    now = datetime.now(UTC)
+    assert now - timedelta(minutes=30) <= newest < now and current.count() >= before + 11
+    assert demo_readings_append_task.apply().get() == 0 or datetime.now(UTC).minute % 15 == 0  # idempotent: nothing new to add

@@ -55,6 +55,11 @@ def test_a_bad_value_fails_at_start_with_a_clear_message():
     assert result.returncode != 0 and "AMI_SESSION_IDLE_SECONDS='ten minutes' is not an integer" in result.stderr
 
 
+def test_production_refuses_the_demos_simulated_meters():
+    result = manage("check", extra_env={**PRODUCTION_ENV, "AMI_DEMO_LIVE_READINGS": "true"})
+    assert result.returncode != 0 and "AMI_DEMO_LIVE_READINGS" in result.stderr
+
+
 def test_a_bad_keyring_fails_at_start():
     result = manage("check", extra_env={**PRODUCTION_ENV, "AMI_KEYRING": "k1:short"})
     assert result.returncode != 0 and "AMI_KEYRING" in result.stderr

@@ -86,7 +86,7 @@ def _cell(value) -> str:
 def chart_table_rows(chart, with_export: bool) -> str:
     """A chart's data table body: one row per point, its label as the row header.
 
-    The day chart adds the TOU period's name, so the period is never told by colour alone.
+    Interval and hour charts add the TOU period's name, so the period is never told by colour alone.
     Built in Python rather than a template loop (a year of hours and days is about 300 rows,
     and a loop of template tags cost about 10 ms a page), every cell escaped as
     ``format_html`` would (``_cell``), at about a fifth of ``format_html_join``'s cost.
@@ -94,7 +94,7 @@ def chart_table_rows(chart, with_export: bool) -> str:
     columns = [chart.labels, chart.delivered]
     if with_export:
         columns.append(chart.received or [0] * len(chart.labels))
-    if chart.key == "day":
+    if chart.period_labels:
         columns.append(chart.period_labels)
     rows = [
         '<tr><th scope="row">' + _cell(row[0]) + "</th>" + "".join(["<td>" + _cell(value) + "</td>" for value in row[1:]]) + "</tr>"

@@ -14,23 +14,24 @@
 
   function draw(spec) {
     if (drawn[spec.key]) { return; }
+    var money = spec.unit === "$";
     var canvas = document.getElementById("chart-" + spec.key);
     if (!canvas) { return; }
     var delivered = {
-      label: "From the grid (kWh)", data: spec.delivered,
+      label: money ? "Cost of energy from the grid ($)" : "From the grid (kWh)", data: spec.delivered,
       backgroundColor: spec.periods.length ? spec.periods.map(function (p) { return colours[p] || colours.standard; }) : colours.standard
     };
     var datasets = [delivered];
     var anyExport = spec.received.some(function (v) { return v > 0; });
     if (anyExport) {
-      datasets.push({ label: "To the grid (kWh)", data: spec.received.map(function (v) { return -v; }), backgroundColor: exportColour });
+      datasets.push({ label: money ? "Export credit ($)" : "To the grid (kWh)", data: spec.received.map(function (v) { return -v; }), backgroundColor: exportColour });
     }
     drawn[spec.key] = new Chart(canvas, {
       type: "bar",
       data: { labels: spec.labels, datasets: datasets },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        scales: { x: { stacked: true, ticks: { autoSkip: true, maxTicksLimit: 12 } }, y: { stacked: true, title: { display: true, text: "kWh (export below zero)" } } },
+        scales: { x: { stacked: true, ticks: { autoSkip: true, maxTicksLimit: 12 } }, y: { stacked: true, title: { display: true, text: money ? "$ (export credit below zero)" : "kWh (export below zero)" } } },
         plugins: {
           tooltip: {
             callbacks: {
@@ -44,18 +45,7 @@
     });
   }
 
-  function show(key) {
-    document.querySelectorAll(".chart-tab").forEach(function (tab) {
-      var active = tab.getAttribute("data-chart") === key;
-      tab.setAttribute("aria-selected", active ? "true" : "false");
-      document.getElementById("panel-" + tab.getAttribute("data-chart")).hidden = !active;
-    });
-    charts.forEach(function (spec) { if (spec.key === key) { draw(spec); } });
-  }
-
-  document.querySelectorAll(".chart-tab").forEach(function (tab) {
-    tab.addEventListener("click", function () { show(tab.getAttribute("data-chart")); });
-  });
-  if (charts.length) { show(charts[0].key); }
+  // One chart per page: the period chosen by the links above it (its URL holds the choice).
+  charts.forEach(draw);
   document.body.setAttribute("data-charts-ready", "true");
 })();

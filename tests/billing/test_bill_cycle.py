@@ -66,9 +66,9 @@ def test_bill_to_date_projection_and_last_year_follow_a_cycle_that_crosses_the_d
     # Projected energy: the same rate over the whole cycle, 31 days with the 25-hour one.
     whole_cycle_energy = Decimal((31 * 24 + 1) * 10)
     assert abs(bill["projection"] - (whole_cycle_energy + Decimal(31 * 5 + 500))) < Decimal("0.01")
-    last_year = bill["last_year"]
-    assert (last_year.first_day, last_year.last_day) == (date(2024, 10, 15), date(2024, 11, 10))
-    assert last_year.delivered_wh == (27 * 24 + 1) * 1000  # 3 November 2024 had 25 hours
+    last_year = bill["last_year"]  # the same span to the same time: 15 October to midnight starting 10 November
+    assert (last_year["first_day"], last_year["until"].date(), last_year["until"].hour) == (date(2024, 10, 15), date(2024, 11, 10), 0)
+    assert last_year["delivered_wh"] == (26 * 24 + 1) * 1000  # 3 November 2024 had 25 hours; none of the 10th yet
 
 
 @pytest.mark.django_db

@@ -78,7 +78,7 @@ def test_alice_sees_price_bill_charts_everyday_costs_and_net_metering(alice, ali
         assert text in page, text
     assert "tou-chip tou-" in page and ("(Summer)" in page or "(Winter)" in page)  # TOU named, not colour alone
     charts = json.loads(page.split('id="billing-chart-data" type="application/json">')[1].split("</script>")[0])
-    assert [c["key"] for c in charts] == ["day", "week", "month", "year"]
+    assert [c["key"] for c in charts] == ["day"]  # the chosen period's chart only (tests/billing/test_dashboard_periods.py)
     day = charts[0]
     assert len(day["labels"]) == len(day["periods"]) == len(day["periodLabels"]) > 0
     assert any(v > 0 for v in day["received"]) or datetime.now(UTC).astimezone(premise_zone(alice_home)).hour < 11
@@ -133,9 +133,14 @@ def test_a_new_occupant_never_sees_the_previous_occupants_readings(db):
         .streaming_content
     )
     assert xml.count(b"<IntervalReading>") == 3 * 96
-    context = dashboard_build(premise=premise, occupancies=[Occupancy(date(2025, 6, 11), None)], now=datetime(2025, 6, 13, 18, tzinfo=UTC))
-    month = context["charts"][2]
-    assert month.labels == ["Wed 11", "Thu 12", "Fri 13"]
+    context = dashboard_build(
+        premise=premise,
+        occupancies=[Occupancy(date(2025, 6, 11), None)],
+        now=datetime(2025, 6, 13, 18, tzinfo=UTC),
+        query={"period": "month", "on": "2025-06-13"},
+    )
+    (month,) = context["charts"]
+    assert month.labels == ["Wed 11 Jun", "Thu 12 Jun", "Fri 13 Jun"]
     assert context["bill"]["last_year"] is None
 
 
@@ -214,7 +219,7 @@ def test_price_now_names_the_period_and_the_next_change_in_local_time(db):
 
 
 def test_chart_tables_escape_their_cells_and_name_the_price_period():
-    from billing.dashboard import ChartSeries
+    from billing.period_charts import ChartSeries
     from billing.templatetags.billing_format import chart_table_rows
 
     chart = ChartSeries("day", "Today", "kWh", labels=["00:00", "<b>"], delivered=[0.25, 1.0], received=[0.0, 0.5])

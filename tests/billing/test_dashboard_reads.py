@@ -97,14 +97,15 @@ def test_today_and_yesterday_are_the_hour_by_hour_figures():
         )
 
 
-def test_the_dashboard_reads_at_most_nine_queries(django_assert_max_num_queries):
-    """Meter, tariff history, days, week hours, today's intervals, this cycle, last year, utility bills, similar homes."""
+def test_the_dashboard_reads_at_most_eight_queries(django_assert_max_num_queries):
+    """Meter, tariff history, hours (yesterday, today and last year's day to this hour, one read), today's intervals,
+    this cycle, last year's days, utility bills, similar homes (no daily read for a TOU home without solar)."""
     premise = PremiseFactory()
     MeterFactory(premise=premise)
     tou_tariff(premise)
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo(premise.timezone)).date()
     _fill(premise, today - timedelta(days=400), today, seconds=3600)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         context = dashboard_build(premise=premise, occupancies=[Occupancy(date(2020, 1, 1), None)], now=now)
     assert context["bill"]["last_year"] is not None and context["today_vs_yesterday"]["yesterday"] is not None
