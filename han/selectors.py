@@ -13,7 +13,10 @@ from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
 from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
 
-COORDINATOR_ONLINE_SECONDS = 90
+# Online while its last fresh report is this recent: it sends a heartbeat every 30 s
+# (han.coordinator.service.HEARTBEAT_SECONDS, plus up to a 3 s queue poll), so a coordinator that
+# stopped shows offline within 45 s of its last one; one that says "offline" shows offline at once.
+COORDINATOR_ONLINE_SECONDS = 45
 
 
 # --- installers: only premises with an open work order assigned to them -------------------
@@ -74,7 +77,9 @@ def device_get_for_customer(*, user, device_uid) -> Device:
 
 def coordinator_is_online(coordinator: Coordinator) -> bool:
     seen = coordinator.last_seen_at
-    return seen is not None and timezone.now() - seen <= timedelta(seconds=COORDINATOR_ONLINE_SECONDS)
+    if seen is None or (coordinator.offline_at is not None and coordinator.offline_at >= seen):
+        return False
+    return timezone.now() - seen <= timedelta(seconds=COORDINATOR_ONLINE_SECONDS)
 
 
 def network_for_premise(*, premise: Premise) -> HanNetwork | None:
