@@ -11,7 +11,19 @@ from django.utils import timezone
 
 from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
-from han.models import STATE_PATH, CommissioningJob, Coordinator, Device, DeviceState, HanNetwork, WorkOrder, WorkOrderStatus
+from han.models import (
+    STATE_PATH,
+    CommissioningJob,
+    Coordinator,
+    Device,
+    DeviceState,
+    HanNetwork,
+    JobKind,
+    JobState,
+    WorkOrder,
+    WorkOrderStatus,
+)
+from han.services.sweeper import QUEUED_NOTICE
 
 # Online while its last fresh report is this recent: it sends a heartbeat every 30 s
 # (han.coordinator.service.HEARTBEAT_SECONDS, plus up to a 3 s queue poll), so a coordinator that
@@ -31,6 +43,15 @@ def work_order_get_for_installer(*, user, work_order_id: int) -> WorkOrder:
     if work_order is None:
         raise Http404("No such open work order of yours.")
     return work_order
+
+
+def work_order_device_get_for_installer(*, user, work_order_id: int, device_uid) -> tuple[WorkOrder, Device]:
+    """An open work order of the installer's and a device at its premise; 404 otherwise."""
+    work_order = work_order_get_for_installer(user=user, work_order_id=work_order_id)
+    device = device_get_for_installer(user=user, device_uid=device_uid)
+    if device.network.premise_id != work_order.premise_id:
+        raise Http404("No such device on this work order's premise.")
+    return work_order, device
 
 
 def device_get_for_installer(*, user, device_uid) -> Device:
@@ -90,19 +111,36 @@ def devices_for_network(*, network: HanNetwork) -> QuerySet[Device]:
     return network.devices.exclude(state=DeviceState.DECOMMISSIONED).order_by("created_at")
 
 
+def device_commission_queued(device: Device) -> bool:
+    """Its key waits for the message service (the broker was unreachable when it was submitted)."""
+    if device.state != DeviceState.REGISTERED:
+        return False
+    return CommissioningJob.objects.filter(device=device, state=JobState.PENDING, detail=QUEUED_NOTICE).exists()
+
+
+def device_remove_sent(device: Device) -> bool:
+    """Its removal was sent to the gateway (its key had reached it), not only recorded."""
+    return device.jobs.filter(kind=JobKind.REMOVE).exists()
+
+
 def device_progress(device: Device) -> dict[str, Any]:
     """What the live progress display shows: where the device is on its way to 'verified'."""
     online = coordinator_is_online(device.network.coordinator)
     reached = STATE_PATH.index(DeviceState(device.state)) if device.state in STATE_PATH else -1
     steps = [{"state": state.value, "label": state.label, "done": index <= reached} for index, state in enumerate(STATE_PATH)]
-    waiting = device.is_in_progress and not online
+    if device_commission_queued(device):
+        notice = QUEUED_NOTICE
+    elif device.is_in_progress and not online:
+        notice = "The home's gateway is offline: the job waits and continues when the gateway is back."
+    else:
+        notice = ""
     return {
         "state": device.state,
         "state_label": device.get_state_display(),
         "failure_reason": device.failure_reason,
         "finished": not device.is_in_progress,
         "coordinator_online": online,
-        "notice": "The home's gateway is offline: the job waits and continues when the gateway is back." if waiting else "",
+        "notice": notice,
         "steps": steps,
     }
 
