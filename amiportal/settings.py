@@ -244,6 +244,8 @@ AMI_HAN_PERMIT_SECONDS = env_int("AMI_HAN_PERMIT_SECONDS", 60, minimum=1, maximu
 AMI_HAN_PERMIT_GRACE_SECONDS = env_int("AMI_HAN_PERMIT_GRACE_SECONDS", 30, minimum=1, maximum=600)
 # A relay runner's claim on a command: a runner that dies leaves it claimed this long at most.
 AMI_HAN_RELAY_LEASE_SECONDS = env_int("AMI_HAN_RELAY_LEASE_SECONDS", 15, minimum=2, maximum=600)
+# How long one envelope to a coordinator stays valid; one still unanswered then is sent again, fresh.
+AMI_HAN_COMMAND_TTL_SECONDS = env_int("AMI_HAN_COMMAND_TTL_SECONDS", 600, minimum=2, maximum=3600)
 # How many envelopes one command gets (a fresh one each time the last expired unanswered) before it fails.
 AMI_HAN_COMMAND_ATTEMPTS = env_int("AMI_HAN_COMMAND_ATTEMPTS", 4, minimum=1, maximum=20)
 

@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 PERMIT_SECONDS = settings.AMI_HAN_PERMIT_SECONDS
 # An envelope lives minutes, not a day: one still unanswered by then is sent again, fresh (same command
 # id), by the sweeper (han.services.sweeper), up to AMI_HAN_COMMAND_ATTEMPTS envelopes in all.
-COMMAND_TTL_SECONDS = 10 * 60
+COMMAND_TTL_SECONDS = settings.AMI_HAN_COMMAND_TTL_SECONDS  # 10 minutes unless configured
 RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
 COMMAND_LIFETIME = timedelta(seconds=COMMAND_TTL_SECONDS)
 
