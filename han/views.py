@@ -203,7 +203,8 @@ def customer_device_add_view(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{device.label or device.get_device_type_display()} is being connected to your home's network.")
+            name = device.label or device.get_device_type_display()
+            _sent_or_queued(request, device, f"{name} is being connected to your home's network.")
             return redirect("han:customer_devices")
     return render(
         request, "han/customer_device_add.html", {"form": form, "has_network": networks.exists()}, status=400 if form.errors else 200
