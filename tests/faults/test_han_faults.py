@@ -157,12 +157,14 @@ def test_a_worker_killed_mid_relay_under_the_production_visibility_timeout_is_re
         def worker_is_blocked():
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%han_commissioningjob%%'"
+                    # This test database only: other test runs on the server may be waiting on their own job rows.
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND query LIKE 'UPDATE %%han_commissioningjob%%'"
                 )
                 return cursor.fetchone()[0] > 0
 
         first = fault_processes.worker()
-        wait_for(worker_is_blocked, timeout=30)
+        wait_for(worker_is_blocked, timeout=90)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
         fault_processes.running.pop("worker")
