@@ -248,3 +248,13 @@ def test_the_installer_sees_queued_when_the_broker_is_down_and_nothing_is_half_w
     device = Device.objects.get(eui64=eui64)
     assert device.state == DeviceState.REGISTERED and device.link_key_sealed
     assert _job(device).detail == QUEUED_NOTICE
+
+
+def test_beat_runs_the_han_command_sweeper_every_few_seconds():
+    from datetime import timedelta as delta
+
+    from amiportal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["han-commands-sweep"]
+    assert entry["task"] == "han.tasks.han_commands_sweep_task" and entry["task"] in app.tasks
+    assert entry["schedule"] <= delta(seconds=10)
