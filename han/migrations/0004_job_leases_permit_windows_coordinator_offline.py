@@ -5,30 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('han', '0003_report_sequences_freshness_and_command_expiry'),
+        ("han", "0003_report_sequences_freshness_and_command_expiry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='commissioningjob',
-            name='lease_expires_at',
+            model_name="commissioningjob",
+            name="lease_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='commissioningjob',
-            name='permit_ends_at',
+            model_name="commissioningjob",
+            name="permit_ends_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='coordinator',
-            name='offline_at',
+            model_name="coordinator",
+            name="offline_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='commissioningjob',
-            index=models.Index(fields=['state', 'lease_expires_at'], name='han_job_state_lease'),
+            model_name="commissioningjob",
+            index=models.Index(fields=["state", "lease_expires_at"], name="han_job_state_lease"),
         ),
     ]
