@@ -240,6 +240,17 @@ AMI_AUDIT_CHECKPOINT_EVERY = env_int("AMI_AUDIT_CHECKPOINT_EVERY", 1000, minimum
 AMI_SECRET_HASH_KEY = _key_32("AMI_SECRET_HASH_KEY")
 # The head-end's Ed25519 seed: it signs every command sent to a HAN coordinator.
 AMI_HAN_SIGNING_KEY = _key_32("AMI_HAN_SIGNING_KEY")
+# The HAN command path's deadlines, held by the head-end (han/services/sweeper.py, docs/reliability.md).
+# How long a coordinator keeps its permit window open for one device, and how long after it the
+# head-end still waits for the join and interview before it fails the device with "timed_out".
+AMI_HAN_PERMIT_SECONDS = env_int("AMI_HAN_PERMIT_SECONDS", 60, minimum=1, maximum=254)
+AMI_HAN_PERMIT_GRACE_SECONDS = env_int("AMI_HAN_PERMIT_GRACE_SECONDS", 30, minimum=1, maximum=600)
+# A relay runner's claim on a command: a runner that dies leaves it claimed this long at most.
+AMI_HAN_RELAY_LEASE_SECONDS = env_int("AMI_HAN_RELAY_LEASE_SECONDS", 15, minimum=2, maximum=600)
+# How long one envelope to a coordinator stays valid; one still unanswered then is sent again, fresh.
+AMI_HAN_COMMAND_TTL_SECONDS = env_int("AMI_HAN_COMMAND_TTL_SECONDS", 600, minimum=2, maximum=3600)
+# How many envelopes one command gets (a fresh one each time the last expired unanswered) before it fails.
+AMI_HAN_COMMAND_ATTEMPTS = env_int("AMI_HAN_COMMAND_ATTEMPTS", 4, minimum=1, maximum=20)
 
 # --- Email -------------------------------------------------------------------
 # Links in notification emails point here (the portal's public address).
@@ -396,6 +407,10 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-usage-alerts": {  # bill to date above the customer's threshold; usage today above N x usual
         "task": "amiportal.notifications.tasks.usage_alerts_task",
         "schedule": timedelta(hours=1),
+    },
+    "han-commands-sweep": {  # HAN commands: lapsed claims and hand-offs, closed permit windows, unanswered envelopes
+        "task": "han.tasks.han_commands_sweep_task",
+        "schedule": timedelta(seconds=env_int("AMI_HAN_SWEEP_SECONDS", 5, minimum=1, maximum=300)),
     },
     "billing-similar-homes-refresh": {  # hourly; does the work once a day (the day is claimed)
         "task": "billing.tasks.similar_homes_refresh_task",

@@ -34,6 +34,34 @@ class CommissionForm(forms.Form):
         return cleaned
 
 
+class InstallCodeCorrectForm(forms.Form):
+    """A new install code for a device whose commissioning failed (the EUI-64 defaults to the device's own)."""
+
+    install_code = CommissionForm.base_fields["install_code"]
+    eui64 = forms.CharField(
+        label="Device EUI-64",
+        max_length=40,
+        required=False,
+        help_text="Change it only if the EUI-64 entered before was wrong too: the device is then registered again in its place.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, device_eui64: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.device_eui64 = device_eui64
+        self.fields["eui64"].initial = device_eui64.upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        code = cleaned.get("install_code")
+        if code:
+            try:
+                cleaned["parsed"] = install_code_parse(code=code, eui64=cleaned.get("eui64") or self.device_eui64)
+            except InstallCodeError as exc:
+                self.add_error("eui64" if "EUI-64" in str(exc) and "QR" not in str(exc) else "install_code", str(exc))
+        return cleaned
+
+
 class CustomerAddDeviceForm(CommissionForm):
     network = forms.ModelChoiceField(label="Home", queryset=None, empty_label=None)
 

@@ -36,6 +36,8 @@ class Coordinator(models.Model):
     stale_heartbeats = models.PositiveIntegerField(default=0, help_text="Heartbeats that arrived more than 60 s after they were signed.")
     replayed_reports = models.PositiveIntegerField(default=0, help_text="Reports refused because their number was seen before.")
     late_reports = models.PositiveIntegerField(default=0, help_text="Reports refused because they outlived their command.")
+    # The signed time of its last "offline" report (a graceful stop): offline from then until a later fresh report.
+    offline_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,11 +215,21 @@ class CoordinatorCommand(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     # When the last envelope sent for it expires: a report older than that cannot change anything.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The relay's claim (amiportal.leases): while "relaying", when the runner's lease lapses; while
+    # "pending", by when a worker should have taken it (its hand-off), or the sweeper enqueues it again.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the permit window the coordinator opened for it ends, plus a grace for the interview:
+    # a join not finished by then is failed by the head-end's sweeper (han.services.sweeper).
+    permit_ends_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [
+            # The sweeper's look-ups: claims and hand-offs that lapsed, and relayed commands past their deadline.
+            models.Index(fields=["state", "lease_expires_at"], name="han_job_state_lease"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.command_id}"

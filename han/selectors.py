@@ -20,11 +20,17 @@ from han.models import (
     DeviceState,
     DeviceType,
     HanNetwork,
+    JobKind,
+    JobState,
     WorkOrder,
     WorkOrderStatus,
 )
+from han.services.sweeper import QUEUED_NOTICE
 
-COORDINATOR_ONLINE_SECONDS = 90
+# Online while its last fresh report is this recent: it sends a heartbeat every 30 s
+# (han.coordinator.service.HEARTBEAT_SECONDS, plus up to a 3 s queue poll), so a coordinator that
+# stopped shows offline within 45 s of its last one; one that says "offline" shows offline at once.
+COORDINATOR_ONLINE_SECONDS = 45
 
 
 # --- installers: only premises with an open work order assigned to them -------------------
@@ -39,6 +45,15 @@ def work_order_get_for_installer(*, user, work_order_id: int) -> WorkOrder:
     if work_order is None:
         raise Http404("No such open work order of yours.")
     return work_order
+
+
+def work_order_device_get_for_installer(*, user, work_order_id: int, device_uid) -> tuple[WorkOrder, Device]:
+    """An open work order of the installer's and a device at its premise; 404 otherwise."""
+    work_order = work_order_get_for_installer(user=user, work_order_id=work_order_id)
+    device = device_get_for_installer(user=user, device_uid=device_uid)
+    if device.network.premise_id != work_order.premise_id:
+        raise Http404("No such device on this work order's premise.")
+    return work_order, device
 
 
 def device_get_for_installer(*, user, device_uid) -> Device:
@@ -85,7 +100,9 @@ def device_get_for_customer(*, user, device_uid) -> Device:
 
 def coordinator_is_online(coordinator: Coordinator) -> bool:
     seen = coordinator.last_seen_at
-    return seen is not None and timezone.now() - seen <= timedelta(seconds=COORDINATOR_ONLINE_SECONDS)
+    if seen is None or (coordinator.offline_at is not None and coordinator.offline_at >= seen):
+        return False
+    return timezone.now() - seen <= timedelta(seconds=COORDINATOR_ONLINE_SECONDS)
 
 
 def network_for_premise(*, premise: Premise) -> HanNetwork | None:
@@ -96,19 +113,36 @@ def devices_for_network(*, network: HanNetwork) -> QuerySet[Device]:
     return network.devices.exclude(state=DeviceState.DECOMMISSIONED).order_by("created_at")
 
 
+def device_commission_queued(device: Device) -> bool:
+    """Its key waits for the message service (the broker was unreachable when it was submitted)."""
+    if device.state != DeviceState.REGISTERED:
+        return False
+    return CoordinatorCommand.objects.filter(device=device, state=JobState.PENDING, detail=QUEUED_NOTICE).exists()
+
+
+def device_remove_sent(device: Device) -> bool:
+    """Its removal was sent to the gateway (its key had reached it), not only recorded."""
+    return device.jobs.filter(kind=JobKind.REMOVE).exists()
+
+
 def device_progress(device: Device) -> dict[str, Any]:
     """What the live progress display shows: where the device is on its way to 'verified'."""
     online = coordinator_is_online(device.network.coordinator)
     reached = STATE_PATH.index(DeviceState(device.state)) if device.state in STATE_PATH else -1
     steps = [{"state": state.value, "label": state.label, "done": index <= reached} for index, state in enumerate(STATE_PATH)]
-    waiting = device.is_in_progress and not online
+    if device_commission_queued(device):
+        notice = QUEUED_NOTICE
+    elif device.is_in_progress and not online:
+        notice = "The home's gateway is offline: the job waits and continues when the gateway is back."
+    else:
+        notice = ""
     return {
         "state": device.state,
         "state_label": device.get_state_display(),
         "failure_reason": device.failure_reason,
         "finished": not device.is_in_progress,
         "coordinator_online": online,
-        "notice": "The home's gateway is offline: the job waits and continues when the gateway is back." if waiting else "",
+        "notice": notice,
         "steps": steps,
     }
 

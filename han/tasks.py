@@ -7,6 +7,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from han.services.relay import job_relay, report_record, reports_record
+from han.services.sweeper import han_commands_sweep
 
 _TRANSIENT = (OperationalError, BrokerOperationalError, ConnectionError, TimeoutError)
 
@@ -38,3 +39,9 @@ def han_reports_record_task(reports: list) -> str:
     """Apply a batch of signed reports from one coordinator process, in one transaction."""
     outcomes = reports_record(reports=reports)
     return f"{len(outcomes)} reports"
+
+
+@shared_task(name="han.tasks.han_commands_sweep_task")
+def han_commands_sweep_task() -> dict[str, int]:
+    """Beat, every few seconds: the head-end's command deadlines (``han.services.sweeper``). Counts only."""
+    return han_commands_sweep()

@@ -12,6 +12,16 @@ urlpatterns = [
         views.installer_device_retry_view,
         name="installer_device_retry",
     ),
+    path(
+        "installer/work-orders/<id:work_order_id>/devices/<uuid:device_uid>/install-code/",
+        views.installer_device_install_code_view,
+        name="installer_device_install_code",
+    ),
+    path(
+        "installer/work-orders/<id:work_order_id>/devices/<uuid:device_uid>/remove/",
+        views.installer_device_remove_view,
+        name="installer_device_remove",
+    ),
     path("installer/devices/<uuid:device_uid>/status.json", views.installer_device_status_view, name="installer_device_status"),
     path("devices/", views.customer_devices_view, name="customer_devices"),
     path("devices/add/", views.customer_device_add_view, name="customer_device_add"),

@@ -16,14 +16,16 @@ from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
 from amiportal.portal.confirm import confirmation_given, confirmation_page
 from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
-from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm
+from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm, InstallCodeCorrectForm
 from han.models import HanNetwork
 from han.selectors import (
     coordinator_is_online,
     customer_networks,
+    device_commission_queued,
     device_get_for_customer,
     device_get_for_installer,
     device_progress,
+    device_remove_sent,
     devices_for_customer,
     devices_for_network,
     han_networks_overview,
@@ -32,16 +34,32 @@ from han.selectors import (
     network_for_premise,
     network_jobs_recent,
     spare_coordinators,
+    work_order_device_get_for_installer,
     work_order_get_for_installer,
     work_orders_for_installer,
 )
-from han.services.commissioning import DeviceAlreadyCommissioned, device_commission, device_commission_retry, device_remove
+from han.services.commissioning import (
+    DeviceAlreadyCommissioned,
+    device_commission,
+    device_commission_retry,
+    device_install_code_correct,
+    device_remove,
+)
 from han.services.networks import coordinator_replace
 from han.services.refusals import customer_device_access_refused
+from han.services.sweeper import QUEUED_NOTICE
 
 
 def _rows(devices):
     return [{"device": device, "progress": device_progress(device)} for device in devices]
+
+
+def _sent_or_queued(request, device, sent: str) -> None:
+    """Say the key was sent, or that it waits for the message service (submitted while the broker was down)."""
+    if device_commission_queued(device):
+        messages.warning(request, QUEUED_NOTICE)
+    else:
+        messages.success(request, sent)
 
 
 # --- installers --------------------------------------------------------------------------------
@@ -62,7 +80,7 @@ def installer_work_order_view(request, work_order_id: int):
             form.add_error(None, "This premise has no HAN gateway registered yet; ask operations to register one.")
         else:
             try:
-                device_commission(
+                device = device_commission(
                     network=network,
                     parsed=form.cleaned_data["parsed"],
                     device_type=form.cleaned_data["device_type"],
@@ -76,7 +94,7 @@ def installer_work_order_view(request, work_order_id: int):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, "Key escrowed and sent to the gateway. Progress shows below as the device joins.")
+                _sent_or_queued(request, device, "Key escrowed and sent to the gateway. Progress shows below as the device joins.")
                 return redirect("han:installer_work_order", work_order_id=work_order.pk)
     context = {
         "work_order": work_order,
@@ -107,6 +125,40 @@ def installer_device_retry_view(request, work_order_id: int, device_uid):
         messages.error(request, exc.messages[0])
     else:
         messages.success(request, f"Retrying {device.eui64.upper()}: the key was sent to the gateway again.")
+    return redirect("han:installer_work_order", work_order_id=work_order.pk)
+
+
+@role_required(Role.INSTALLER)
+def installer_device_install_code_view(request, work_order_id: int, device_uid):
+    """Correct a wrong install code: the new one replaces the failed registration (its old key is discarded)."""
+    work_order, device = work_order_device_get_for_installer(user=request.user, work_order_id=work_order_id, device_uid=device_uid)
+    form = InstallCodeCorrectForm(request.POST or None, device_eui64=device.eui64)
+    if request.method == "POST" and form.is_valid():
+        try:
+            corrected = device_install_code_correct(
+                device=device, parsed=form.cleaned_data["parsed"], actor=request.user, work_order=work_order
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            _sent_or_queued(request, corrected, f"New install code for {corrected.eui64.upper()} escrowed and sent to the gateway.")
+            return redirect("han:installer_work_order", work_order_id=work_order.pk)
+    context = {"work_order": work_order, "device": device, "progress": device_progress(device), "form": form}
+    return render(request, "han/installer_device_install_code.html", context, status=400 if form.errors else 200)
+
+
+@role_required(Role.INSTALLER)
+@require_POST
+@step_up_required("han.device_remove")
+def installer_device_remove_view(request, work_order_id: int, device_uid):
+    work_order, device = work_order_device_get_for_installer(user=request.user, work_order_id=work_order_id, device_uid=device_uid)
+    try:
+        device_remove(device=device, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        told = " The gateway was told to forget it." if device_remove_sent(device) else " Its key had not reached the gateway."
+        messages.success(request, f"{device.label or device.eui64.upper()} was removed and its key destroyed.{told}")
     return redirect("han:installer_work_order", work_order_id=work_order.pk)
 
 
@@ -155,7 +207,8 @@ def customer_device_add_view(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"{device.label or device.get_device_type_display()} is being connected to your home's network.")
+            name = device.label or device.get_device_type_display()
+            _sent_or_queued(request, device, f"{name} is being connected to your home's network.")
             return redirect("han:customer_devices")
     return render(
         request, "han/customer_device_add.html", {"form": form, "has_network": networks.exists()}, status=400 if form.errors else 200

@@ -146,6 +146,10 @@ ROUTES: dict[str, Route] = {
     "han:installer_work_orders": Route(frozenset({"ivan"})),
     "han:installer_work_order": Route(frozenset({"ivan"}), kwargs=lambda p: _han().work_order_kwargs(p)),
     "han:installer_device_retry": Route(frozenset({"ivan"}), kwargs=lambda p: _han().work_order_device_kwargs(p), get_not_allowed=True),
+    "han:installer_device_install_code": Route(frozenset({"ivan"}), kwargs=lambda p: _han().work_order_device_kwargs(p)),
+    "han:installer_device_remove": Route(
+        frozenset({"ivan"}), kwargs=lambda p: _han().work_order_device_kwargs(p), get_not_allowed=True, note="POST, step-up"
+    ),
     "han:installer_device_status": Route(frozenset({"ivan"}), kwargs=lambda p: _han().device_kwargs(p)),
     "han:customer_devices": Route(CUSTOMERS),
     "han:customer_device_add": Route(CUSTOMERS, note="behind step-up: redirects to re-verify first"),

@@ -110,6 +110,16 @@ def _scenario(url_name: str, people: dict) -> Scenario:
             CONFIRMED,
             lambda: Device.objects.get(pk=device.pk).state == DeviceState.DECOMMISSIONED,
         )
+    if url_name == "han:installer_device_remove":
+        world = han_world.han_world(people)
+        device = world["device"]
+        return Scenario(
+            "ivan",
+            "POST",
+            reverse(url_name, args=[world["work_order"].pk, device.uid]),
+            {},
+            lambda: Device.objects.get(pk=device.pk).state == DeviceState.DECOMMISSIONED,
+        )
     if url_name == "han:operator_network_replace":
         network = han_world.han_world(people)["network"]
         spare = CoordinatorIdentity.generate("gw-spare")

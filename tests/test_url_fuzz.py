@@ -41,6 +41,7 @@ POSTERS = {
     "accounts:backup_codes": "olga",
     "accounts:totp_remove": "olga",
     "han:installer_device_retry": "ivan",
+    "han:installer_device_remove": "ivan",
     "han:customer_device_remove": "alice",
     "billing:operator_premise_tariff_assign": "olga",
     "billing:operator_bill_cycle_set": "olga",

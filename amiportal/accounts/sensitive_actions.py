@@ -49,7 +49,7 @@ SENSITIVE_ACTIONS: dict[str, SensitiveAction] = {
     ),
     "han.device_remove": SensitiveAction(
         description="remove a device from your home's network and destroy its key",
-        url_names=("han:customer_device_remove",),
+        url_names=("han:customer_device_remove", "han:installer_device_remove"),
         services=("han.services.commissioning.device_remove",),
     ),
     "han.key_restore": SensitiveAction(

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PERMIT_SECONDS = 60
+# None: the head-end's AMI_HAN_PERMIT_SECONDS (60 unless configured); a test may pin it here.
+PERMIT_SECONDS: int | None = None
 
 
 class PermitJoinHandler(CoordinatorHandler):
@@ -124,13 +125,15 @@ class Commission(CommandType):
     restore = False  # a restored key (a replaced coordinator) rather than a first join
 
     def build(self, command: CoordinatorCommand) -> tuple[bytes | None, dict[str, Any]]:
+        from django.conf import settings
+
         from han.services.keys import link_key_open
 
         device = command.device
         return link_key_open(device=device), {
             "eui64": device.eui64,
             "device_type": device.device_type,
-            "permit_seconds": PERMIT_SECONDS,
+            "permit_seconds": PERMIT_SECONDS or settings.AMI_HAN_PERMIT_SECONDS,
             "restore": self.restore,
         }
 
@@ -139,6 +142,7 @@ class Commission(CommandType):
 
         if ctx.event == "permitted":
             ctx.advance(DeviceState.PERMITTED)
+            ctx.permit_window_opened()
         elif ctx.event == "joined":
             ctx.advance(DeviceState.JOINED, last_seen_at=ctx.now)
         elif ctx.event == "interviewed":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
 from amiportal.crypto.envelope import SealedValueError
+from amiportal.leases import lease_claim
 from amiportal.premises.selectors import current_account_ids, current_agreement
 from han import broker
 from han.commands import UnknownCommandType, command_type
@@ -41,10 +43,19 @@ from han.services.report_checks import (
     report_sequence,
     report_signed_at,
 )
+from han.services.report_guards import (
+    coordinator_offline_record,
+    coordinator_retired,
+    rejection_is_expired_envelope,
+    retired_refusal_entry,
+)
+from han.services.sweeper import permit_window_record
 
 logger = logging.getLogger(__name__)
 
-COMMAND_TTL_SECONDS = 24 * 3600  # a coordinator that is down for a day still gets its work
+# An envelope lives minutes, not a day: one still unanswered by then is sent again, fresh (same command
+# id), by the sweeper (han.services.sweeper), up to AMI_HAN_COMMAND_ATTEMPTS envelopes in all.
+COMMAND_TTL_SECONDS = settings.AMI_HAN_COMMAND_TTL_SECONDS  # 10 minutes unless configured
 RELAY_BATCH = 50  # jobs one relay runner takes along when several are waiting
 COMMAND_LIFETIME = timedelta(seconds=COMMAND_TTL_SECONDS)
 
@@ -53,13 +64,21 @@ FAILURE_MESSAGES = {
     "rejected": "The gateway refused the command",
     "key_unavailable": "The escrowed key could not be opened, so nothing was sent. Enter the install code again.",
 }
+# Failures that can only happen after the device joined: they alone may fail a joined device.
+POST_JOIN_FAILURES = ("interview_failed", "not_on_this_network", "interview_timed_out")
 
 
 def job_enqueue(*, job: CoordinatorCommand) -> None:
-    """Relay after the transaction that created the job commits, never inside it."""
-    from han.tasks import han_job_relay_task
+    """Relay after the transaction that created the job commits, never inside it.
 
-    transaction.on_commit(lambda: han_job_relay_task.delay(job.pk))
+    The job gets a hand-off deadline first (``han.services.sweeper``): if the broker is unreachable
+    when the task is sent, the submission still commits, the job is marked queued, and the sweeper
+    sends it once the broker is back.
+    """
+    from han.services.sweeper import job_handoff_mark, job_task_send
+
+    job_handoff_mark(job_ids=[job.pk])
+    transaction.on_commit(lambda: job_task_send(job_id=job.pk))
 
 
 def _account_id(job: CoordinatorCommand, batch: _Batch | None = None) -> int | None:
@@ -110,6 +129,8 @@ class _Batch:
     # interviewed usually arrive in one batch: one UPDATE instead of four).
     advances: dict[int, _Advance] = field(default_factory=dict)
     done_jobs: set[int] = field(default_factory=set)
+    # Job id -> when its coordinator opened the permit window; written by ``flush`` unless the job finished in the batch.
+    permit_windows: dict[int, datetime] = field(default_factory=dict)
 
     def audit(self, **entry: Any) -> int:
         self.audits.append(entry)
@@ -123,12 +144,17 @@ class _Batch:
             if not moved and move.audit_index is not None:
                 self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
         self.advances = {}
+        for job_id, opened_at in self.permit_windows.items():
+            if job_id not in self.done_jobs:
+                permit_window_record(job_id=job_id, opened_at=opened_at)
+        self.permit_windows = {}
         if self.done_jobs:
             CoordinatorCommand.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
             self.done_jobs = set()
 
     def discard_pending(self) -> None:
         self.advances = {}
+        self.permit_windows = {}
         self.done_jobs = set()
 
     def window(self, coordinator: Coordinator) -> ReportWindow:
@@ -220,7 +246,9 @@ def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | No
         batch.flush()  # a move or a finished job recorded earlier in the batch comes first, as it happened
     CoordinatorCommand.objects.filter(pk=job.pk).exclude(state=JobState.DONE).update(state=JobState.FAILED, detail=message[:300])
     if job.device_id and _commissions_device(job):
-        Device.objects.filter(pk=job.device_id, state__in=STATE_PATH[:-1]).update(state=DeviceState.FAILED, failure_reason=message[:300])
+        # A failure from before the join (a late timed_out, a replayed report) never overrides a device that joined.
+        failable = STATE_PATH[:-1] if reason in POST_JOIN_FAILURES else STATE_PATH[: STATE_PATH.index(DeviceState.JOINED)]
+        Device.objects.filter(pk=job.device_id, state__in=failable).update(state=DeviceState.FAILED, failure_reason=message[:300])
     entry = {
         "action": "han.command_failed",
         "actor_label": "han-relay",
@@ -260,25 +288,22 @@ def job_relay(*, job_id: int) -> str:
     time). A runner that dies before its commit leaves them ``pending``, and
     their own tasks send them.
     """
-    claimed = CoordinatorCommand.objects.filter(pk=job_id, state=JobState.PENDING).update(
-        state=JobState.RELAYING, attempts=F("attempts") + 1
-    )
-    if not claimed:
+    from han.services.sweeper import relay_queue
+
+    # A claim with a lease (amiportal.leases): a runner that dies after this leaves the job "relaying" only
+    # until the lease lapses; the sweeper then hands it out again, whatever the broker's visibility timeout.
+    lease = lease_claim(relay_queue(), pk=job_id)
+    if lease is None:
         state = CoordinatorCommand.objects.filter(pk=job_id).values_list("state", flat=True).first()
         if state is None:
             return "gone"
-        if state != JobState.RELAYING:
-            return "already handled"  # usually: another runner took it along
-        # "relaying": a runner is sending it right now (it holds the row until it commits), or one died after
-        # claiming it. Wait for the row, then look again: only a job still "relaying" is ours to send.
-        with transaction.atomic():
-            state = CoordinatorCommand.objects.select_for_update().filter(pk=job_id).values_list("state", flat=True).first()
-        if state != JobState.RELAYING:
-            return "already handled" if state else "gone"
+        # "relaying": another runner holds its lease (the sweeper returns it if that runner died);
+        # anything else: usually another runner took it along.
+        return "claimed by another runner" if state == JobState.RELAYING else "already handled"
     with transaction.atomic():
-        job = _JOBS.select_for_update(of=("self",)).filter(pk=job_id, state=JobState.RELAYING).first()
+        job = _JOBS.select_for_update(of=("self",)).filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at).first()
         if job is None:
-            return "already handled"
+            return "lease lost"  # swept meanwhile: the sweeper counted the attempt and handed it out again
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
@@ -289,7 +314,7 @@ def job_relay(*, job_id: int) -> str:
             .values_list("pk", flat=True)[: RELAY_BATCH - 1]
         )
         if others:
-            CoordinatorCommand.objects.filter(pk__in=others).update(state=JobState.RELAYING, attempts=F("attempts") + 1)
+            CoordinatorCommand.objects.filter(pk__in=others).update(state=JobState.RELAYING)
         jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
         batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
@@ -301,7 +326,12 @@ def job_relay(*, job_id: int) -> str:
                 relayed.append(each)
         if relayed:
             CoordinatorCommand.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
-                state=JobState.RELAYED, expires_at=batch.now + COMMAND_LIFETIME
+                state=JobState.RELAYED,
+                expires_at=batch.now + COMMAND_LIFETIME,
+                attempts=F("attempts") + 1,  # envelopes sent (the sweeper sends a fresh one when this one expires unanswered)
+                lease_expires_at=None,
+                permit_ends_at=None,
+                detail="",
             )
             device_ids = [j.device_id for j in relayed if j.device_id and _commissions_device(j)]
             earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
@@ -500,6 +530,10 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         return "refused"
     now = batch.now
     event = report.get("event")
+    if coordinator_retired(coordinator):
+        logger.warning("report %s from retired coordinator %s refused", str(event)[:40], coordinator.name)
+        batch.audit(**retired_refusal_entry(coordinator=coordinator, event=event, seq=report.get("seq")))
+        return "retired"
     seq, signed_at = report_sequence(report), report_signed_at(report, now=now)
     if seq is None or signed_at is None:
         reason = "report carries no sequence number" if seq is None else "report has no signed time, or one in the future"
@@ -516,6 +550,9 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         logger.warning("report %s from %s refused: number %d was seen before (replay)", event, coordinator.name, seq)
         return "replayed"
     fresh = is_fresh(signed_at, now=now)
+    if event == "offline":  # a graceful stop: offline now, not when its last heartbeat ages out
+        coordinator_offline_record(coordinator=coordinator, signed_at=signed_at)
+        return "offline"
     if event == "online":
         if not fresh:  # not proof of life: a coordinator that is down now may have signed it long ago
             window.stale_heartbeats += 1
@@ -558,6 +595,8 @@ def _report_apply(report: Any, batch: _Batch) -> str:
         return "duplicate"
     detail = batch.details[id(report)]
     if event == "rejected":
+        if rejection_is_expired_envelope(detail):
+            return "expired"  # not a failure: the sweeper sends a fresh envelope, or fails the command at its deadline
         _fail(job, "rejected", f"{FAILURE_MESSAGES['rejected']}: {str(detail.get('reason', ''))[:200]}", batch)
         return "rejected"
     try:
@@ -565,7 +604,9 @@ def _report_apply(report: Any, batch: _Batch) -> str:
     except UnknownCommandType:
         logger.warning("report %s from %s: its command's kind %r is not registered", event, coordinator.name, job.kind)
         return "unknown command type"
-    return kind.report(ReportContext(command=job, coordinator=coordinator, event=str(event), detail=detail, batch=batch))
+    return kind.report(
+        ReportContext(command=job, coordinator=coordinator, event=str(event), detail=detail, batch=batch, signed_at=signed_at)
+    )
 
 
 @dataclass
@@ -581,6 +622,12 @@ class ReportContext:
     event: str
     detail: dict[str, Any]
     batch: _Batch
+    signed_at: datetime | None = None  # the report's own signed time
+
+    def permit_window_opened(self) -> None:
+        """The gateway opened the device's permit window: the head-end's deadline for the join (``han.services.sweeper``)."""
+        if self.signed_at is not None:
+            self.batch.permit_windows[self.command.pk] = self.signed_at
 
     @property
     def now(self) -> datetime:

@@ -15,8 +15,7 @@
     data.steps.forEach(function (step, index) {
       if (steps[index]) { steps[index].textContent = (step.done ? "✓ " : "○ ") + step.label; }
     });
-    var retry = row.querySelector("[data-han-retry]");
-    if (retry) { retry.hidden = data.state !== "failed"; }
+    row.querySelectorAll("[data-han-retry]").forEach(function (retry) { retry.hidden = data.state !== "failed"; });
   }
 
   function poll(row) {

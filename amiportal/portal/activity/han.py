@@ -19,6 +19,9 @@ _FAILURES = {
     "rejected": "the gateway refused it",
     "key_unavailable": "its key could not be opened, so nothing was sent",
     "not_on_this_network": "the device answered on another network",
+    "interview_timed_out": "the device joined but did not finish its set-up in time",
+    "no_answer": "the gateway did not take it in time",
+    "not_sent": "it could not be handed to the utility's message service",
 }
 
 
@@ -37,6 +40,10 @@ def retried(event: Event, names: Names) -> str:
 
 def removed(event: Event, names: Names) -> str:
     return f"{names.actor(event)} removed {names.device(event)} from your home network{_at(event, names)}; its security key was destroyed."
+
+
+def code_corrected(event: Event, names: Names) -> str:
+    return f"{names.actor(event)} entered a new install code for {names.device(event)}{_at(event, names)}; the old key was destroyed."
 
 
 def verified(event: Event, names: Names) -> str:
@@ -85,6 +92,10 @@ PHRASES = {
     "han.device_commission_requested": added,
     "han.device_commission_retried": retried,
     "han.device_removed": removed,
+    "han.device_install_code_corrected": code_corrected,
+    "han.command_resent": lambda event, names: (
+        "The utility sent your home's gateway a command again: the first copy was not taken in time."
+    ),
     "han.device_verified": verified,
     "han.removed": lambda event, names: f"Your home's gateway confirmed that {names.device(event)} was removed.",
     "han.configured": lambda event, names: "Your home's gateway confirmed the settings of your home network.",
