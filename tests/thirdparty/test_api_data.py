@@ -289,9 +289,9 @@ def test_a_short_range_of_interval_blocks_is_one_plain_query(api, tokens, consen
 
 
 def test_a_long_range_streams_through_a_server_side_cursor(api, tokens, consent, meter, server_side_cursors):
-    from thirdparty.api.resources import PLAIN_QUERY_MAX_DAYS
+    from billing.selectors.readings import PLAIN_QUERY_MAX
 
-    since = (YESTERDAY - timedelta(days=PLAIN_QUERY_MAX_DAYS + 5)).isoformat()
+    since = (YESTERDAY - PLAIN_QUERY_MAX - timedelta(days=5)).isoformat()
     response = _get(api, tokens, f"{ROOT}/Batch/Subscription/{consent.pk}", **{"published-min": since})
     b"".join(response.streaming_content)
     assert server_side_cursors

@@ -244,6 +244,13 @@ class DeviceListApi(DeviceView):
         return self.served({"devices": devices}, len(devices))
 
 
+class DeviceApi(DeviceView):
+    @_doc("device_retrieve", "One HAN device verified at a usage point's premise")
+    def get(self, request, subscription_id: int, usage_point_id: int, device_id):
+        meter, device = self.device(subscription_id, usage_point_id, device_id)
+        return self.served(device_resource(self.consent, meter, device), 1)
+
+
 class DeviceCommandApi(DeviceView):
     @_doc("device_command", "The state and outcome of a command this authorization sent")
     def get(self, request, subscription_id: int, usage_point_id: int, device_id, command_id):
