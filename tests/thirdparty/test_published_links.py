@@ -175,3 +175,34 @@ def test_download_my_data_and_the_api_give_a_block_the_same_id(api, tokens, cons
     assert block.findtext(f"{ATOM}id") in ids
     hrefs = {h for h in _hrefs(download)}
     assert any(h.endswith(f"/UsagePoint/{meter.pk}/MeterReading/1/IntervalBlock/{day}") for h in hrefs)
+
+
+@pytest.fixture
+def relayed(monkeypatch):
+    """Commands go through the real relay task (eagerly); what reaches a coordinator queue is captured, not sent."""
+    from amiportal.celery import app as celery_app
+
+    monkeypatch.setattr("han.broker.command_publish", lambda *, coordinator_name, envelope: None)
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setattr(celery_app.conf, "task_eager_propagates", True)
+
+
+def test_device_self_and_command_up_links_resolve(api, alice, bob, ivan, olga, trent, relayed, django_capture_on_commit_callbacks):
+    from tests.thirdparty.devices import DEVICE_SCOPES, control_tokens, device_path, signed_post, verified_thermostat
+
+    people = {"alice": alice, "bob": bob, "ivan": ivan, "olga": olga, "trent": trent}
+    device = verified_thermostat(people)
+    application = world.register(trent, name="Thermostat Co", scopes=DEVICE_SCOPES)
+    token = control_tokens(api, application, alice, kinds=DEVICE_SCOPES)
+    consent = Consent.objects.order_by("-pk").first()
+    meter_id = world.premise_of(alice).meters.get().pk
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT": "application/json"}
+    listed = api.get(device_path(consent, meter_id, device).rsplit("/", 1)[0], **headers).json()["devices"]
+    (self_href,) = [link["href"] for link in listed[0]["links"] if link["rel"] == "self"]
+    one = api.get(self_href, **headers)
+    assert one.status_code == 200 and one.json()["id"] == str(device.uid)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = signed_post(api, application, device_path(consent, meter_id, device, "StatusRead"), token)
+    assert sent.status_code == 202, sent.content
+    for link in sent.json()["links"]:
+        assert api.get(link["href"], **headers).status_code == 200, link

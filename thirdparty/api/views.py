@@ -29,6 +29,7 @@ from thirdparty.api.auth import (
 )
 from thirdparty.api.filters import LIMIT_MAX_RESULTS, PAGING_PARAMETERS, espi_query
 from thirdparty.api.renderers import AtomRenderer, EspiXmlRenderer, feed_json_chunks, feed_xml_chunks
+from thirdparty.api.serializers import ENTRY, FEED, BatchFeed
 from thirdparty.models import DataKind
 from thirdparty.selectors import authorization_get_for_client, authorizations_list, consent_meters, meter_get_for_consent
 from thirdparty.services.consent import access_log_items_set, access_log_record
@@ -59,13 +60,14 @@ def _feed(path: str, title: str, entries: list[dict], kind: str, total: int, que
     return resources.feed(path, title, entries, kind=kind, total=total, start_index=query.start_index, max_results=query.max_results)
 
 
-def _doc(operation_id: str, summary: str, *, filters: bool = False, paging: bool = False, many: bool = False):
+def _doc(operation_id: str, shape, summary: str, *, filters: bool = False, paging: bool = False, many: bool = False):
+    """The operation's documentation; ``shape`` is its output serializer (``thirdparty.api.serializers``)."""
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
         parameters=FILTERS if filters else PAGING if paging else [],
         responses={
-            200: OpenApiResponse(response=OpenApiTypes.OBJECT, description="An Atom feed of entries" if many else "One Atom entry"),
+            200: OpenApiResponse(response=shape, description="An Atom feed of entries" if many else "One Atom entry"),
             **ERRORS,
         },
     )
@@ -140,7 +142,7 @@ class EspiView(APIView):
 class ReadServiceStatusApi(EspiView):
     client_access = True
 
-    @_doc("read_service_status", "Whether the data custodian is available")
+    @_doc("read_service_status", ENTRY["ServiceStatus"], "Whether the data custodian is available")
     def get(self, request):
         return self.served(resources.service_status_entry(), 1)
 
@@ -150,6 +152,7 @@ class AuthorizationListApi(EspiView):
 
     @_doc(
         "authorization_list",
+        FEED["Authorization"],
         "With a customer's token: the authorization it was issued under. With a client access token "
         "(client_credentials): every authorization customers have given this third party, live or ended.",
         paging=True,
@@ -168,7 +171,7 @@ class AuthorizationListApi(EspiView):
 class AuthorizationApi(EspiView):
     client_access = True
 
-    @_doc("authorization_retrieve", "One authorization: status, scope, authorized and published periods")
+    @_doc("authorization_retrieve", ENTRY["Authorization"], "One authorization: status, scope, authorized and published periods")
     def get(self, request, authorization_id: int):
         if isinstance(request.auth, ClientCredentials):
             return self.served(
@@ -183,7 +186,7 @@ class AuthorizationApi(EspiView):
 class UsagePointListApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("usage_point_list", "The usage points (meters) at the consented premises", filters=True, many=True)
+    @_doc("usage_point_list", FEED["UsagePoint"], "The usage points (meters) at the consented premises", filters=True, many=True)
     def get(self, request, subscription_id: int):
         consent = self.subscription(subscription_id)
         query = espi_query(request.query_params)
@@ -197,7 +200,7 @@ class UsagePointListApi(EspiView):
 class UsagePointApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("usage_point_retrieve", "One usage point")
+    @_doc("usage_point_retrieve", ENTRY["UsagePoint"], "One usage point")
     def get(self, request, subscription_id: int, usage_point_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         return self.served(
@@ -211,7 +214,7 @@ class UsagePointApi(EspiView):
 class MeterReadingListApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("meter_reading_list", "The meter readings (delivered, received) of a usage point", many=True)
+    @_doc("meter_reading_list", FEED["MeterReading"], "The meter readings (delivered, received) of a usage point", many=True)
     def get(self, request, subscription_id: int, usage_point_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         entries = [resources.meter_reading_entry(resources.paths_for(self.consent), meter, c) for c in resources.channels_for(meter)]
@@ -222,7 +225,7 @@ class MeterReadingListApi(EspiView):
 class MeterReadingApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("meter_reading_retrieve", "One meter reading")
+    @_doc("meter_reading_retrieve", ENTRY["MeterReading"], "One meter reading")
     def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         channel = resources.channel_get(meter, meter_reading_id)
@@ -232,7 +235,7 @@ class MeterReadingApi(EspiView):
 class ReadingTypeApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("reading_type_retrieve", "The reading type of a meter reading (units, direction, interval)")
+    @_doc("reading_type_retrieve", ENTRY["ReadingType"], "The reading type of a meter reading (units, direction, interval)")
     def get(self, request, reading_type_id: str):
         meter_id, _, channel = reading_type_id.partition("-")
         if not meter_id.isdigit() or not channel.isdigit():
@@ -245,7 +248,13 @@ class ReadingTypeApi(EspiView):
 class IntervalBlockListApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("interval_block_list", "Interval blocks (one per premise-local day) of a meter reading", filters=True, many=True)
+    @_doc(
+        "interval_block_list",
+        FEED["IntervalBlock"],
+        "Interval blocks (one per premise-local day) of a meter reading",
+        filters=True,
+        many=True,
+    )
     def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         channel = resources.channel_get(meter, meter_reading_id)
@@ -258,7 +267,7 @@ class IntervalBlockListApi(EspiView):
 class IntervalBlockApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("interval_block_retrieve", "One interval block: a premise-local day of readings (id YYYYMMDD)")
+    @_doc("interval_block_retrieve", ENTRY["IntervalBlock"], "One interval block: a premise-local day of readings (id YYYYMMDD)")
     def get(self, request, subscription_id: int, usage_point_id: int, meter_reading_id: int, interval_block_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         channel = resources.channel_get(meter, meter_reading_id)
@@ -269,7 +278,7 @@ class IntervalBlockApi(EspiView):
 class UsageSummaryListApi(EspiView):
     required_kind = DataKind.USAGE_SUMMARY
 
-    @_doc("usage_summary_list", "Monthly usage summaries with cost (cost in 1/100000 USD)", filters=True, many=True)
+    @_doc("usage_summary_list", FEED["UsageSummary"], "Monthly usage summaries with cost (cost in 1/100000 USD)", filters=True, many=True)
     def get(self, request, subscription_id: int, usage_point_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         query = espi_query(request.query_params)
@@ -281,7 +290,7 @@ class UsageSummaryListApi(EspiView):
 class UsageSummaryApi(EspiView):
     required_kind = DataKind.USAGE_SUMMARY
 
-    @_doc("usage_summary_retrieve", "One month's usage summary with cost (id YYYYMM)")
+    @_doc("usage_summary_retrieve", ENTRY["UsageSummary"], "One month's usage summary with cost (id YYYYMM)")
     def get(self, request, subscription_id: int, usage_point_id: int, usage_summary_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         return self.served(resources.usage_summary_get(self.consent, meter, usage_summary_id), 1)
@@ -290,7 +299,9 @@ class UsageSummaryApi(EspiView):
 class ReadingTypeListApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("reading_type_list", "The reading types of every meter reading under the authorization", paging=True, many=True)
+    @_doc(
+        "reading_type_list", FEED["ReadingType"], "The reading types of every meter reading under the authorization", paging=True, many=True
+    )
     def get(self, request):
         query = espi_query(request.query_params, allowed=PAGING_PARAMETERS)
         found = resources.reading_types(self.consent)
@@ -301,7 +312,13 @@ class ReadingTypeListApi(EspiView):
 class LocalTimeParametersListApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("local_time_parameters_list", "The time zone rules of each premise under the authorization", paging=True, many=True)
+    @_doc(
+        "local_time_parameters_list",
+        FEED["LocalTimeParameters"],
+        "The time zone rules of each premise under the authorization",
+        paging=True,
+        many=True,
+    )
     def get(self, request):
         query = espi_query(request.query_params, allowed=PAGING_PARAMETERS)
         found = resources.local_time_parameters(self.consent)
@@ -313,7 +330,11 @@ class LocalTimeParametersListApi(EspiView):
 class LocalTimeParametersApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
 
-    @_doc("local_time_parameters_retrieve", "A premise's time zone: standard offset and US daylight-saving rules")
+    @_doc(
+        "local_time_parameters_retrieve",
+        ENTRY["LocalTimeParameters"],
+        "A premise's time zone: standard offset and US daylight-saving rules",
+    )
     def get(self, request, local_time_parameters_id: int):
         found, self.log_premise = resources.local_time_parameters_get(self.consent, local_time_parameters_id)
         return self.served(found, 1)
@@ -322,7 +343,12 @@ class LocalTimeParametersApi(EspiView):
 class ApplicationInformationListApi(EspiView):
     client_access = True
 
-    @_doc("application_information_list", "The calling third party's own registration (never its client secret)", many=True)
+    @_doc(
+        "application_information_list",
+        FEED["ApplicationInformation"],
+        "The calling third party's own registration (never its client secret)",
+        many=True,
+    )
     def get(self, request):
         entries = [resources.application_information_entry(self.registration, base=_base(request))]
         path = f"{resources.ROOT}/ApplicationInformation"
@@ -332,7 +358,11 @@ class ApplicationInformationListApi(EspiView):
 class ApplicationInformationApi(EspiView):
     client_access = True
 
-    @_doc("application_information_retrieve", "The calling third party's registration (never its client secret: a placeholder)")
+    @_doc(
+        "application_information_retrieve",
+        ENTRY["ApplicationInformation"],
+        "The calling third party's registration (never its client secret: a placeholder)",
+    )
     def get(self, request, application_information_id: int):
         if application_information_id != self.registration.pk:
             raise NotFound("No such application information.")
@@ -347,7 +377,7 @@ class BatchSubscriptionApi(EspiView):
     required_kind = DataKind.INTERVAL_USAGE
     feed_root = "Batch/Subscription"
 
-    @_doc("batch_subscription", "Everything in the subscription as one feed, paged and streamed", filters=True, many=True)
+    @_doc("batch_subscription", BatchFeed, "Everything in the subscription as one feed, paged and streamed", filters=True, many=True)
     def get(self, request, subscription_id: int):
         consent = self.subscription(subscription_id)
         query = espi_query(request.query_params)
@@ -377,6 +407,12 @@ class SubscriptionApi(BatchSubscriptionApi):
 
     feed_root = "Subscription"
 
-    @_doc("subscription_retrieve", "The subscription: everything it covers as one feed, paged and streamed", filters=True, many=True)
+    @_doc(
+        "subscription_retrieve",
+        BatchFeed,
+        "The subscription: everything it covers as one feed, paged and streamed",
+        filters=True,
+        many=True,
+    )
     def get(self, request, subscription_id: int):
         return super().get(request, subscription_id)
