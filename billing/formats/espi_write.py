@@ -269,13 +269,16 @@ def interval_block_entry(paths: Paths, meter: Meter, channel: int, day: date, ro
 
 def readings_by_day(rows: Iterable[tuple], zone: zoneinfo.ZoneInfo) -> Iterator[tuple[date, list[tuple]]]:
     """Readings grouped by premise-local day, in order; one day is the most held in memory."""
-    day, held = None, []
+    day, held, next_midnight = None, [], None
     for row in rows:
-        key = row[0].astimezone(zone).date()
-        if key != day and held:
-            yield day, held
-            held = []
-        day = key
+        # Only a reading at or past the next local midnight can start a new day (a year is 35,000 readings, 365 days).
+        if next_midnight is None or row[0] >= next_midnight:
+            key = row[0].astimezone(zone).date()
+            next_midnight = datetime.combine(key + timedelta(days=1), datetime.min.time(), zone).astimezone(row[0].tzinfo)
+            if key != day and held:
+                yield day, held
+                held = []
+            day = key
         held.append(row)
     if held:
         yield day, held
