@@ -18,6 +18,7 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape, quoteattr
 
 from django.utils import timezone
@@ -75,22 +76,36 @@ def entry(
 
 
 def feed(
-    path: str, title: str, entries: list[dict], *, kind: str, total: int, start_index: int = 1, max_results: int | None = None
+    path: str,
+    title: str,
+    entries: list[dict],
+    *,
+    kind: str,
+    total: int,
+    start_index: int = 1,
+    max_results: int | None = None,
+    carried: tuple[tuple[str, str], ...] = (),
 ) -> dict:
     """A feed head (and its entries). Paged feeds carry first/previous/next/last links (Atom paging, RFC 5005)."""
     max_results = max_results or max(total, 1)
-    links = [{"rel": "self", "href": _page(path, start_index, max_results, total), "type": collection(kind)}]
+    links = [{"rel": "self", "href": _page(path, carried, start_index, max_results, total), "type": collection(kind)}]
     if total > max_results or start_index > 1:
         last = max(1, ((total - 1) // max_results) * max_results + 1)
-        links.append({"rel": "first", "href": _page(path, 1, max_results, total, force=True), "type": collection(kind)})
+        links.append({"rel": "first", "href": _page(path, carried, 1, max_results, total, force=True), "type": collection(kind)})
         if start_index > 1:
             previous = max(1, start_index - max_results)
-            links.append({"rel": "previous", "href": _page(path, previous, max_results, total, force=True), "type": collection(kind)})
+            links.append(
+                {"rel": "previous", "href": _page(path, carried, previous, max_results, total, force=True), "type": collection(kind)}
+            )
         if start_index + max_results <= total:
             links.append(
-                {"rel": "next", "href": _page(path, start_index + max_results, max_results, total, force=True), "type": collection(kind)}
+                {
+                    "rel": "next",
+                    "href": _page(path, carried, start_index + max_results, max_results, total, force=True),
+                    "type": collection(kind),
+                }
             )
-        links.append({"rel": "last", "href": _page(path, last, max_results, total, force=True), "type": collection(kind)})
+        links.append({"rel": "last", "href": _page(path, carried, last, max_results, total, force=True), "type": collection(kind)})
     return {
         "id": urn("feed", path),
         "title": title,
@@ -103,10 +118,11 @@ def feed(
     }
 
 
-def _page(path: str, start_index: int, max_results: int, total: int, *, force: bool = False) -> str:
+def _page(path: str, carried: tuple, start_index: int, max_results: int, total: int, *, force: bool = False) -> str:
+    """A page's URI: the filters the client sent, then the page (RFC 5005 paging links keep the query)."""
     if not force and start_index == 1 and max_results >= total:
-        return path
-    return f"{path}?start-index={start_index}&max-results={max_results}"
+        return f"{path}?{urlencode(carried)}" if carried else path
+    return f"{path}?{urlencode([*carried, ('start-index', start_index), ('max-results', max_results)])}"
 
 
 # --- Paths: one layout below a scope --------------------------------------------------------------

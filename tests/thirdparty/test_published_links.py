@@ -206,3 +206,18 @@ def test_device_self_and_command_up_links_resolve(api, alice, bob, ivan, olga, t
     assert sent.status_code == 202, sent.content
     for link in sent.json()["links"]:
         assert api.get(link["href"], **headers).status_code == 200, link
+
+
+def test_paging_links_keep_the_filters_the_client_sent(api, tokens, consent, meter):
+    import json
+
+    since = YESTERDAY.isoformat()
+    first = json.loads(
+        _body(_get(api, tokens, f"{ROOT}/Batch/Subscription/{consent.pk}?published-min={since}&max-results=2", "application/json"))
+    )
+    (next_href,) = [link["href"] for link in first["links"] if link["rel"] == "next"]
+    assert f"published-min={since}" in next_href and "start-index=3" in next_href
+    second = json.loads(_body(_get(api, tokens, next_href, accept="application/json")))
+    assert second["total_results"] == first["total_results"]
+    blocks = [e for e in first["entries"] + second["entries"] if e["type"] == "IntervalBlock"]
+    assert all(e["title"] == f"Readings for {YESTERDAY.isoformat()}" for e in blocks)

@@ -57,7 +57,9 @@ ERRORS = {
 def _feed(path: str, title: str, entries: list[dict], kind: str, total: int, query=None) -> dict:
     if query is None:
         return resources.feed(path, title, entries, kind=kind, total=total)
-    return resources.feed(path, title, entries, kind=kind, total=total, start_index=query.start_index, max_results=query.max_results)
+    return resources.feed(
+        path, title, entries, kind=kind, total=total, start_index=query.start_index, max_results=query.max_results, carried=query.carried
+    )
 
 
 def _doc(operation_id: str, shape, summary: str, *, filters: bool = False, paging: bool = False, many: bool = False):
