@@ -61,10 +61,19 @@ def _xml(api, tokens, path, **params):
         "Subscription/{consent}/UsagePoint/{meter}/UsageSummary",
         "ReadingType/{meter}-1",
         "Batch/Subscription/{consent}",
+        "Subscription/{consent}",
+        "Subscription/{consent}/UsagePoint/{meter}/UsageSummary/{month}",
+        "ReadingType",
+        "LocalTimeParameters",
+        "LocalTimeParameters/{premise}",
+        "ApplicationInformation",
+        "ApplicationInformation/{application}",
     ],
 )
 def test_every_resource_is_espi_xml_that_validates(path, api, tokens, consent, meter):
-    _xml(api, tokens, f"{ROOT}/" + path.format(consent=consent.pk, meter=meter.pk, day=YESTERDAY.strftime("%Y%m%d")))
+    """Each validates against ESPI 4.0 and GBA 3.3 (``validation_errors`` checks both)."""
+    values = {"consent": consent.pk, "meter": meter.pk, "day": YESTERDAY.strftime("%Y%m%d"), "month": YESTERDAY.strftime("%Y%m")}
+    _xml(api, tokens, f"{ROOT}/" + path.format(**values, premise=meter.premise_id, application=consent.application_id))
 
 
 def test_entries_carry_self_up_and_related_links(api, tokens, consent, meter):
