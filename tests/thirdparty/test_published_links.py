@@ -221,3 +221,32 @@ def test_paging_links_keep_the_filters_the_client_sent(api, tokens, consent, met
     assert second["total_results"] == first["total_results"]
     blocks = [e for e in first["entries"] + second["entries"] if e["type"] == "IntervalBlock"]
     assert all(e["title"] == f"Readings for {YESTERDAY.isoformat()}" for e in blocks)
+
+
+@pytest.mark.objective("SO-T3")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_http_client_follows_every_link_of_a_batch(live_server, alice, trent, api):
+    """As a third party's own client library would: requests over HTTP, gzip negotiated, absolute links followed."""
+    import requests
+
+    meter = world.premise_of(alice).meters.get()
+    day_of_readings(meter, YESTERDAY)
+    world.current_agreement()
+    tokens = world.obtain_tokens(signed_in(alice), api, world.register(trent), alice)
+    consent = Consent.objects.get()
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/atom+xml"})
+    queue, seen = deque([f"{live_server.url}{ROOT}/Batch/Subscription/{consent.pk}"]), set()
+    while queue:
+        href = queue.popleft()
+        if href in seen:
+            continue
+        seen.add(href)
+        response = session.get(href, timeout=30)
+        assert response.status_code == 200, (href, response.status_code)
+        assert validation_errors(response.content) == [], href
+        queue.extend(h for h in _hrefs(parse(response.content)) if h not in seen)
+    assert len(seen) > 20
+    assert all(h.startswith(live_server.url) for h in seen)
+    batch = session.get(f"{live_server.url}{ROOT}/Batch/Subscription/{consent.pk}", timeout=30)
+    assert batch.headers["Content-Encoding"] == "gzip"
