@@ -18,7 +18,13 @@ from amiportal.accounts.roles import Role
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
 from amiportal.premises.models import CustomerAccount, Premise
-from amiportal.premises.selectors import account_occupancies, occupancies_for, premise_get_for_customer, premise_local_date
+from amiportal.premises.selectors import (
+    account_occupancies,
+    customer_account_for_user,
+    occupancies_for,
+    premise_get_for_customer,
+    premise_local_date,
+)
 from amiportal.premises.services import staff_access_is_open
 from billing.bill_export import bill_csv
 from billing.bills import bill_get, bill_history
@@ -36,7 +42,7 @@ from billing.forms import (
 from billing.meter_units import meter_stored_unit
 from billing.models import Channel, CriticalPeakEvent, Quality, Tariff
 from billing.periods import PeriodError
-from billing.selectors import electric_meter, interval_rows, interval_series_json, occupancy_windows
+from billing.selectors import electric_meter, interval_readings, interval_series_json, occupancy_windows
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
 from han.selectors import premise_has_han
@@ -97,7 +103,7 @@ def download_csv_view(request, premise_id: int):
         zone = zoneinfo.ZoneInfo(premise.timezone)
         for meter in premise.meters.order_by("kind", "serial_number"):
             unit = meter_stored_unit(meter)
-            for start, channel, seconds, value, quality_code in interval_rows(meter=meter, windows=windows):
+            for start, channel, seconds, value, quality_code in interval_readings(meter=meter, windows=windows):
                 channel_name = "delivered" if channel == Channel.DELIVERED else "received"
                 writer.writerow(
                     [
@@ -129,9 +135,10 @@ def download_greenbutton_view(request, premise_id: int):
     if windows is None:
         return _form_error(request, premise, form)
     name = f"greenbutton-{premise.service_point_id}-{form.cleaned_data['start']}-{form.cleaned_data['end']}.xml"
-    response = StreamingHttpResponse(
-        greenbutton_feed(premise=premise, windows=windows, base_url=request.build_absolute_uri("/")), content_type="application/atom+xml"
-    )
+    account = customer_account_for_user(user=request.user)
+    scope = f"RetailCustomer/{account.pk}" if account else None
+    feed = greenbutton_feed(premise=premise, windows=windows, base_url=request.build_absolute_uri("/"), scope=scope)
+    response = StreamingHttpResponse(feed, content_type="application/atom+xml")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -231,6 +231,8 @@ ROUTES.update(
             *("read_service_status", "authorization_list", "authorization", "usage_point_list", "usage_point", "meter_reading_list"),
             *("meter_reading", "interval_block_list", "interval_block", "usage_summary_list", "reading_type", "batch_subscription"),
             *("device_list", "device_load_control", "device_status_read", "device_command"),
+            *("subscription", "usage_summary", "reading_type_list", "device", "local_time_parameters_list"),
+            *("local_time_parameters", "application_information_list", "application_information"),
         )
     }
 )

@@ -1,4 +1,8 @@
-"""Validate Green Button (ESPI 4.0 Atom) XML offline against the vendored schemas in schemas/espi/."""
+"""Validate Green Button XML offline against the vendored schemas in schemas/espi/: ESPI 4.0 and GBA 3.3.
+
+GBA 3.3 (``gba-v3.3/``) is the certification set: its Atom schema requires ``type`` on every
+link and at least two links per entry. ``validation_errors`` checks both sets.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,23 @@ class _LocalXmlXsd(etree.Resolver):
         return None
 
 
-@lru_cache(maxsize=1)
-def espi_schema() -> etree.XMLSchema:
-    for name in ("atom.xsd", "espi.xsd", "customer.xsd", "xml.xsd"):
-        if not (SCHEMA_DIR / name).is_file():
-            raise FileNotFoundError(f"ESPI schema {SCHEMA_DIR / name} is missing: validation would prove nothing")
+GBA_DIR = SCHEMA_DIR / "gba-v3.3"
+SETS = {
+    "ESPI 4.0": (SCHEMA_DIR / "atom.xsd", SCHEMA_DIR / "espi.xsd", SCHEMA_DIR / "customer.xsd"),
+    "GBA 3.3": (GBA_DIR / "atom.xsd", GBA_DIR / "usage.xsd", GBA_DIR / "retailcustomer.xsd"),
+}
+
+
+@lru_cache(maxsize=2)
+def espi_schema(name: str = "ESPI 4.0") -> etree.XMLSchema:
+    atom, usage, customer = SETS[name]
+    for path in (atom, usage, customer, SCHEMA_DIR / "xml.xsd"):
+        if not path.is_file():
+            raise FileNotFoundError(f"ESPI schema {path} is missing: validation would prove nothing")
     wrapper = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
-  <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{(SCHEMA_DIR / "atom.xsd").as_uri()}"/>
-  <xs:import namespace="http://naesb.org/espi" schemaLocation="{(SCHEMA_DIR / "espi.xsd").as_uri()}"/>
-  <xs:import namespace="http://naesb.org/espi/customer" schemaLocation="{(SCHEMA_DIR / "customer.xsd").as_uri()}"/>
+  <xs:import namespace="http://www.w3.org/2005/Atom" schemaLocation="{atom.as_uri()}"/>
+  <xs:import namespace="http://naesb.org/espi" schemaLocation="{usage.as_uri()}"/>
+  <xs:import namespace="http://naesb.org/espi/customer" schemaLocation="{customer.as_uri()}"/>
 </xs:schema>"""
     parser = etree.XMLParser(no_network=True)
     parser.resolvers.add(_LocalXmlXsd())
@@ -39,11 +51,15 @@ def parse(xml: bytes):
     return etree.fromstring(xml, etree.XMLParser(no_network=True, resolve_entities=False))
 
 
-def validation_errors(xml: bytes) -> list[str]:
-    schema = espi_schema()
-    if schema.validate(parse(xml)):
-        return []
-    return [f"line {error.line}: {error.message}" for error in schema.error_log]
+def validation_errors(xml: bytes, *, sets: tuple[str, ...] = ("ESPI 4.0", "GBA 3.3")) -> list[str]:
+    """Every error against each schema set (ESPI 4.0 and GBA 3.3 by default), each named by its set."""
+    document = parse(xml)
+    errors = []
+    for name in sets:
+        schema = espi_schema(name)
+        if not schema.validate(document):
+            errors += [f"{name} line {error.line}: {error.message}" for error in schema.error_log]
+    return errors
 
 
 def links(element) -> dict[str, list[str]]:

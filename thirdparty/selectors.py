@@ -27,8 +27,7 @@ from amiportal.premises.selectors import (
     premises_for_customer,
     premises_occupied_now,
 )
-from billing.formats.espi_write import Window
-from billing.selectors import window_for_dates
+from billing.selectors.windows import Window, window_for_dates
 from han.models import CoordinatorCommand, Device, DeviceState
 from thirdparty.models import (
     AccessLogEntry,
@@ -352,16 +351,6 @@ def consent_windows(*, consent: Consent, premise: Premise, now: datetime | None 
         if start < end:
             windows.append(Window(start, end))
     return windows
-
-
-def clip_windows(windows: list[Window], *, start: datetime | None, end: datetime | None) -> list[Window]:
-    out = []
-    for window in windows:
-        first = max(window.start, start) if start else window.start
-        last = min(window.end, end) if end else window.end
-        if first < last:
-            out.append(Window(first, last))
-    return out
 
 
 # --- HAN devices under a consent ----------------------------------------------------------------

@@ -106,7 +106,8 @@ def test_downloads_cover_the_chosen_range_and_validate(alice, alice_home):
     assert len(lines) - 1 == 2 * int((last - first).total_seconds() // 900)  # two days, two channels
     xml = b"".join(client.get(f"/customer/premises/{alice_home.pk}/usage/greenbutton.xml{query}").streaming_content)
     assert validation_errors(xml) == []
-    assert b"http://testserver/espi/1_1/resource/Subscription/" in xml
+    # A download has no subscription: its usage points sit under the customer's account (RetailCustomer), as in GBA's samples.
+    assert f"http://testserver/espi/1_1/resource/RetailCustomer/{alice.customer_account.pk}/UsagePoint/".encode() in xml
     bad = client.get(f"/customer/premises/{alice_home.pk}/usage/readings.csv?start=2025-02-01&end=2025-01-01")
     assert bad.status_code == 400
 

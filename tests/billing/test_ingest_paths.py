@@ -155,7 +155,7 @@ def test_chart_series_from_arrays_match_the_row_by_row_series(db, export):
         ingest(readings("E-DER", start, hours=6, value=lambda m: 7, channel=Channel.RECEIVED))
     elif export == "some":
         ingest(readings("E-DER", start + timedelta(hours=2), hours=6, value=lambda m: 9, channel=Channel.RECEIVED))
-    from billing.formats.espi_write import Window
+    from billing.selectors import Window
 
     windows = [Window(start, start + timedelta(hours=3)), Window(start + timedelta(hours=4), start + timedelta(hours=9))]
     expected = _interval_series_rows(meter, windows)

@@ -32,9 +32,19 @@ ROUTES = {
     "reading_type": INTERVAL,
     "batch_subscription": INTERVAL,
     "usage_summary_list": SUMMARY,
+    "usage_summary": SUMMARY,
+    "subscription": INTERVAL,
+    "reading_type_list": INTERVAL,
+    "local_time_parameters_list": INTERVAL,
+    "local_time_parameters": INTERVAL,
+    "application_information_list": None,
+    "application_information": None,
 }
-CUSTOMER_RESOURCES = set(ROUTES) - {"read_service_status", "authorization_list"}
-CLIENT_ACCESS_ROUTES = {"read_service_status", "authorization_list", "authorization"}
+# Collections without an id in the path answer each token with its own: another customer's token gets 200.
+OWN_COLLECTIONS = {"read_service_status", "authorization_list", "reading_type_list", "local_time_parameters_list"}
+APPLICATION_ROUTES = {"application_information_list", "application_information"}  # the application's own, whoever the customer
+CUSTOMER_RESOURCES = set(ROUTES) - OWN_COLLECTIONS - APPLICATION_ROUTES
+CLIENT_ACCESS_ROUTES = {"read_service_status", "authorization_list", "authorization", *APPLICATION_ROUTES}
 
 
 def url(name: str, consent: Consent, day) -> str:
@@ -53,6 +63,13 @@ def url(name: str, consent: Consent, day) -> str:
         "usage_summary_list": point,
         "reading_type": {"reading_type_id": f"{meter.pk}-1"},
         "batch_subscription": {"subscription_id": consent.pk},
+        "subscription": {"subscription_id": consent.pk},
+        "usage_summary": {**point, "usage_summary_id": int(day.strftime("%Y%m"))},
+        "reading_type_list": {},
+        "local_time_parameters_list": {},
+        "local_time_parameters": {"local_time_parameters_id": meter.premise_id},
+        "application_information_list": {},
+        "application_information": {"application_information_id": consent.application_id},
     }[name]
     return reverse(f"thirdparty:espi:{name}", kwargs=kwargs)
 

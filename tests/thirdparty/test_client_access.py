@@ -100,7 +100,7 @@ def test_client_credentials_token_is_refused_on_every_customer_data_route(alice,
     point = f"{ROOT}/Subscription/{alices.pk}/UsagePoint/{meter.pk}"
     device = "00000000-0000-0000-0000-000000000001"
     for name, (method, tail) in DEVICE_ROUTES.items():
-        path = f"{point}/Device" if tail is None else f"{point}/Device/{device}/{tail}"
+        path = f"{point}/Device" if tail is None else f"{point}/Device/{device}/{tail}".rstrip("/")
         if tail == "Command":
             path += f"/{device}"
         response = getattr(api, method.lower())(path, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json")

@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 
 DEVICE_ROUTES = {
     "device_list": ("GET", None),
+    "device": ("GET", ""),
     "device_load_control": ("POST", "LoadControl"),
     "device_status_read": ("POST", "StatusRead"),
     "device_command": ("GET", "Command"),

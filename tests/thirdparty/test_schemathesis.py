@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import signed_in
 from tests.thirdparty import world
@@ -36,4 +37,7 @@ schema = schemathesis.pytest.from_fixture("espi_schema")
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_within_its_schema(case, bearer):
-    case.call_and_validate(headers={"Authorization": bearer})
+    # Every check but "schema-valid data is accepted": the API has rules across fields that OpenAPI
+    # cannot state (published-min not after published-max, a load control start within 24 hours),
+    # refused with the documented 400. Responses must still match their declared shapes.
+    case.call_and_validate(headers={"Authorization": bearer}, excluded_checks=[positive_data_acceptance])

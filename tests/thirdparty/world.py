@@ -112,18 +112,26 @@ def espi_kwargs(people, name: str) -> dict:
         "usage_summary_list": point,
         "reading_type": {"reading_type_id": f"{meter.pk}-1"},
         "batch_subscription": {"subscription_id": consent.pk},
+        "subscription": {"subscription_id": consent.pk},
+        "usage_summary": {**point, "usage_summary_id": 202501},
+        "reading_type_list": {},
+        "local_time_parameters_list": {},
+        "local_time_parameters": {"local_time_parameters_id": meter.premise_id},
+        "application_information_list": {},
+        "application_information": {"application_information_id": consent.application_id},
         **_device_kwargs(people, point, name),
     }[name]
 
 
 def _device_kwargs(people, point: dict, name: str) -> dict:
-    if not name.startswith("device_"):
+    if not name.startswith("device"):
         return {}
     from tests.han.world import han_world
 
     device = {**point, "device_id": han_world(people)["device"].uid}
     return {
         "device_list": point,
+        "device": device,
         "device_load_control": device,
         "device_status_read": device,
         "device_command": {**device, "command_id": "00000000-0000-4000-8000-000000000000"},

@@ -16,7 +16,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ValidationError
@@ -27,6 +26,7 @@ from han import drlc
 from han.models import CoordinatorCommand, Device, JobKind
 from han.services.device_control import device_takes_load_control
 from thirdparty.api.resources import ROOT
+from thirdparty.api.serializers import CommandSerializer, DeviceListSerializer, DeviceSerializer
 from thirdparty.api.signatures import COMPONENTS, SignatureRefused
 from thirdparty.api.views import ERRORS, EspiView
 from thirdparty.models import DataKind
@@ -147,12 +147,12 @@ def command_resource(consent, meter, device: Device, job: CoordinatorCommand) ->
     }
 
 
-def _doc(operation_id: str, summary: str, *, request=None, status: int = 200):
+def _doc(operation_id: str, shape, summary: str, *, request=None, status: int = 200):
     return extend_schema(
         operation_id=operation_id,
         summary=summary,
         request=request,
-        responses={status: OpenApiResponse(response=OpenApiTypes.OBJECT), **ERRORS},
+        responses={status: OpenApiResponse(response=shape), **ERRORS},
     )
 
 
@@ -212,7 +212,11 @@ class LoadControlApi(SignedDeviceCommandView):
     kind = JobKind.LOAD_CONTROL
 
     @_doc(
-        "device_load_control", "Send a Smart Energy load control event to a device (signed, RFC 9421)", request=LoadControlInput, status=202
+        "device_load_control",
+        CommandSerializer,
+        "Send a Smart Energy load control event to a device (signed, RFC 9421)",
+        request=LoadControlInput,
+        status=202,
     )
     def post(self, request, subscription_id: int, usage_point_id: int, device_id):
         return super().post(request, subscription_id, usage_point_id, device_id)
@@ -231,21 +235,28 @@ class StatusReadApi(SignedDeviceCommandView):
     required_kind = DataKind.HAN_STATUS
     kind = JobKind.STATUS_READ
 
-    @_doc("device_status_read", "Read a device's status over the air (signed, RFC 9421)", request=None, status=202)
+    @_doc("device_status_read", CommandSerializer, "Read a device's status over the air (signed, RFC 9421)", request=None, status=202)
     def post(self, request, subscription_id: int, usage_point_id: int, device_id):
         return super().post(request, subscription_id, usage_point_id, device_id)
 
 
 class DeviceListApi(DeviceView):
-    @_doc("device_list", "The HAN devices verified at a usage point's premise")
+    @_doc("device_list", DeviceListSerializer, "The HAN devices verified at a usage point's premise")
     def get(self, request, subscription_id: int, usage_point_id: int):
         meter = self.meter(subscription_id, usage_point_id)
         devices = [device_resource(self.consent, meter, d) for d in consent_devices(consent=self.consent, meter=meter)]
         return self.served({"devices": devices}, len(devices))
 
 
+class DeviceApi(DeviceView):
+    @_doc("device_retrieve", DeviceSerializer, "One HAN device verified at a usage point's premise")
+    def get(self, request, subscription_id: int, usage_point_id: int, device_id):
+        meter, device = self.device(subscription_id, usage_point_id, device_id)
+        return self.served(device_resource(self.consent, meter, device), 1)
+
+
 class DeviceCommandApi(DeviceView):
-    @_doc("device_command", "The state and outcome of a command this authorization sent")
+    @_doc("device_command", CommandSerializer, "The state and outcome of a command this authorization sent")
     def get(self, request, subscription_id: int, usage_point_id: int, device_id, command_id):
         meter, device = self.device(subscription_id, usage_point_id, device_id)
         job = consent_device_command_get(consent=self.consent, device=device, command_id=command_id)

@@ -26,6 +26,8 @@ class EspiQuery:
     updated_max: datetime | None = None
     max_results: int = DEFAULT_MAX_RESULTS
     start_index: int = 1
+    # The filters as the client sent them, repeated in a paged feed's first/previous/next/last links.
+    carried: tuple[tuple[str, str], ...] = ()
 
     def page(self, items: list) -> list:
         return items[self.start_index - 1 : self.start_index - 1 + self.max_results]
@@ -77,6 +79,7 @@ def espi_query(params, *, allowed: frozenset[str] | None = None) -> EspiQuery:
         updated_max=_moment(params, "updated-max"),
         max_results=_whole(params, "max-results", DEFAULT_MAX_RESULTS, minimum=1, maximum=LIMIT_MAX_RESULTS),
         start_index=_whole(params, "start-index", 1, minimum=1, maximum=10**9),
+        carried=tuple((name, params[name]) for name in KNOWN if name in params and name not in {"max-results", "start-index"}),
     )
     for low, high, label in (
         (query.published_min, query.published_max, "published"),

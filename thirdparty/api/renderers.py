@@ -1,58 +1,17 @@
-"""ESPI Atom XML for the entries built in resources.py; JSON is DRF's own renderer.
+"""DRF renderers for the entries built by the one ESPI writer (``billing.formats.espi_write``); JSON is DRF's own.
 
-Content keys are ESPI element names in schema order; nested dicts become nested
-elements and lists become repeated elements. Links are made absolute here.
+Links are made absolute by the writer's XML functions, from the request's scheme and host.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from rest_framework.renderers import BaseRenderer
 
-ESPI_NS = "http://naesb.org/espi"
-ATOM_NS = "http://www.w3.org/2005/Atom"
-
-
-def _elements(content: dict) -> str:
-    out = []
-    for name, value in content.items():
-        for item in value if isinstance(value, list) else [value]:
-            inner = _elements(item) if isinstance(item, dict) else escape(str(item))
-            out.append(f"<{name}>{inner}</{name}>")
-    return "".join(out)
-
-
-def _links(links: list[dict], base: str) -> str:
-    return "".join(
-        f"<link rel={quoteattr(link['rel'])} href={quoteattr(base + link['href'])}"
-        + (f" type={quoteattr(link['type'])}" if "type" in link else "")
-        + "/>"
-        for link in links
-    )
-
-
-def entry_xml(entry: dict, base: str) -> str:
-    content = f'<{entry["type"]} xmlns="{ESPI_NS}">{_elements(entry["content"])}</{entry["type"]}>'
-    return (
-        f"<entry><id>{entry['id']}</id>{_links(entry['links'], base)}<title>{escape(entry['title'])}</title>"
-        f"<content>{content}</content><published>{entry['published']}</published><updated>{entry['updated']}</updated></entry>\n"
-    )
-
-
-def feed_xml_chunks(head: dict, entries: Iterable[dict], base: str) -> Iterator[str]:
-    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
-    yield f'<feed xmlns="{ATOM_NS}">\n<id>{head["id"]}</id><title>{escape(head["title"])}</title>'
-    yield f"<updated>{head['updated']}</updated>{_links(head['links'], base)}\n"
-    for item in entries:
-        yield entry_xml(item, base)
-    yield "</feed>\n"
-
-
-def entry_document(entry: dict, base: str) -> str:
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + entry_xml(entry, base).replace("<entry>", f'<entry xmlns="{ATOM_NS}">', 1)
+from billing.formats.espi_write import entry_document, feed_xml_chunks
 
 
 def feed_json_chunks(head: dict, entries: Iterable[dict]) -> Iterator[str]:

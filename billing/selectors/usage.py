@@ -1,4 +1,7 @@
-"""Reads of usage and cost. Customer reads are bounded by the customer's own occupancy (SO-C5, SO-C7)."""
+"""Reads of usage and cost. Customer reads are bounded by the customer's own occupancy (SO-C5, SO-C7).
+
+The windows they take come from ``billing.selectors.windows`` (built on the occupancy selectors).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from django.db.models.functions import Coalesce
 
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
-from billing.formats.espi_write import Window
 from billing.models import (
     UNIT_FOR_KIND,
     Channel,
@@ -29,38 +31,9 @@ from billing.models import (
     UsageRollup,
     UtilityBillSummary,
 )
-from billing.services.ingest import local_day_bounds
+from billing.selectors.readings import BOTH_CHANNELS
+from billing.selectors.windows import Window, clip, window_for_dates
 from billing.tariff_engine import KWH, HourCost, Price, PriceBook
-
-
-def window_for_dates(premise: Premise, start: date, end: date) -> Window:
-    """Premise-local days ``start`` to ``end`` (both included) as a UTC window."""
-    return Window(local_day_bounds(start, premise.timezone)[0], local_day_bounds(end, premise.timezone)[1])
-
-
-def occupancy_windows(premise: Premise, occupancies: list[Occupancy], first: date, last: date) -> list[Window]:
-    """The parts of premise-local days ``first``..``last`` that fall in the given occupancies.
-
-    Every customer read goes through these windows, so a new occupant never sees a previous
-    occupant's readings (SO-C5, SO-C7).
-    """
-    windows = []
-    for occupancy in occupancies:
-        start = max(first, occupancy.start)
-        end = min(last, occupancy.end) if occupancy.end else last
-        if start <= end:
-            windows.append(window_for_dates(premise, start, end))
-    return windows
-
-
-def clip_to_windows(start: datetime, end: datetime, windows: list[Window]) -> list[Window]:
-    out = []
-    for window in windows:
-        first, last = max(start, window.start), min(end, window.end)
-        if first < last:
-            out.append(Window(first, last))
-    return out
-
 
 # --- Usage and cost -------------------------------------------------------------------
 
@@ -106,7 +79,6 @@ def electric_meter(premise: Premise) -> Meter | None:
 # unique indexes are (meter, channel, ...), and without a condition on channel PostgreSQL (before
 # 18's skip scan) walks every entry of the meter to find a range; with it, one short descent per
 # channel (a day of intervals: 10 index pages instead of about 700 on a two-year meter).
-BOTH_CHANNELS = (Channel.DELIVERED, Channel.RECEIVED)
 
 _ROLLUP_SUMS = (
     "SELECT period_start, coalesce(sum(value) FILTER (WHERE channel = %s), 0)::bigint, "
@@ -124,7 +96,7 @@ def rollup_sums(
     The occupancy windows and the pairing of the two channels are done by the database (one
     index range scan per window on ``rollup_unique``), so Python gets one row per period.
     """
-    parts = [Window(start, end)] if windows is None else clip_to_windows(start, end, windows)
+    parts = [Window(start, end)] if windows is None else clip(windows, start=start, end=end)
     if not parts:
         return []
     if connection.vendor == "postgresql":
@@ -162,7 +134,7 @@ def interval_sums(*, meter: Meter, start: datetime, end: datetime, windows: list
 
     For a short span (the dashboard's day); a long one goes through ``interval_series``.
     """
-    parts = clip_to_windows(start, end, windows)
+    parts = clip(windows, start=start, end=end)
     if not parts:
         return []
     if connection.vendor == "postgresql":  # as in rollup_sums: no per-call ORM compile
@@ -293,17 +265,6 @@ def period_cost_by_day(
         energy += sum((h.cost for h in hours), Decimal(0))
         credit += sum((h.credit for h in hours), Decimal(0))
     return CostSummary(first_day, last_day, delivered, received, energy, credit, book.fixed_charges(first_day, last_day), hours)
-
-
-def interval_rows(*, meter: Meter, windows: list[Window]):
-    """Current readings of the meter within ``windows``: (start, channel, seconds, value, quality), in time order."""
-    for window in windows:
-        yield from (
-            IntervalReading.objects.filter(meter=meter, is_current=True, start__gte=window.start, start__lt=window.end)
-            .order_by("start", "channel")
-            .values_list("start", "channel", "seconds", "value", "quality")
-            .iterator(chunk_size=5000)
-        )
 
 
 def interval_series(*, meter: Meter, windows: list[Window]) -> dict:
