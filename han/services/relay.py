@@ -483,7 +483,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}
     for report in reports:
-        if not isinstance(report, dict) or report.get("event") == "online":
+        if not isinstance(report, dict) or report.get("event") in ("online", "offline"):
             continue
         coordinator = batch.coordinators.get(str(report.get("coordinator")))
         if coordinator is None:
@@ -543,6 +543,9 @@ def _report_apply(report: Any, batch: _Batch) -> str:
             return "stale"
         batch.was_seen(coordinator, signed_at)
         return "online"
+    if event == "offline":  # a graceful stop, signed: the coordinator says it is going away
+        logger.info("coordinator %s stopped (signed offline report)", coordinator.name)
+        return "offline"
     if fresh:
         batch.was_seen(coordinator, signed_at)
     key = (coordinator.pk, str(report.get("command_id")))
