@@ -44,7 +44,7 @@ def _gateway(tmp_path, name: str, premise, devices: list[dict]):
 
 def _commission(network, code: str, eui64: str, installer) -> Device:
     parsed = install_code_parse(code=code, eui64=eui64)
-    return device_commission(network=network, parsed=parsed, device_type=DeviceType.IHD, actor=installer)
+    return device_commission(network=network, parsed=parsed, device_type=DeviceType.IN_HOME_DISPLAY, actor=installer)
 
 
 @pytest.mark.objective("BF-HAN-1")
@@ -89,7 +89,7 @@ def test_reports_made_while_the_broker_is_down_are_kept_and_sent_in_order_when_i
         for n in range(1, 6):
             sender.submit({"n": n})
             time.sleep(0.3)
-        time.sleep(3)
+        time.sleep(9)  # longer than the sender's old five attempts (7.5 s of waiting), after which it dropped the batch
         assert sender.outage.ongoing
         own_broker.start()  # empty: it lost what it held, as a crashed broker does
         wait_for(lambda: len(queued_reports(own_broker.url)) == 5, timeout=60, interval=0.3)

@@ -24,8 +24,10 @@ def test_the_state_file_is_private_and_keeps_seen_ids_numbers_and_windows_across
     state.check_and_remember("c-1", int(now) + 600, now, issued_at=int(now))
     numbers = [state.next(), state.next()]
     state.permit_opened(command_id="c-1", eui64="00:0d:6f:00:00:00:00:01", deadline=now + 60)
+    files = sorted(keys.glob("gw-one.state.db*"))
+    assert [f.name for f in files] == ["gw-one.state.db", "gw-one.state.db-shm", "gw-one.state.db-wal"]
+    assert {os.stat(f).st_mode & 0o777 for f in files} == {0o600}  # SQLite gives its journal the file's mode
     state.close()
-    assert os.stat(keys / "gw-one.state.db").st_mode & 0o777 == 0o600
 
     again = CoordinatorState.open(keys, "gw-one")
     with pytest.raises(CommandRejected, match="replay"):
