@@ -61,6 +61,15 @@ def test_a_lost_state_file_refuses_every_command_issued_before_it_was_made_again
     state.check_and_remember("fresh", int(now) + 300, now, issued_at=int(now))
 
 
+def test_an_emptied_state_file_counts_as_lost(keys):
+    now = time.time()
+    CoordinatorState.open(keys, "gw-one", now=now - 100).close()
+    for path in keys.glob("gw-one.state.db*"):
+        path.write_bytes(b"")
+    state = CoordinatorState.open(keys, "gw-one", now=now)
+    assert state.not_before == int(now)
+
+
 def test_permit_windows_close_in_the_state_when_the_device_joins_or_is_removed(keys):
     state = CoordinatorState.open(keys, "gw-one")
     windows = PermitWindows(state)
