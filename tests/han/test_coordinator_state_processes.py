@@ -64,15 +64,9 @@ def test_deleting_the_coordinators_state_does_not_let_a_captured_permit_join_rea
 
     captured = _command(identity, "permit_join", {"eui64": eui64, "permit_seconds": 30}, link_key)
     assert "interviewed" in _send_and_wait(redis_url, captured, "interviewed")
-    state = keys / f"{NAME}.state.db"
-    assert os.stat(state).st_mode & 0o777 == 0o600
-    assert not (keys / f"{NAME}.seen").exists()
     _send_and_wait(redis_url, _command(identity, "remove", {"eui64": eui64}), "removed")  # the customer removed it
 
-    processes.stop("coordinator")  # SIGTERM: a graceful stop says so, signed
-    wait_for(lambda: any(r["event"] == "offline" for r in queued_reports(redis_url)), timeout=15)
-    offline = next(r for r in queued_reports(redis_url) if r["event"] == "offline")
-    report_verify(report=offline, verify_public_hex=identity.verify_public_hex)
+    processes.stop("coordinator")  # SIGTERM
 
     for lost in keys.glob(f"{NAME}.s*"):  # the replay guard's file, whatever it is called (.state.db*, .seen, .seq)
         lost.unlink()
@@ -83,9 +77,17 @@ def test_deleting_the_coordinators_state_does_not_let_a_captured_permit_join_rea
     # A fresh command from the head-end (issued now) is served as usual.
     again = _command(identity, "permit_join", {"eui64": eui64, "permit_seconds": 30}, link_key)
     assert _send_and_wait(redis_url, again, "interviewed") == ["permitted", "joined", "interviewed"]
+    assert {os.stat(path).st_mode & 0o777 for path in keys.glob(f"{NAME}.state.db*")} == {0o600}
+    assert not (keys / f"{NAME}.seen").exists()
     log = (tmp_path / "coordinator.log").read_text(errors="replace")
     assert "its durable state was missing" in log
     assert "was issued before this coordinator's state was created" in log
+
+    # Each graceful stop (SIGTERM) said so, signed by the coordinator.
+    processes.stop("coordinator")
+    wait_for(lambda: [r["event"] for r in queued_reports(redis_url)].count("offline") == 2, timeout=15)
+    for offline in (r for r in queued_reports(redis_url) if r["event"] == "offline"):
+        report_verify(report=offline, verify_public_hex=identity.verify_public_hex)
 
 
 def test_a_coordinator_started_for_the_first_time_takes_the_commands_that_waited_for_it(
