@@ -195,6 +195,23 @@ class CoordinatorState:
         with self._lock, self._db:
             self._db.execute("DELETE FROM permits WHERE command_id = ?", (command_id,))
 
+    def permits_left_open(self, *, now: float) -> list[tuple[str, dict[str, str]]]:
+        """Close the windows a previous run left open; for each, the ``failed`` report detail to send.
+
+        Re-arming one would need its link key, which is never kept on disk, so each is reported:
+        ``timed_out`` if its deadline has passed, ``gateway_restarted`` if it was still open. The
+        head-end fails the device, and its Retry (or sweeper) sends a fresh, sealed ``permit_join``.
+        """
+        reports = []
+        for window in self.permits_pending():
+            self.permit_closed(command_id=window.command_id)
+            if window.deadline <= now:
+                reports.append((window.command_id, {"reason": "timed_out", "eui64": window.eui64}))
+            else:
+                message = "The gateway restarted while it waited for the device; retry to send the key again."
+                reports.append((window.command_id, {"reason": "gateway_restarted", "eui64": window.eui64, "message": message}))
+        return reports
+
     def permits_pending(self) -> list[PendingPermit]:
         with self._lock:
             rows = self._db.execute("SELECT command_id, eui64, deadline FROM permits ORDER BY deadline").fetchall()

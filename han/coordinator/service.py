@@ -6,9 +6,9 @@ acknowledged on the broker only after they were handled, so a coordinator that s
 mid-command gets it again; its replay guard makes the second copy a no-op. The replay
 guard, the report numbers and the open permit windows live in the coordinator's durable
 state (``han/coordinator/durable.py``): a restart reports the windows it can no longer
-serve (it keeps no link key) as failed, so the head-end can send them again. Long radio operations (a permit window, which
-zigpy-znp's ``permit_with_link_key`` sleeps through) run as background tasks,
-never inline in the command loop.
+serve (it keeps no link key) as failed, so the head-end can send them again. Long radio
+operations (a permit window, which zigpy-znp's ``permit_with_link_key`` sleeps through)
+run as background tasks, never inline in the command loop.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ class CoordinatorService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop``: report online (and heartbeats), handle the inbox, report offline on the way out."""
         self._loop = asyncio.get_running_loop()
-        self._report_windows_lost_in_restart()
+        for command_id, detail in self.state.permits_left_open(now=time.time()) if self.state else ():
+            logger.warning("%s: permit_join %s was left open by the previous run: %s", self.identity.name, command_id, detail["reason"])
+            self.report("failed", command_id, detail)  # the head-end fails the device, and Retry sends a new permit
         self.report("online", None, {"radio": type(self.app).__name__})
         own_consumer = None
         if self.consumer is None:
@@ -158,31 +160,6 @@ class CoordinatorService:
     def _broker_away(self) -> bool:
         consumer_away = isinstance(self.consumer, CommandConsumer) and self.consumer.outage.ongoing
         return consumer_away or (self._reports is not None and self._reports.outage.ongoing)
-
-    def _report_windows_lost_in_restart(self) -> None:
-        """Permit windows a previous run left open: closed now, and reported so the head-end can send them again.
-
-        Re-arming one would need its link key, which is never kept on disk; the head-end sends a
-        fresh, sealed ``permit_join`` on Retry (or its sweeper re-sends).
-        """
-        if self.state is None:
-            return
-        now = time.time()
-        for window in self.state.permits_pending():
-            self.state.permit_closed(command_id=window.command_id)
-            if window.deadline <= now:
-                self.report("failed", window.command_id, {"reason": "timed_out", "eui64": window.eui64})
-            else:
-                logger.warning("%s: permit_join %s was still open when the coordinator restarted", self.identity.name, window.command_id)
-                self.report(
-                    "failed",
-                    window.command_id,
-                    {
-                        "reason": "gateway_restarted",
-                        "eui64": window.eui64,
-                        "message": "The gateway restarted while it waited for the device; retry to send the key again.",
-                    },
-                )
 
     async def handle(self, envelope: Any) -> None:
         command_id = str(envelope.get("command_id")) if isinstance(envelope, dict) else None

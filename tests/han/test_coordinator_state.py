@@ -70,6 +70,17 @@ def test_an_emptied_state_file_counts_as_lost(keys):
     assert state.not_before == int(now)
 
 
+def test_windows_left_open_by_a_previous_run_are_closed_and_reported_failed(keys):
+    now = time.time()
+    state = CoordinatorState.open(keys, "gw-one")
+    state.permit_opened(command_id="expired", eui64="00:0d:6f:00:00:00:00:01", deadline=now - 5)
+    state.permit_opened(command_id="open", eui64="00:0d:6f:00:00:00:00:02", deadline=now + 30)
+    reports = dict(state.permits_left_open(now=now))
+    assert reports["expired"] == {"reason": "timed_out", "eui64": "00:0d:6f:00:00:00:00:01"}
+    assert reports["open"]["reason"] == "gateway_restarted" and "retry" in reports["open"]["message"]
+    assert state.permits_pending() == [] and state.permits_left_open(now=now) == []
+
+
 def test_permit_windows_close_in_the_state_when_the_device_joins_or_is_removed(keys):
     state = CoordinatorState.open(keys, "gw-one")
     windows = PermitWindows(state)
