@@ -40,9 +40,10 @@ from kombu.simple import SimpleQueue
 from amiportal.celery import app as celery_app
 
 REPORTS_TASK = "han.tasks.han_reports_record_task"
-# How long one blocking read of a coordinator's queue waits (and the BRPOP behind it) before it
-# returns empty. Commands still arrive at once; this only sets how often an idle coordinator
-# wakes up (heartbeats, stop). At kombu's default of 1 s, a process hosting 200 simulated
+# How long one blocking read of a coordinator process's queues waits (and the BRPOP behind it) before
+# it returns empty (``han/coordinator/consumer.py``: one read for every premise the process hosts).
+# Commands still arrive at once; this only sets how often an idle process wakes up (to notice a
+# stop). At kombu's default of 1 s, with one consumer per premise, a process hosting 200 simulated
 # premises spent ~9 % of a core on empty reads alone.
 COMMAND_POLL_SECONDS = 3.0
 
@@ -97,34 +98,3 @@ def command_queue(*, coordinator_name: str) -> Iterator[SimpleQueue]:
 def reports_send(reports: list[dict[str, Any]]) -> None:
     """Several signed reports (each signed by its own coordinator) as one task."""
     celery_app.send_task(REPORTS_TASK, args=[reports])
-
-
-class CommandQueueConsumer:
-    """Blocking reads from one coordinator's queue. Call every method from one thread."""
-
-    def __init__(self, coordinator_name: str) -> None:
-        self.coordinator_name = coordinator_name
-        self._connection: Connection | None = None
-        self._queue: SimpleQueue | None = None
-
-    def get(self, timeout: float) -> Any | None:
-        """The next message (``.payload``, ``.ack()``), or None when the queue stayed empty."""
-        if self._queue is None:
-            self._connection = celery_app.connection_for_read()
-            # Redis: the server-side BRPOP timeout, set on this connection's own transport before its channel
-            # exists. Not through the "polling_interval" option: kombu also sleeps that long after every
-            # empty read, so a command arriving then waited up to the whole interval.
-            if hasattr(self._connection.transport, "brpop_timeout"):
-                self._connection.transport.brpop_timeout = COMMAND_POLL_SECONDS
-            self._queue = _queue(self._connection, queue_name_for(self.coordinator_name))
-        try:
-            return self._queue.get(block=True, timeout=timeout)
-        except self._queue.Empty:
-            return None
-
-    def close(self) -> None:
-        if self._queue is not None:
-            self._queue.close()
-        if self._connection is not None:
-            self._connection.release()
-        self._queue = self._connection = None

@@ -208,25 +208,22 @@ class Command:
 
 
 class ReplayGuard:
-    """Remembers command ids until they expire; optionally on disk so a restart remembers too."""
+    """Remembers command ids until they expire, in memory (tests, benchmarks).
 
-    def __init__(self, path: Path | None = None) -> None:
-        self._path = path
+    A coordinator process keeps them in its durable state instead
+    (``han.coordinator.durable.CoordinatorState``, same method), with a "not before" time.
+    """
+
+    def __init__(self) -> None:
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
-        if path is not None and path.exists():
-            self._seen = {k: int(v) for k, v in json.loads(path.read_text() or "{}").items()}
 
-    def check_and_remember(self, command_id: str, expires_at: int, now: float) -> None:
+    def check_and_remember(self, command_id: str, expires_at: int, now: float, issued_at: int | None = None) -> None:
         with self._lock:
             self._seen = {k: v for k, v in self._seen.items() if v >= now}
             if command_id in self._seen:
                 raise CommandRejected(f"command {command_id} was already received (replay)")
             self._seen[command_id] = expires_at
-            if self._path is not None:
-                tmp = self._path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(self._seen))
-                tmp.replace(self._path)
 
 
 def command_open(
@@ -251,7 +248,7 @@ def command_open(
         raise CommandRejected(f"command is addressed to {header['coordinator']!r}, not to this coordinator")
     if not isinstance(header["expires_at"], int) or header["expires_at"] < now:
         raise CommandRejected("command has expired")
-    replay_guard.check_and_remember(str(header["command_id"]), header["expires_at"], now)
+    replay_guard.check_and_remember(str(header["command_id"]), header["expires_at"], now, issued_at=header["issued_at"])
     contents = open_from(sealed=envelope.get("sealed"), identity=identity, aad=canonical(header))
     try:
         opened = json.loads(contents)

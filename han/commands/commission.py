@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import zigpy.types as t
 
 from han.commands.base import CommandType, CoordinatorHandler, Target
 from han.commands.registry import register
+from han.coordinator.durable import PermitWindows
 from han.coordinator.radios import join_refusal
 
 if TYPE_CHECKING:
@@ -37,8 +39,8 @@ class PermitJoinHandler(CoordinatorHandler):
 
     def __init__(self, service: Any) -> None:
         super().__init__(service)
-        # EUI-64 -> command id of the permit_join waiting for that device
-        self.waiting: dict[t.EUI64, str] = {}
+        # EUI-64 -> command id of the permit_join waiting for that device, kept in the coordinator's durable state too
+        self.waiting: PermitWindows = PermitWindows(getattr(service, "state", None))
 
     async def handle(self, command: Command) -> None:
         refusal = join_refusal(self.service.radio_type, self.service.app)
@@ -48,7 +50,7 @@ class PermitJoinHandler(CoordinatorHandler):
             return
         ieee = t.EUI64.convert(command.body["eui64"])
         seconds = int(command.body.get("permit_seconds", 60))
-        self.waiting[ieee] = command.command_id
+        self.waiting.open(ieee, command.command_id, deadline=time.time() + seconds)
         self.service.report("permitted", command.command_id, {"eui64": str(ieee)})
         self.service._spawn(self.service.app.permit_with_link_key(node=ieee, link_key=t.KeyData(command.secret), time_s=seconds))
         self.service._spawn(self._join_deadline(ieee, command.command_id, seconds))

@@ -8,18 +8,24 @@ device's "permitted", "joined" and "interviewed" come within ~20 ms; a busy proc
 has other devices' reports too), and sends them all as one
 ``han.tasks.han_reports_record_task``. An idle gateway sends a
 lone report after the linger; a busy one sends up to ``max_batch`` at once.
+
+While the broker is unreachable, the sender keeps the reports (at most ``max_pending``,
+in order; past that the oldest are dropped, and counted in the log), retries with
+backoff (``backoff.Outage``: one log line when the outage begins, one when it ends) and
+sends them, in order, when the broker is back. ``close`` waits up to its timeout for them.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from han import broker
+from han.coordinator.backoff import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +34,9 @@ logger = logging.getLogger(__name__)
 # states reach the head-end 75 ms later; the latency goal is a second.
 LINGER_SECONDS = 0.1
 MAX_BATCH = 100
-SEND_ATTEMPTS = 5
-
-_STOP = object()
+# Reports kept while the broker is away: a heartbeat per premise every 30 s, so 200 premises fill it
+# in about 25 minutes; the reports that matter (joins, interviews, failures) are rarer.
+MAX_PENDING = 10_000
 
 
 class ReportSender:
@@ -42,54 +48,73 @@ class ReportSender:
         send_batch: Callable[[list[dict[str, Any]]], None] = broker.reports_send,
         linger_seconds: float = LINGER_SECONDS,
         max_batch: int = MAX_BATCH,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._send_batch = send_batch
         self._linger = linger_seconds
         self._max_batch = max_batch
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._max_pending = max_pending
+        self._pending: deque[dict[str, Any]] = deque()
+        self._changed = threading.Condition()
+        self._closing = False
+        self._give_up_at = float("inf")
+        self._close_requested = threading.Event()
+        self.dropped = 0
+        self.outage = Outage("report sender")
         self._thread = threading.Thread(target=self._run, name="han-reports", daemon=True)
         self._thread.start()
 
     def submit(self, report: dict[str, Any]) -> None:
-        self._queue.put(report)
+        with self._changed:
+            if len(self._pending) >= self._max_pending:
+                self._pending.popleft()
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    logger.error("%d reports dropped: the broker has been unreachable for too long", self.dropped)
+            self._pending.append(report)
+            self._changed.notify()
 
     def close(self, timeout: float = 30.0) -> None:
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        """Send what is waiting (for at most ``timeout`` seconds), then stop."""
+        with self._changed:
+            self._closing = True
+            self._give_up_at = time.monotonic() + timeout
+            self._changed.notify()
+        self._close_requested.set()
+        self._thread.join(timeout + 1)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
+        while True:
+            with self._changed:
+                while not self._pending and not self._closing:
+                    self._changed.wait()
+                if not self._pending:
+                    return  # closing, and everything was sent
+                deadline = time.monotonic() + self._linger
+                while len(self._pending) < self._max_batch and not self._closing:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._changed.wait(remaining)
+                batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+            if not self._send(batch):
                 return
-            batch = [first]
-            deadline = time.monotonic() + self._linger
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True  # send this batch, then stop
-                    break
-                batch.append(item)
-            self._send(batch)
-        while True:  # whatever arrived while stopping
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not _STOP:
-                self._send([item])
 
-    def _send(self, batch: list[dict[str, Any]]) -> None:
-        for attempt in range(SEND_ATTEMPTS):
+    def _send(self, batch: list[dict[str, Any]]) -> bool:
+        """Send one batch, retrying until it went; False when closing gave up on it (and on what waits)."""
+        while True:
             try:
                 self._send_batch(batch)
-                return
-            except Exception as exc:  # the broker is away: wait and try again, then give up loudly
-                if attempt == SEND_ATTEMPTS - 1:
-                    logger.error("%d reports could not be sent: %s", len(batch), exc)
-                    return
-                time.sleep(min(5.0, 0.5 * 2**attempt))
+                self.outage.restored()
+                return True
+            except Exception as exc:  # the broker is away: wait and try again
+                delay = self.outage.failed(exc)
+            if time.monotonic() + delay > self._give_up_at:  # closing, and the broker is still away
+                with self._changed:
+                    left = len(batch) + len(self._pending)
+                logger.error("%d reports not sent: the broker was unreachable when the coordinator stopped", left)
+                return False
+            if self._close_requested.is_set():
+                time.sleep(min(delay, max(0.0, self._give_up_at - time.monotonic())))
+            else:  # woken by ``close``, not by new reports: they wait their turn, in order
+                self._close_requested.wait(delay)

@@ -1,13 +1,17 @@
 """One coordinator's loop: take signed commands off its queue, verify, act through zigpy, report back.
 
+Commands come from the process's one ``CommandConsumer`` (``han/coordinator/consumer.py``)
+into this coordinator's inbox, and are handled one at a time, in queue order. They are
+acknowledged on the broker only after they were handled, so a coordinator that stops
+mid-command gets it again; its replay guard makes the second copy a no-op. The replay
+guard, the report numbers and the open permit windows live in the coordinator's durable
+state (``han/coordinator/durable.py``): a restart reports the windows it can no longer
+serve (it keeps no link key) as failed, so the head-end can send them again. Long radio
+operations (a permit window, which zigpy-znp's ``permit_with_link_key`` sleeps through)
+run as background tasks, never inline in the command loop.
+
 What each command type does lives with the type (``han.commands``): the service
 verifies a command and hands it to the handler registered for its type.
-
-Commands are acknowledged on the broker only after they were handled, so a
-coordinator that stops mid-command gets it again; its replay guard makes the
-second copy a no-op. Long radio operations (a permit window, which
-zigpy-znp's ``permit_with_link_key`` sleeps through) run as background tasks,
-never inline in the command loop.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from typing import Any
 
 import zigpy.types as t
 
-from han import broker, drlc
+from han import drlc
 from han.commands import CoordinatorHandler, coordinator_handlers
+from han.coordinator.consumer import CommandConsumer
+from han.coordinator.durable import CoordinatorState
 from han.coordinator.live_metering import LiveMetering
 from han.coordinator.premise_state import PremiseState
 from han.coordinator.reports import ReportSender
@@ -42,32 +48,40 @@ class CoordinatorService:
         head_end_public_hex: str,
         head_end_box_public_hex: str,
         app: Any,
-        replay_guard: ReplayGuard,
-        consumer: Any = None,
+        replay_guard: ReplayGuard | None = None,
+        consumer: CommandConsumer | Any = None,
         send_report: Callable[[dict[str, Any]], None] | None = None,
         reports: ReportSender | None = None,
         sequence: ReportSequence | None = None,
         radio_type: str = "simulated",
+        state: CoordinatorState | None = None,
     ) -> None:
         """Reports go through ``reports`` (a process's shared, batching sender; a private one if None),
         or, when ``send_report`` is given, to it one by one on a thread (tests, the bench's baseline).
-        ``sequence`` numbers the reports (kept on disk by ``han_coordinator``, so a restart continues it).
+        ``state`` (``han_coordinator`` gives one) is the durable replay guard, report sequence and permit
+        windows; without it, ``replay_guard`` and ``sequence`` (in memory when None).
+        ``consumer`` is the process's shared ``CommandConsumer`` (this service attaches itself to it);
+        None makes ``run`` consume this coordinator's queue on its own.
         Commands are verified with ``head_end_public_hex``; every report's detail is sealed to
         ``head_end_box_public_hex``, so the broker never reads a metering value or an event status.
         ``radio_type`` names the radio (``han.coordinator.radios``): the heartbeat tells the head-end,
         and a radio whose permit cannot admit only the keyed device refuses permit commands."""
         self.identity = identity
         self.radio_type = radio_type
-        self.sequence = sequence or ReportSequence()
+        self.state = state
+        self.sequence = state or sequence or ReportSequence()
         self.head_end_public_hex = head_end_public_hex
         self.head_end_box_public_hex = head_end_box_public_hex
         self.app = app
-        self.replay_guard = replay_guard
-        self.consumer = consumer or broker.CommandQueueConsumer(identity.name)
+        self.replay_guard = state or replay_guard or ReplayGuard()
+        self.consumer = consumer
+        if isinstance(consumer, CommandConsumer):
+            consumer.attach(identity.name, self.deliver)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: asyncio.Queue[tuple[Any, Callable[[], None]]] = asyncio.Queue()
         self._send_report = send_report
         self._owns_reports = send_report is None and reports is None
         self._reports = reports or (ReportSender() if send_report is None else None)
-        self._queue_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"queue-{identity.name}")
         self._report_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"report-{identity.name}") if send_report else None
         self._background: set[asyncio.Task] = set()
         self.live_metering = LiveMetering(self.report)
@@ -100,26 +114,52 @@ class CoordinatorService:
     # --- the command loop ------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
+        """Serve until ``stop``: report online (and heartbeats), handle the inbox, report offline on the way out."""
+        self._loop = asyncio.get_running_loop()
+        for command_id, detail in self.state.permits_left_open(now=time.time()) if self.state else ():
+            logger.warning("%s: permit_join %s was left open by the previous run: %s", self.identity.name, command_id, detail["reason"])
+            self.report("failed", command_id, detail)  # the head-end fails the device, and Retry sends a new permit
         self.report("online", None, self._heartbeat_detail())
         for device in list(self.app.devices.values()):  # meters that joined before a restart report their demand again
             if device.nwk != 0x0000 and device.is_initialized:
                 self._spawn(self.live_metering.watch(device))
-        last_beat = time.monotonic()
+        own_consumer = None
+        if self.consumer is None:
+            own_consumer = CommandConsumer()
+            own_consumer.attach(self.identity.name, self.deliver)
+            own_consumer.start()
+        handling = asyncio.create_task(self._handle_inbox())
         try:
             while not stop.is_set():
-                message = await loop.run_in_executor(self._queue_thread, self.consumer.get, broker.COMMAND_POLL_SECONDS)
-                if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    self.report("online", None, self._heartbeat_detail())
-                    last_beat = time.monotonic()
-                if message is None:
-                    continue
-                await self.handle(message.payload)
-                await loop.run_in_executor(self._queue_thread, message.ack)
+                try:
+                    await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    if not self._broker_away():  # a heartbeat sent late is no proof of life: skip it
+                        self.report("online", None, self._heartbeat_detail())
         finally:
-            await loop.run_in_executor(self._queue_thread, self.consumer.close)
+            if own_consumer is not None:
+                await self._loop.run_in_executor(None, own_consumer.stop)
+            handling.cancel()  # a command cut short is not acknowledged: the broker delivers it again
+            self.report("offline", None, {"reason": "stopped"})
             if self._owns_reports:
-                await loop.run_in_executor(None, self._reports.close)
+                await self._loop.run_in_executor(None, self._reports.close)
+
+    def deliver(self, payload: Any, ack: Callable[[], None]) -> None:
+        """A command from the consumer's thread; ``ack`` once it was handled."""
+        self._loop.call_soon_threadsafe(self._inbox.put_nowait, (payload, ack))
+
+    async def _handle_inbox(self) -> None:
+        while True:
+            payload, ack = await self._inbox.get()
+            try:
+                await self.handle(payload)
+            except Exception:  # never stop serving the queue over one command
+                logger.exception("%s: a command could not be handled", self.identity.name)
+            ack()
+
+    def _broker_away(self) -> bool:
+        consumer_away = isinstance(self.consumer, CommandConsumer) and self.consumer.outage.ongoing
+        return consumer_away or (self._reports is not None and self._reports.outage.ongoing)
 
     def _heartbeat_detail(self) -> dict[str, Any]:
         return {"radio": self.radio_type, "se_frames_rejected": dict(self.smart_energy.rejected)}

@@ -493,7 +493,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}
     for report in reports:
-        if not isinstance(report, dict) or report.get("event") == "online":
+        if not isinstance(report, dict) or report.get("event") in ("online", "offline", "metering"):
             continue
         coordinator = batch.coordinators.get(str(report.get("coordinator")))
         if coordinator is None:

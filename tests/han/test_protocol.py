@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from han.coordinator.durable import CoordinatorState
 from han.protocol import (
     CommandRejected,
     CoordinatorIdentity,
@@ -90,14 +91,16 @@ def test_a_command_for_another_coordinator_is_refused(gateway):
 
 @pytest.mark.objective("SO-C13")
 def test_replays_and_expired_commands_are_refused(gateway, tmp_path):
+    gateway.save(tmp_path / "gw-one.key")
     envelope = _command(gateway)
-    guard = ReplayGuard(tmp_path / "seen.json")
+    guard = CoordinatorState.open(tmp_path, "gw-one")
     _open(envelope, gateway, guard)
     with pytest.raises(CommandRejected, match="replay"):
         _open(envelope, gateway, guard)
-    # The guard survives a restart of the coordinator.
+    guard.close()
+    # The guard survives a restart of the coordinator: it is its durable state.
     with pytest.raises(CommandRejected, match="replay"):
-        _open(envelope, gateway, ReplayGuard(tmp_path / "seen.json"))
+        _open(envelope, gateway, CoordinatorState.open(tmp_path, "gw-one"))
     stale = _command(gateway, command_id="c0ffee00-0000-4000-8000-000000000002", ttl_seconds=10, now=time.time() - 60)
     with pytest.raises(CommandRejected, match="expired"):
         _open(stale, gateway, guard)

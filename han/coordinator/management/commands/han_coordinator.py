@@ -7,6 +7,12 @@ configuration: ``AMI_HAN_RADIO`` (simulated, ezsp, znp, deconz, zigate, xbee) an
 premises (``--name a --name b ...``) for demos and scale tests. The process
 never touches the head-end database: it knows only its own key file, the
 head-end's public key and its queue on the broker.
+
+A coordinator that cannot start (a missing serial port, an unreadable radio, key or
+state file, an unknown radio) exits with status 1 and one line on stderr saying why.
+Once up, it never exits because the broker went away: it reconnects with backoff
+(``han/coordinator/consumer.py``, ``reports.py``). SIGTERM or SIGINT stops it
+gracefully, with a signed ``offline`` report.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from amiportal.env import env_choice, env_str
+from han.coordinator.consumer import CommandConsumer
+from han.coordinator.durable import CoordinatorState, StateUnusable, identity_load_or_create
 from han.coordinator.head_end import HeadEndPublicKeys, head_end_public_keys_from_env
 from han.coordinator.radios import RADIO_TYPES, RadioUnavailable, controller_class_for, join_refusal
 from han.coordinator.reports import ReportSender
 from han.coordinator.service import CoordinatorService
 from han.coordinator.simulated import SimulatedNetwork
-from han.protocol import CoordinatorIdentity, ReplayGuard, ReportSequence
 
 logger = logging.getLogger("han.coordinator")
 
@@ -58,6 +65,25 @@ def head_end_public_keys() -> HeadEndPublicKeys:
     from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex
 
     return HeadEndPublicKeys(verify_hex=head_end_public_key_hex(), box_hex=head_end_box_public_key_hex())
+
+
+class StartupFailed(Exception):
+    """Why this coordinator cannot start, in one line."""
+
+
+async def radio_start(controller, config: dict, name: str):
+    """Start the radio; on failure shut zigpy down (its database thread too, or the process would hang) and say why."""
+    app = await controller.new(config, auto_form=True, start_radio=False)
+    try:
+        await app.startup(auto_form=True)
+    except Exception as exc:
+        try:
+            await app.shutdown()
+        except Exception:  # noqa: S110 (already failing: the first reason is the one to give)
+            pass
+        cause = exc.__cause__ if exc.__cause__ is not None and not str(exc) else exc
+        raise StartupFailed(f"coordinator {name}: the radio did not start: {type(cause).__name__}: {cause}") from None
+    return app
 
 
 def zigpy_database(key_dir: Path, name: str) -> Path:
@@ -97,7 +123,7 @@ class Command(BaseCommand):
         try:
             controller = controller_class_for(options["radio"])
         except RadioUnavailable as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(str(exc)) from None
         if options["radio"] != "simulated" and not options["device"]:
             raise CommandError(f"The {options['radio']} radio needs its serial port: set AMI_HAN_RADIO_PATH (or --device).")
         key_dir = Path(options["key_dir"]) if options["key_dir"] else default_key_dir()
@@ -106,6 +132,8 @@ class Command(BaseCommand):
             asyncio.run(self._run(controller, options, key_dir, devices_file))
         except KeyboardInterrupt:
             pass
+        except StartupFailed as exc:
+            raise CommandError(str(exc)) from None
 
     async def _run(self, controller, options, key_dir: Path, devices_file: Path) -> None:
         stop = asyncio.Event()
@@ -113,44 +141,72 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         head_end = head_end_public_keys()
-        services, apps = [], []
+        services, apps, states = [], [], []
         reports = ReportSender()  # one batching sender for every coordinator in this process
-        for name in options["name"]:
-            identity = CoordinatorIdentity.load_or_create(key_dir / f"{name}.key", name)
-            if hasattr(controller, "default_config"):  # the simulated radio: its "NVRAM" file sits next to the key file
-                config = controller.default_config()
-                config["device"]["path"] = str(key_dir / f"{name}.radio.json")
-            else:
-                config = {"device": {"path": options["device"]}}
-            # zigpy's own device database (its sqlite appdb), so a restarted coordinator knows the devices
-            # that joined it; zigpy loads it in ControllerApplication.new().
-            config[zigpy_config.CONF_DATABASE] = str(zigpy_database(key_dir, name))
-            app = await controller.new(config, auto_form=True)
-            if hasattr(app, "sim_network"):
-                app.sim_network = SimulatedNetwork.from_file(devices_file, coordinator=name)
-            apps.append(app)
-            services.append(
-                CoordinatorService(
-                    identity=identity,
-                    head_end_public_hex=head_end.verify_hex,
-                    head_end_box_public_hex=head_end.box_hex,
-                    app=app,
-                    replay_guard=ReplayGuard(key_dir / f"{name}.seen"),
-                    reports=reports,
-                    sequence=ReportSequence(key_dir / f"{name}.seq"),
-                    radio_type=options["radio"],
-                )
-            )
-            self.stdout.write(
-                f"coordinator {name} up ({options['radio']} radio;"
-                f" X25519 {identity.box_public_hex[:16]}..., Ed25519 {identity.verify_public_hex[:16]}...)"
-            )
-        if (refusal := join_refusal(options["radio"])) is not None:
-            self.stdout.write(f"permit commands will be refused on this radio: {refusal}")
-        self.stdout.flush()
+        consumer = CommandConsumer()  # one broker connection for every coordinator in this process
         try:
-            await asyncio.gather(*(service.run(stop) for service in services))
+            for name in options["name"]:
+                app, state, identity = await self._start_one(controller, options, key_dir, devices_file, name)
+                apps.append(app)
+                states.append(state)
+                services.append(
+                    CoordinatorService(
+                        identity=identity,
+                        head_end_public_hex=head_end.verify_hex,
+                        head_end_box_public_hex=head_end.box_hex,
+                        app=app,
+                        reports=reports,
+                        consumer=consumer,
+                        state=state,
+                        radio_type=options["radio"],
+                    )
+                )
+                self.stdout.write(
+                    f"coordinator {name} up ({options['radio']} radio;"
+                    f" X25519 {identity.box_public_hex[:16]}..., Ed25519 {identity.verify_public_hex[:16]}...)"
+                )
+            if (refusal := join_refusal(options["radio"])) is not None:
+                self.stdout.write(f"permit commands will be refused on this radio: {refusal}")
+            self.stdout.flush()
+            running = [asyncio.create_task(service.run(stop)) for service in services]
+            await asyncio.sleep(0)  # every service is ready for deliveries before the consumer starts
+            consumer.start()
+            await asyncio.gather(*running)
         finally:
+            await loop.run_in_executor(None, consumer.stop)
             for app in apps:
                 await app.shutdown()
-            await loop.run_in_executor(None, reports.close)  # send the reports still waiting
+            await loop.run_in_executor(None, reports.close)  # send the reports still waiting (offline included)
+            for state in states:
+                state.close()
+
+    async def _start_one(self, controller, options, key_dir: Path, devices_file: Path, name: str):
+        """One hosted coordinator's key, durable state and radio; any reason it cannot start is a ``StartupFailed``."""
+        try:
+            identity = identity_load_or_create(key_dir, name)
+            state = CoordinatorState.open(key_dir, name)
+        except StateUnusable as exc:
+            raise StartupFailed(f"coordinator {name}: {exc}") from None
+        except OSError as exc:
+            raise StartupFailed(f"coordinator {name}: {exc.filename or key_dir}: {exc.strerror or exc}") from None
+        if hasattr(controller, "default_config"):  # the simulated radio: its "NVRAM" file sits next to the key file
+            config = controller.default_config()
+            config["device"]["path"] = str(key_dir / f"{name}.radio.json")
+        else:
+            config = {"device": {"path": options["device"]}}
+        # zigpy's own device database (its sqlite appdb), so a restarted coordinator knows the devices
+        # that joined it; zigpy loads it in ControllerApplication.new().
+        config[zigpy_config.CONF_DATABASE] = str(zigpy_database(key_dir, name))
+        try:
+            app = await radio_start(controller, config, name)
+        except StartupFailed:
+            state.close()
+            raise
+        if hasattr(app, "sim_network"):
+            try:
+                app.sim_network = SimulatedNetwork.from_file(devices_file, coordinator=name)
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                await app.shutdown()
+                state.close()
+                raise StartupFailed(f"coordinator {name}: {devices_file}: not a list of simulated devices ({exc})") from None
+        return app, state, identity
