@@ -21,7 +21,7 @@ from billing.period_charts import HourRows, period_chart
 from billing.periods import Bounds, period_navigation, period_parse, show_parse
 from billing.selectors import (
     CostSummary,
-    clip_to_windows,
+    clip,
     cost_summary,
     hourly_usage,
     occupancy_windows,
@@ -95,10 +95,12 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     two_days = window_for_dates(premise, today - timedelta(days=1), today)
     a_year_ago = _a_year_before(today)
     cutoff = datetime(a_year_ago.year, a_year_ago.month, a_year_ago.day, now.hour, tzinfo=zone).astimezone(UTC)
-    year_ago_parts = clip_to_windows(
-        window_for_dates(premise, a_year_ago, a_year_ago).start, cutoff, occupancy_windows(premise, occupancies, a_year_ago, a_year_ago)
+    year_ago_parts = clip(
+        occupancy_windows(premise, occupancies, a_year_ago, a_year_ago),
+        start=window_for_dates(premise, a_year_ago, a_year_ago).start,
+        end=cutoff,
     )
-    parts = year_ago_parts + clip_to_windows(two_days.start, two_days.end, windows)
+    parts = year_ago_parts + clip(windows, start=two_days.start, end=two_days.end)
     hour_rows = hourly_usage(meter=meter, start=min(p.start for p in parts), end=two_days.end, windows=parts) if parts else []
     recent_hours = [row for row in hour_rows if row[0] >= two_days.start]
     year_ago_hours = [row for row in hour_rows if row[0] < two_days.start]

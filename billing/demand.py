@@ -17,7 +17,7 @@ from django.db.models import F, Q
 
 from amiportal.premises.models import Meter
 from billing.models import Channel, IntervalReading
-from billing.selectors import clip_to_windows, window_for_dates
+from billing.selectors import clip, window_for_dates
 from billing.tariff_engine import PriceBook, demand_rate
 
 
@@ -34,7 +34,7 @@ class DemandCharge:
 
 def peak_demand(*, meter: Meter, start: datetime, end: datetime, windows) -> tuple[Decimal, datetime | None]:
     """The highest average kW of a delivered interval from ``start`` to ``end`` within ``windows``, and when it began."""
-    parts = clip_to_windows(start, end, windows)
+    parts = clip(windows, start=start, end=end)
     if not parts:
         return Decimal(0), None
     inside = Q()

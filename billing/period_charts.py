@@ -15,7 +15,7 @@ from decimal import Decimal
 from amiportal.premises.models import Meter, Premise
 from billing.models import ExportCredit, Granularity
 from billing.periods import Period
-from billing.selectors import (
+from billing.selectors.usage import (
     _period_rollup_rows,
     _window_days,
     hourly_usage,
