@@ -97,9 +97,14 @@ def _jobs():
 
 
 def _deadline_fail(job: CoordinatorCommand, reason: str) -> None:
+    from han.commands import UnknownCommandType, command_type
     from han.services.relay import FAILURE_MESSAGES, _fail
 
-    message = DEADLINE_MESSAGES.get(reason) or FAILURE_MESSAGES[reason]
+    try:
+        own = command_type(job.kind).failure_messages  # "timed_out" is the commission type's words
+    except UnknownCommandType:
+        own = {}
+    message = DEADLINE_MESSAGES.get(reason) or own.get(reason) or FAILURE_MESSAGES.get(reason, "The command did not finish in time.")
     _fail(job, reason, message.format(attempts=job.attempts))
 
 

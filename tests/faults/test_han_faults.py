@@ -17,12 +17,12 @@ import pytest
 import requests
 
 from amiportal.audit.models import AuditEntry
+from han.commands.commission import Commission
 from han.install_codes import install_code_parse
 from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState, WorkOrder
 from han.protocol import CoordinatorIdentity
 from han.services.commissioning import device_commission, device_install_code_correct
 from han.services.networks import coordinator_register, han_network_create
-from han.services.relay import FAILURE_MESSAGES
 from han.services.sweeper import QUEUED_NOTICE
 from tests.conftest import signed_in, wait_for
 from tests.faults.processes import elapsed_since, figures
@@ -76,7 +76,7 @@ def test_a_coordinator_restarted_during_a_permit_window_leaves_no_device_waiting
 
     wait_for(lambda: _state(device) == DeviceState.FAILED, timeout=40)
     failed_after = elapsed_since(restarted)
-    assert device.failure_reason == FAILURE_MESSAGES["timed_out"]
+    assert device.failure_reason == Commission.failure_messages["timed_out"]
     job = CoordinatorCommand.objects.get(device=device)
     assert job.state == JobState.FAILED and job.permit_ends_at is not None
     failure = AuditEntry.objects.get(action="han.command_failed", target=f"device:{device.uid}")

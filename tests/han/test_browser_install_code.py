@@ -12,12 +12,13 @@ from datetime import timedelta
 import pytest
 
 from amiportal.audit.models import AuditEntry
+from han.commands.commission import Commission
 from han.install_codes import install_code_parse
 from han.models import CoordinatorCommand, Device, DeviceState, DeviceType, WorkOrder
 from han.protocol import report_build
 from han.services.commissioning import device_commission
 from han.services.head_end_keys import head_end_box_public_key_hex
-from han.services.relay import FAILURE_MESSAGES, report_record
+from han.services.relay import report_record
 from han.services.sweeper import han_commands_sweep
 from tests.conftest import current_code
 from tests.han.conftest import install_code_for, random_eui64
@@ -76,7 +77,7 @@ def test_installer_corrects_a_wrong_install_code_and_the_device_is_sent_again(
     page.wait_for_load_state()
     page.goto(f"/han/installer/work-orders/{work_order.pk}/")
     table = page.get_by_role("table").inner_text()
-    assert "Failed" in table and FAILURE_MESSAGES["timed_out"] in table
+    assert "Failed" in table and Commission.failure_messages["timed_out"] in table
 
     page.get_by_role("link", name="Correct install code").click()
     page.wait_for_url("**/install-code/")

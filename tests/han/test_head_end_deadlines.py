@@ -17,13 +17,14 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from amiportal.audit.models import AuditEntry
+from han.commands.commission import Commission
 from han.install_codes import install_code_parse
 from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState, WorkOrder
 from han.protocol import report_build
 from han.selectors import coordinator_is_online
 from han.services.commissioning import device_commission, device_commission_retry, device_install_code_correct, device_remove
 from han.services.head_end_keys import head_end_box_public_key_hex
-from han.services.relay import FAILURE_MESSAGES, job_relay, report_record
+from han.services.relay import job_relay, report_record
 from han.services.report_guards import RETIRED_REASON
 from han.services.sweeper import QUEUED_NOTICE, han_commands_sweep
 from tests.conftest import signed_in
@@ -108,7 +109,7 @@ def test_the_permit_window_is_held_by_the_head_end_and_the_sweep_fails_the_devic
     assert han_commands_sweep(now=job.permit_ends_at + timedelta(seconds=1))["timed_out"] == 1
     assert not any(han_commands_sweep(now=job.permit_ends_at + timedelta(seconds=2)).values())  # idempotent
     device.refresh_from_db()
-    assert (device.state, device.failure_reason) == (DeviceState.FAILED, FAILURE_MESSAGES["timed_out"])
+    assert (device.state, device.failure_reason) == (DeviceState.FAILED, Commission.failure_messages["timed_out"])
     assert AuditEntry.objects.filter(action="han.command_failed", target=f"device:{device.uid}").count() == 1
 
 
