@@ -44,7 +44,7 @@ def test_demo_customers_on_the_tariff_hear_once_and_can_turn_email_off(settings,
     declare(5)
     assert sorted(Notification.objects.values_list("user__email", flat=True)) == expected
     assert sorted(mail.to[0] for mail in mailoutbox) == expected
-    assert "Notifications <span" in signed_in(alice).get("/customer/notifications/").content.decode()
+    assert 'data-testid="unread-count">1<' in signed_in(alice).get("/customer/notifications/").content.decode()
 
     choices = {"pref:critical_peak:inbox": "on", "usage_multiple": "2"}
     assert signed_in(alice).post("/customer/notifications/preferences/", choices).status_code == 302

@@ -55,6 +55,9 @@ PATH_PARAMETERS = {
     "reading_type_id": "<usage point id>-<meter reading id>, as linked from a MeterReading (for example 12-1).",
     "device_id": "A device's UUID, from the Device list.",
     "command_id": "A command's UUID, from the Location of the 202 answer that queued it.",
+    "application_information_id": "Your own application's id, as linked from an Authorization (only your own is served).",
+    "local_time_parameters_id": "A premise's id, as linked from its UsagePoint's LocalTimeParameters link.",
+    "usage_summary_id": "The billing month as YYYYMM (for example 202503), as linked from the UsageSummary list.",
 }
 QUERY_PARAMETERS = {"format": "json or xml; overrides the Accept header. Leave it out to negotiate."}
 
@@ -81,6 +84,16 @@ DESCRIPTIONS = {
     ),
     "device_status_read": "Needs device status. Send an empty body, signed as for LoadControl. Answers 202 with the queued command.",
     "device_command": "Poll this until its state is succeeded or failed.",
+    "application_information_list": (
+        "Your own application's registration as ESPI ApplicationInformation. The client secret is never served:"
+        " client_secret and registration_access_token carry the placeholder not-served-see-docs-thirdparty."
+    ),
+    "application_information_retrieve": "One ApplicationInformation entry: your own application only; another's id answers 404.",
+    "local_time_parameters_list": "The time zone and daylight-saving rules of each premise the customer chose (LocalTimeParameters).",
+    "local_time_parameters_retrieve": "One premise's time zone and daylight-saving rules; its UsagePoint links here.",
+    "reading_type_list": "The reading types of every meter reading the authorization covers (unit, power of ten, direction, interval).",
+    "device_retrieve": "One verified device at the usage point's premise: its type, state and commands. Needs device status or control.",
+    "usage_summary_retrieve": "One billing month's summary (consumption and cost). Needs the usage summary data kind.",
 }
 SUCCESS = {
     "200": "OK: the resource, as Atom XML (Accept: application/atom+xml) or JSON.",
