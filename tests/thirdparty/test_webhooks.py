@@ -121,3 +121,27 @@ def test_new_readings_are_announced_once_per_consent(alice, bob, hooked_applicat
     event = WebhookEvent.objects.get()
     assert event.event == "data.available" and event.consent == consent
     assert data_available_notify() == 0
+
+
+@pytest.mark.objective("SO-C7")
+def test_readings_after_the_customer_moved_out_are_not_announced(alice, hooked_application):
+    """The next occupant's readings are never served under Alice's consent, and their arrival is not announced either:
+    it would tell the third party that someone lives there now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from amiportal.premises.services import agreement_move_out
+    from tests.thirdparty.data import day_of_readings
+    from thirdparty.services.webhooks import data_available_notify
+
+    application, _ = hooked_application
+    world.grant(application, alice)
+    today = timezone.localdate()
+    agreement_move_out(agreement=alice.customer_account.agreements.get(), move_out=today - timedelta(days=10))
+    WebhookEvent.objects.all().delete()
+    meter = world.premise_of(alice).meters.get()
+    day_of_readings(meter, today - timedelta(days=2))  # after her move-out
+    assert data_available_notify() == 0 and not WebhookEvent.objects.exists()
+    day_of_readings(meter, today - timedelta(days=12))  # a late delivery for her own period
+    assert data_available_notify() == 1

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append
@@ -289,14 +290,31 @@ def webhook_leases_sweep(*, now: datetime | None = None) -> SweepResult:
     return result
 
 
+def _arrived_in_consent_windows(*, consent: Consent, batch_ids: list[int], now) -> bool:
+    """Whether the batches hold current readings the consent may serve: its meters, inside the grantor's occupancy and history.
+
+    A reading after the customer moved out is the next occupant's: announcing it would tell the third
+    party that someone lives there now, though the reading itself is never served (SO-C7).
+    """
+    from billing.models import IntervalReading
+    from thirdparty.selectors import consent_meters, consent_windows
+
+    for meter in consent_meters(consent=consent).select_related("premise"):
+        in_windows = Q()
+        for window in consent_windows(consent=consent, premise=meter.premise, now=now):
+            in_windows |= Q(start__gte=window.start, start__lt=window.end)
+        if in_windows and IntervalReading.objects.filter(in_windows, batch_id__in=batch_ids, meter=meter, is_current=True).exists():
+            return True
+    return False
+
+
 def data_available_notify(*, now=None) -> int:
     """Announce readings the utility received since the last announcement, per live consent with a webhook.
 
     Idempotent per consent by a conditional claim on its watermark. Returns the events emitted.
     """
-    from billing.models import IngestBatch, IntervalReading
+    from billing.models import IngestBatch
     from thirdparty.models import ConsentStatus
-    from thirdparty.selectors import consent_meters
 
     now = now or timezone.now()
     emitted = 0
@@ -311,9 +329,7 @@ def data_available_notify(*, now=None) -> int:
         if not batches:
             continue
         latest = max(received for _, received in batches)
-        arrived = IntervalReading.objects.filter(
-            batch_id__in=[pk for pk, _ in batches], meter__in=consent_meters(consent=consent), is_current=True
-        ).exists()
+        arrived = _arrived_in_consent_windows(consent=consent, batch_ids=[pk for pk, _ in batches], now=now)
         with transaction.atomic():
             claimed = Consent.objects.filter(pk=consent.pk, data_notified_until=consent.data_notified_until).update(
                 data_notified_until=latest
