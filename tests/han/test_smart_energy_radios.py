@@ -109,7 +109,7 @@ def _service(app, tmp_path, radio: str) -> CoordinatorService:
         head_end_public_hex=head_end_public_key_hex(),
         head_end_box_public_hex=head_end_box_public_key_hex(),
         app=app,
-        replay_guard=ReplayGuard(tmp_path / "seen"),
+        replay_guard=ReplayGuard(),
         consumer=object(),
         send_report=lambda report: None,
         radio_type=radio,
