@@ -19,7 +19,7 @@ from amiportal.premises.selectors import Occupancy
 from billing.commodity_pricing import DayCost, days_cost, tariff_units
 from billing.meter_units import meter_unit
 from billing.models import Granularity, Tariff
-from billing.selectors import occupancy_windows, rollup_sums, window_for_dates
+from billing.selectors import interval_rollups, occupancy_windows, window_for_dates
 from billing.tariff_engine import ZERO, PriceBook, cycle_bounds
 from billing.units import UNITS, convert, stored_unit
 
@@ -158,7 +158,7 @@ def _priced_days(premise, meter, occupancies, first_day, last_day, book, stored,
         return []
     span = window_for_dates(premise, first_day, last_day)
     zone = zoneinfo.ZoneInfo(premise.timezone)
-    rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
+    rows = interval_rollups(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
     return days_cost(
         book=book, days=[(start.astimezone(zone).date(), delivered) for start, delivered, _ in rows], stored=stored, units=units
     )

@@ -24,9 +24,9 @@ from billing.selectors import (
     clip,
     cost_summary,
     hourly_usage,
+    interval_rollups,
     occupancy_windows,
     period_cost_by_day,
-    rollup_sums,
     similar_homes_rank,
     utility_bills,
     window_for_dates,
@@ -136,7 +136,7 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
 def _daily(premise, meter, first, last, windows) -> dict[date, list[int]]:
     span = window_for_dates(premise, first, last)
     zone = zoneinfo.ZoneInfo(premise.timezone)
-    rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
+    rows = interval_rollups(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
     return {start.astimezone(zone).date(): [delivered, received] for start, delivered, received in rows}
 
 

@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import F, Q
-
 from amiportal.premises.models import Meter
-from billing.models import Channel, IntervalReading
-from billing.selectors import clip, window_for_dates
+from billing.selectors import interval_peak, window_for_dates
 from billing.tariff_engine import PriceBook, demand_rate
 
 
@@ -34,20 +31,7 @@ class DemandCharge:
 
 def peak_demand(*, meter: Meter, start: datetime, end: datetime, windows) -> tuple[Decimal, datetime | None]:
     """The highest average kW of a delivered interval from ``start`` to ``end`` within ``windows``, and when it began."""
-    parts = clip(windows, start=start, end=end)
-    if not parts:
-        return Decimal(0), None
-    inside = Q()
-    for part in parts:
-        inside |= Q(start__gte=part.start, start__lt=part.end)
-    # Through the ORM (SQLite in development compares datetimes as text, which a raw parameter gets wrong).
-    peak = (
-        IntervalReading.objects.filter(inside, meter=meter, channel=Channel.DELIVERED, is_current=True)
-        .annotate(watts=F("value") * 3600.0 / F("seconds"))
-        .order_by("-watts", "start")
-        .values_list("start", "value", "seconds")
-        .first()
-    )
+    peak = interval_peak(meter=meter, start=start, end=end, windows=windows)
     if peak is None:
         return Decimal(0), None
     moment, value, seconds = peak

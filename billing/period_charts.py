@@ -15,14 +15,8 @@ from decimal import Decimal
 from amiportal.premises.models import Meter, Premise
 from billing.models import ExportCredit, Granularity
 from billing.periods import Period
-from billing.selectors.usage import (
-    _period_rollup_rows,
-    _window_days,
-    hourly_usage,
-    interval_sums,
-    rollup_sums,
-    window_for_dates,
-)
+from billing.selectors.readings import hourly_usage, interval_rollups, interval_sums, period_rollups, window_days
+from billing.selectors.windows import window_for_dates
 from billing.tariff_engine import KWH, HourCost, PriceBook
 
 ZERO = Decimal(0)
@@ -89,7 +83,7 @@ def _month_kwh_before(premise: Premise, meter: Meter, first: date, windows, book
     if first.day == 1 or not book.any_tiered(first.replace(day=1), first):
         return ZERO
     span = window_for_dates(premise, first.replace(day=1), first - timedelta(days=1))
-    rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
+    rows = interval_rollups(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
     return Decimal(sum(row[1] for row in rows)) / KWH
 
 
@@ -120,8 +114,7 @@ def daily_costs(premise: Premise, meter: Meter, first: date, last: date, windows
     if book.any_tiered(first, last):
         by_hour_days = None  # every day by the hour: tiered blocks depend on the running monthly total
     else:
-        ranges = [(max(a, first), min(b, last)) for a, b in _window_days(premise, windows)]
-        rows = _period_rollup_rows(meter, [(low, high) for low, high in ranges if low <= high])
+        rows = period_rollups(premise=premise, meter=meter, first_day=first, last_day=last, windows=windows)
         prices: dict = {}
         by_hour_days = set()
         for day, _, period, _ in rows:
@@ -171,7 +164,7 @@ def period_chart(
     bucket = period.bucket
     if not windows or first > last:
         return chart, PeriodTotals(first, last, 0, 0)
-    held = [(max(a, first), min(b, last)) for a, b in _window_days(premise, windows)]
+    held = [(max(a, first), min(b, last)) for a, b in window_days(premise, windows)]
     held = [(a, b) for a, b in held if a <= b]
     if not held:
         return chart, PeriodTotals(first, last, 0, 0)
@@ -206,7 +199,7 @@ def period_chart(
         days = daily_costs(premise, meter, first, last, windows, book)
     else:
         span = window_for_dates(premise, first, last)
-        rows = rollup_sums(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
+        rows = interval_rollups(meter=meter, granularity=Granularity.DAY, start=span.start, end=span.end, windows=windows)
         days = {start.astimezone(zone).date(): DayCost(delivered, received) for start, delivered, received in rows}
     if bucket == "month":
         months: dict[tuple[int, int], DayCost] = {}

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from operator import le
 
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q, Subquery
 
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
@@ -22,17 +21,13 @@ from billing.models import (
     UNIT_FOR_KIND,
     Channel,
     ExportCredit,
-    Granularity,
-    IntervalReading,
     MeterUnit,
-    PeriodRollup,
     PricingKind,
     SimilarHomesRank,
-    UsageRollup,
     UtilityBillSummary,
 )
-from billing.selectors.readings import BOTH_CHANNELS
-from billing.selectors.windows import Window, clip, window_for_dates
+from billing.selectors.readings import BOTH_CHANNELS, hourly_usage, interval_rollups, interval_sums, period_rollups, window_days  # noqa: F401 (re-exported)
+from billing.selectors.windows import Window, window_for_dates
 from billing.tariff_engine import KWH, HourCost, Price, PriceBook
 
 # --- Usage and cost -------------------------------------------------------------------
@@ -73,90 +68,6 @@ def electric_meter(premise: Premise) -> Meter | None:
     return premise.meters.filter(kind=MeterKind.ELECTRIC).order_by("removed_on", "serial_number").first()
 
 
-# The sums are cast back to bigint (sum() of a bigint is numeric, which psycopg returns as Decimal):
-# whole Wh as int, as on SQLite, so the chart data is JSON numbers and the pricing starts from ints.
-# Every read of a meter's rollups or readings names both channels (``channel IN (1, 2)``): the
-# unique indexes are (meter, channel, ...), and without a condition on channel PostgreSQL (before
-# 18's skip scan) walks every entry of the meter to find a range; with it, one short descent per
-# channel (a day of intervals: 10 index pages instead of about 700 on a two-year meter).
-
-_ROLLUP_SUMS = (
-    "SELECT period_start, coalesce(sum(value) FILTER (WHERE channel = %s), 0)::bigint, "
-    "coalesce(sum(value) FILTER (WHERE channel = %s), 0)::bigint FROM billing_usagerollup "
-    "WHERE meter_id = %s AND channel IN (%s, %s) AND granularity = %s AND ({ranges}) "
-    "GROUP BY period_start ORDER BY period_start"
-)
-
-
-def rollup_sums(
-    *, meter: Meter, granularity: int, start: datetime, end: datetime, windows: list[Window] | None = None
-) -> list[tuple[datetime, int, int]]:
-    """(period start, delivered, received) per rollup period from ``start`` to ``end``, limited to ``windows`` if given.
-
-    The occupancy windows and the pairing of the two channels are done by the database (one
-    index range scan per window on ``rollup_unique``), so Python gets one row per period.
-    """
-    parts = [Window(start, end)] if windows is None else clip(windows, start=start, end=end)
-    if not parts:
-        return []
-    if connection.vendor == "postgresql":
-        # The same query as below without the ORM's per-call compile and per-row work: about half the time.
-        ranges = " OR ".join(["(period_start >= %s AND period_start < %s)"] * len(parts))
-        sql = _ROLLUP_SUMS.replace("{ranges}", ranges)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*BOTH_CHANNELS, meter.pk, *BOTH_CHANNELS, granularity, *(b for p in parts for b in (p.start, p.end))])
-            return cursor.fetchall()
-    in_windows = Q()
-    for part in parts:
-        in_windows |= Q(period_start__gte=part.start, period_start__lt=part.end)
-    return list(
-        UsageRollup.objects.filter(in_windows, meter=meter, channel__in=BOTH_CHANNELS, granularity=granularity)
-        .values("period_start")
-        .annotate(
-            delivered=Coalesce(Sum("value", filter=Q(channel=Channel.DELIVERED)), 0),
-            received=Coalesce(Sum("value", filter=Q(channel=Channel.RECEIVED)), 0),
-        )
-        .order_by("period_start")
-        .values_list("period_start", "delivered", "received")
-    )
-
-
-_INTERVAL_SUMS = (
-    "SELECT start, coalesce(sum(value) FILTER (WHERE channel = %s), 0)::bigint, "
-    "coalesce(sum(value) FILTER (WHERE channel = %s), 0)::bigint FROM billing_intervalreading "
-    "WHERE meter_id = %s AND channel IN (%s, %s) AND is_current AND ({ranges}) "
-    "GROUP BY start ORDER BY start"
-)
-
-
-def interval_sums(*, meter: Meter, start: datetime, end: datetime, windows: list[Window]) -> list[tuple[datetime, int, int]]:
-    """(interval start, delivered, received) of the current readings from ``start`` to ``end`` within ``windows``, in time order.
-
-    For a short span (the dashboard's day); a long one goes through ``interval_series``.
-    """
-    parts = clip(windows, start=start, end=end)
-    if not parts:
-        return []
-    if connection.vendor == "postgresql":  # as in rollup_sums: no per-call ORM compile
-        sql = _INTERVAL_SUMS.replace("{ranges}", " OR ".join(["(start >= %s AND start < %s)"] * len(parts)))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*BOTH_CHANNELS, meter.pk, *BOTH_CHANNELS, *(b for p in parts for b in (p.start, p.end))])
-            return cursor.fetchall()
-    points: dict[datetime, list[int]] = {}
-    for part in parts:
-        rows = IntervalReading.objects.filter(
-            meter=meter, channel__in=BOTH_CHANNELS, is_current=True, start__gte=part.start, start__lt=part.end
-        ).values_list("start", "channel", "value")
-        for moment, channel, value in rows:
-            points.setdefault(moment, [0, 0])[0 if channel == Channel.DELIVERED else 1] += value
-    return [(moment, *points[moment]) for moment in sorted(points)]
-
-
-def hourly_usage(*, meter: Meter, start: datetime, end: datetime, windows: list[Window] | None = None) -> list[tuple[datetime, int, int]]:
-    """(UTC hour start, delivered Wh, received Wh) from the hourly rollups, limited to ``windows`` if given."""
-    return rollup_sums(meter=meter, granularity=Granularity.HOUR, start=start, end=end, windows=windows)
-
-
 def _days(first_day: date, last_day: date):
     day = first_day
     while day <= last_day:
@@ -170,7 +81,7 @@ def _any_tiered(book: PriceBook, first_day: date, last_day: date) -> bool:
 
 
 def period_cost(
-    *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window] | None = None, book: PriceBook | None = None
+    *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window], book: PriceBook | None = None
 ) -> CostSummary:
     """Usage and cost for premise-local days ``first_day``..``last_day``, hour by hour (tiered blocks count from each month's start)."""
     month_start = first_day.replace(day=1)
@@ -185,33 +96,8 @@ def period_cost(
     return cost_summary(costed, first_day, last_day, book)
 
 
-def _window_days(premise: Premise, windows: list[Window]) -> list[tuple[date, date]]:
-    """Occupancy windows (whole premise-local days) as (first day, last day) pairs."""
-    zone = zoneinfo.ZoneInfo(premise.timezone)
-    return [(w.start.astimezone(zone).date(), (w.end.astimezone(zone) - timedelta(seconds=1)).date()) for w in windows]
-
-
-_PERIOD_ROWS = "SELECT day, channel, period, value FROM billing_periodrollup WHERE meter_id = %s AND channel IN (%s, %s) AND ({ranges})"
-
-
-def _period_rollup_rows(meter: Meter, ranges: list[tuple[date, date]]) -> list[tuple[date, int, str, int]]:
-    """(day, channel, period, value) of the meter's period rollups on the days first..last of each range."""
-    if not ranges:
-        return []
-    if connection.vendor == "postgresql":  # as in rollup_sums: no per-call ORM compile
-        sql = _PERIOD_ROWS.replace("{ranges}", " OR ".join(["(day >= %s AND day <= %s)"] * len(ranges)))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [meter.pk, *BOTH_CHANNELS, *(day for pair in ranges for day in pair)])
-            return cursor.fetchall()
-    in_range = Q()
-    for low, high in ranges:
-        in_range |= Q(day__gte=low, day__lte=high)
-    rows = PeriodRollup.objects.filter(in_range, meter=meter, channel__in=BOTH_CHANNELS)
-    return list(rows.values_list("day", "channel", "period", "value"))
-
-
 def period_cost_by_day(
-    *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window] | None = None, book: PriceBook | None = None
+    *, premise: Premise, meter: Meter, first_day: date, last_day: date, windows: list[Window], book: PriceBook | None = None
 ) -> CostSummary:
     """The numbers of ``period_cost``, priced from the per-TOU-period rollups: a day is a few rows, not 24 hours.
 
@@ -225,9 +111,7 @@ def period_cost_by_day(
     book = book or PriceBook(premise, first_day.replace(day=1), last_day)
     if _any_tiered(book, first_day, last_day):
         return period_cost(premise=premise, meter=meter, first_day=first_day, last_day=last_day, windows=windows, book=book)
-    spans = [(first_day, last_day)] if windows is None else _window_days(premise, windows)
-    ranges = [(max(first, first_day), min(last, last_day)) for first, last in spans]
-    rows = _period_rollup_rows(meter, [(low, high) for low, high in ranges if low <= high])
+    rows = period_rollups(premise=premise, meter=meter, first_day=first_day, last_day=last_day, windows=windows)
     prices: dict[tuple[date, str], Price | None] = {}
     by_hour: set[date] = set()
     for day, _, period, _ in rows:
@@ -443,7 +327,7 @@ _UTILITY_BILL_ROWS = (
 def _utility_bill_rows(premise: Premise, windows: list[Window], limit: int) -> list[tuple]:
     """(period start, seconds, meter kind, consumption, bill amount, currency, the meter's unit or None) of the premise's
     summaries starting in ``windows``."""
-    if connection.vendor == "postgresql":  # as in rollup_sums: no per-call ORM compile
+    if connection.vendor == "postgresql":  # as in interval_rollups: no per-call ORM compile
         sql = _UTILITY_BILL_ROWS.replace("{ranges}", " OR ".join(["(s.period_start >= %s AND s.period_start < %s)"] * len(windows)))
         with connection.cursor() as cursor:
             cursor.execute(sql, [premise.pk, *(b for w in windows for b in (w.start, w.end)), limit])

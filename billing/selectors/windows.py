@@ -8,7 +8,7 @@ occupant's readings (SO-C5, SO-C7).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from amiportal.premises.models import Premise
 from amiportal.premises.selectors import Occupancy
@@ -19,6 +19,21 @@ from billing.services.ingest import local_day_bounds
 class Window:
     start: datetime  # UTC, inclusive
     end: datetime  # UTC, exclusive
+
+
+# Far enough either side of any reading (and far from datetime's limits, which a database may not take).
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def whole_meter_windows() -> list[Window]:
+    """Every reading of a meter, with no occupancy limit.
+
+    Only for callers that truly mean the whole meter and say so by calling this: operator tooling,
+    benchmarks, tests of pricing. Never for a customer's or a third party's read, which go through
+    ``occupancy_windows`` or ``consent_windows``.
+    """
+    return [Window(_EARLIEST, _LATEST)]
 
 
 def window_for_dates(premise: Premise, start: date, end: date) -> Window:

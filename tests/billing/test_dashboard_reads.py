@@ -9,7 +9,7 @@ import pytest
 from amiportal.premises.selectors import Occupancy
 from billing.dashboard import dashboard_build
 from billing.models import BillCycle, CriticalPeakEvent, ExportCredit, PremiseTariff, PricingKind, Tariff, TariffVersion
-from billing.selectors import period_cost
+from billing.selectors import period_cost, whole_meter_windows
 from billing.services.ingest import local_day_bounds
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_version_create
 from billing.tariff_engine import _tariff_history_postgresql, tariff_history_orm
@@ -72,8 +72,26 @@ def test_today_and_yesterday_under_tiered_blocks_count_the_month_so_far():
     context = dashboard_build(premise=premise, occupancies=[Occupancy(date(2024, 1, 1), None)], now=now)
     today, yesterday = context["today_vs_yesterday"]["today"], context["today_vs_yesterday"]["yesterday"]
     meter = premise.meters.get()
-    assert today.energy == period_cost(premise=premise, meter=meter, first_day=date(2025, 7, 15), last_day=date(2025, 7, 15)).energy
-    assert yesterday.energy == period_cost(premise=premise, meter=meter, first_day=date(2025, 7, 14), last_day=date(2025, 7, 14)).energy
+    assert (
+        today.energy
+        == period_cost(
+            premise=premise,
+            meter=meter,
+            first_day=date(2025, 7, 15),
+            last_day=date(2025, 7, 15),
+            windows=whole_meter_windows(),
+        ).energy
+    )
+    assert (
+        yesterday.energy
+        == period_cost(
+            premise=premise,
+            meter=meter,
+            first_day=date(2025, 7, 14),
+            last_day=date(2025, 7, 14),
+            windows=whole_meter_windows(),
+        ).energy
+    )
     assert yesterday.energy == Decimal("38.4") * Decimal("25.5")  # all in the second block
     assert {h.price.period for h in today.hours} == {"tier_2"}
 
@@ -87,7 +105,7 @@ def test_today_and_yesterday_are_the_hour_by_hour_figures():
     context = dashboard_build(premise=premise, occupancies=[Occupancy(date(2024, 1, 1), None)], now=now)
     meter = premise.meters.get()
     for key, day in (("today", date(2025, 7, 15)), ("yesterday", date(2025, 7, 14))):
-        expected = period_cost(premise=premise, meter=meter, first_day=day, last_day=day)
+        expected = period_cost(premise=premise, meter=meter, first_day=day, last_day=day, windows=whole_meter_windows())
         shown = context["today_vs_yesterday"][key]
         assert (shown.delivered_wh, shown.energy, shown.fixed, len(shown.hours)) == (
             expected.delivered_wh,

@@ -8,7 +8,7 @@ import pytest
 
 from amiportal.premises.models import MeterKind
 from billing.models import Channel, PeriodRollup, PricingKind, Tariff, UsageRollup
-from billing.selectors import period_cost, period_cost_by_day
+from billing.selectors import period_cost, period_cost_by_day, whole_meter_windows
 from billing.services.ingest import local_day_bounds
 from billing.services.rollups import period_rollups_rebuild
 from billing.services.tariffs import critical_peak_declare, premise_tariff_assign, real_time_prices_publish, tariff_version_create
@@ -120,8 +120,8 @@ def test_day_priced_cost_equals_the_hourly_cost_with_export_events_and_dst(premi
     _days(premise, date(2025, 10, 28), 10, value=lambda m: 100 + m.astimezone(CHICAGO).hour * 10)
     _days(premise, date(2025, 10, 28), 10, value=lambda m: 400 if 10 <= m.astimezone(CHICAGO).hour < 15 else 0, channel=Channel.RECEIVED)
     first, last = date(2025, 10, 28), date(2025, 11, 6)
-    hourly = period_cost(premise=premise, meter=premise.meters.get(), first_day=first, last_day=last)
-    by_day = period_cost_by_day(premise=premise, meter=premise.meters.get(), first_day=first, last_day=last)
+    hourly = period_cost(premise=premise, meter=premise.meters.get(), first_day=first, last_day=last, windows=whole_meter_windows())
+    by_day = period_cost_by_day(premise=premise, meter=premise.meters.get(), first_day=first, last_day=last, windows=whole_meter_windows())
     assert _same_numbers(hourly, by_day)
     assert {h.local.date() for h in by_day.hours} == {date(2025, 11, 3)}  # only the event day needed its hours
 
@@ -143,13 +143,25 @@ def test_day_priced_cost_falls_back_to_hours_for_real_time_and_tiered(premise):
     meter = premise.meters.get()
     for first, last in [(date(2025, 6, 1), date(2025, 6, 2))]:
         assert _same_numbers(
-            period_cost(premise=premise, meter=meter, first_day=first, last_day=last),
-            period_cost_by_day(premise=premise, meter=meter, first_day=first, last_day=last),
+            period_cost(premise=premise, meter=meter, first_day=first, last_day=last, windows=whole_meter_windows()),
+            period_cost_by_day(premise=premise, meter=meter, first_day=first, last_day=last, windows=whole_meter_windows()),
         )
     premise_tariff_assign(premise=premise, tariff=tiered, start=date(2025, 6, 2))
     assert _same_numbers(
-        period_cost(premise=premise, meter=meter, first_day=date(2025, 6, 1), last_day=date(2025, 6, 2)),
-        period_cost_by_day(premise=premise, meter=meter, first_day=date(2025, 6, 1), last_day=date(2025, 6, 2)),
+        period_cost(
+            premise=premise,
+            meter=meter,
+            first_day=date(2025, 6, 1),
+            last_day=date(2025, 6, 2),
+            windows=whole_meter_windows(),
+        ),
+        period_cost_by_day(
+            premise=premise,
+            meter=meter,
+            first_day=date(2025, 6, 1),
+            last_day=date(2025, 6, 2),
+            windows=whole_meter_windows(),
+        ),
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing.models import Channel, PremiseTariff, PricingKind, Tariff
-from billing.selectors import period_cost
+from billing.selectors import period_cost, whole_meter_windows
 from billing.services.ingest import local_day_bounds
 from billing.services.tariffs import critical_peak_declare, premise_tariff_assign, real_time_prices_publish, tariff_version_create
 from billing.tariff_engine import PriceBook
@@ -33,7 +33,13 @@ def _day(premise, day, value=lambda m: 250, channel=Channel.DELIVERED):
 
 
 def _cost(premise, first, last=None):
-    return period_cost(premise=premise, meter=premise.meters.get(), first_day=first, last_day=last or first)
+    return period_cost(
+        premise=premise,
+        meter=premise.meters.get(),
+        first_day=first,
+        last_day=last or first,
+        windows=whole_meter_windows(),
+    )
 
 
 def _at(day, hour):
@@ -130,9 +136,13 @@ def test_net_metering_credits_export_at_retail_or_export_rate(premise):
     flat_tariff(other, rate="20", export_credit="export_rate", export_rate=Decimal("4"))
     start, _ = local_day_bounds(date(2025, 6, 1), other.timezone)
     ingest(readings("E-X", start, hours=24, channel=Channel.RECEIVED, value=lambda m: 1000))
-    assert period_cost(premise=other, meter=other.meters.get(), first_day=date(2025, 6, 1), last_day=date(2025, 6, 1)).credit == Decimal(
-        4 * 96
-    )
+    assert period_cost(
+        premise=other,
+        meter=other.meters.get(),
+        first_day=date(2025, 6, 1),
+        last_day=date(2025, 6, 1),
+        windows=whole_meter_windows(),
+    ).credit == Decimal(4 * 96)
 
 
 def test_versions_take_effect_on_their_date_and_history_follows_the_premise(premise):

@@ -13,7 +13,7 @@ from decimal import Decimal
 from amiportal.premises.models import Premise
 from amiportal.premises.selectors import Occupancy, premise_local_date
 from billing.models import Granularity
-from billing.selectors import electric_meter, occupancy_windows, period_cost_by_day, rollup_sums, window_for_dates
+from billing.selectors import electric_meter, interval_rollups, occupancy_windows, period_cost_by_day, window_for_dates
 from billing.tariff_engine import PriceBook, cycle_bounds
 
 USUAL_WEEKS = 4
@@ -40,7 +40,7 @@ def _day_wh(premise: Premise, meter, day: date, occupancies: list[Occupancy]) ->
     if not windows:
         return None
     span = window_for_dates(premise, day, day)
-    rows = rollup_sums(meter=meter, granularity=Granularity.HOUR, start=span.start, end=span.end, windows=windows)
+    rows = interval_rollups(meter=meter, granularity=Granularity.HOUR, start=span.start, end=span.end, windows=windows)
     return sum(delivered for _, delivered, _ in rows) if rows else None
 
 
