@@ -5,6 +5,10 @@ move-out in mid-cycle gives a shorter bill, and no bill ever covers a day someon
 there (SO-C7). Each is priced as the dashboard prices a period (``period_charts.daily_costs``,
 fixed charges, the demand charge where the tariff has one) and set beside the utility's own
 summary of that period when one was imported (ESPI UsageSummary), with the difference.
+
+A cycle without a single day of readings is not a bill (a customer who moved in years before
+the meter's readings start would otherwise see a long list of empty bills): it is neither listed
+nor opened. A cycle with readings on only some of its days is a bill, marked partial.
 """
 
 from __future__ import annotations
@@ -54,6 +58,18 @@ class Bill:
     def days(self) -> int:
         return (self.last_day - self.first_day).days + 1
 
+    @property
+    def partial(self) -> bool:
+        """Readings cover only some of the period's days: the energy charges count only those."""
+        return self.days_with_readings < self.days
+
+
+@dataclass
+class BillHistory:
+    bills: list[Bill]  # newest first; only cycles with readings
+    readings_from: date | None  # the first day with readings among the cycles looked at; None without any
+    without_readings: int = 0  # ended cycles left out because they have no readings at all
+
 
 def bill_periods(*, occupancies: list[Occupancy], cycle_day: int, today: date) -> list[tuple[date, date]]:
     """(first, last day) of every billing cycle that ended before ``today``, cut to each occupancy; newest first."""
@@ -70,18 +86,23 @@ def bill_periods(*, occupancies: list[Occupancy], cycle_day: int, today: date) -
     return periods[:MAX_BILLS]
 
 
-def _price(premise: Premise, periods: list[tuple[date, date]], occupancies: list[Occupancy]) -> list[Bill]:
+def _price(premise: Premise, periods: list[tuple[date, date]], occupancies: list[Occupancy]) -> BillHistory:
+    """The bills of ``periods`` that have readings (one read of the daily costs for all of them)."""
     meter = electric_meter(premise)
     if meter is None or not periods:
-        return []
+        return BillHistory([], None)
     oldest, newest = min(p[0] for p in periods), max(p[1] for p in periods)
     book = PriceBook(premise, oldest.replace(day=1), newest)
     windows = occupancy_windows(premise, occupancies, oldest, newest)
     days = daily_costs(premise, meter, oldest, newest, windows, book)
     summaries = [s for s in utility_bills(premise=premise, occupancies=occupancies, limit=MAX_BILLS * 2) if s.kind == MeterKind.ELECTRIC]
     bills = []
+    skipped = 0
     for first, last in periods:
         inside = [cost for day, cost in days.items() if first <= day <= last]
+        if not inside:
+            skipped += 1  # no readings at all in this cycle: not a bill
+            continue
         bill = Bill(
             first,
             last,
@@ -98,18 +119,18 @@ def _price(premise: Premise, periods: list[tuple[date, date]], occupancies: list
                 bill.utility = summary
                 break
         bills.append(bill)
-    return bills
+    return BillHistory(bills, min(days, default=None), skipped)
 
 
-def bill_history(*, premise: Premise, occupancies: list[Occupancy], today: date) -> list[Bill]:
-    """The viewer's past bills at the premise, newest first."""
+def bill_history(*, premise: Premise, occupancies: list[Occupancy], today: date) -> BillHistory:
+    """The viewer's past bills at the premise that have readings, newest first, and the first day with readings."""
     cycle_day = PriceBook(premise, today, today).cycle_day
     return _price(premise, bill_periods(occupancies=occupancies, cycle_day=cycle_day, today=today), occupancies)
 
 
 def bill_get(*, premise: Premise, occupancies: list[Occupancy], today: date, first_day: date) -> Bill | None:
-    """The viewer's past bill that starts on ``first_day``, or None (not a bill of theirs)."""
+    """The viewer's past bill that starts on ``first_day``, or None (not a bill of theirs, or a cycle without readings)."""
     cycle_day = PriceBook(premise, today, today).cycle_day
     chosen = [p for p in bill_periods(occupancies=occupancies, cycle_day=cycle_day, today=today) if p[0] == first_day]
-    bills = _price(premise, chosen, occupancies)
+    bills = _price(premise, chosen, occupancies).bills
     return bills[0] if bills else None

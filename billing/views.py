@@ -164,8 +164,9 @@ def _bill_context(request, premise_id: int, first_day=None):
 @role_required(Role.CUSTOMER)
 def bills_view(request, premise_id: int):
     premise, occupancies, today = _bill_context(request, premise_id)
-    bills = bill_history(premise=premise, occupancies=occupancies, today=today)
-    return render(request, "billing/bills.html", {"premise": premise, "bills": bills, "meter": electric_meter(premise)})
+    history = bill_history(premise=premise, occupancies=occupancies, today=today)
+    context = {"premise": premise, "history": history, "bills": history.bills, "meter": electric_meter(premise)}
+    return render(request, "billing/bills.html", context)
 
 
 def _one_bill(request, premise_id: int, first_day):

@@ -66,7 +66,15 @@ def _alice_premise(people):
 
 
 def _alices_first_bill(people):
+    """Alice's first billing cycle, with a day of readings (a cycle without any readings is not a bill)."""
+    from billing.models import IntervalReading
+    from billing.services.ingest import local_day_bounds
+    from tests.billing.helpers import ingest, readings
+
     agreement = people["alice"].customer_account.agreements.get()
+    meter = agreement.premise.meters.get()
+    if not IntervalReading.objects.filter(meter=meter).exists():
+        ingest(readings(meter.serial_number, local_day_bounds(agreement.move_in, agreement.premise.timezone)[0]))
     return {"premise_id": agreement.premise_id, "first_day": agreement.move_in}
 
 

@@ -53,7 +53,7 @@ def test_alice_sees_her_june_bill_beside_the_utilitys_and_downloads_it(alice):
     premise = _alices_june(alice)
     june = next(
         b
-        for b in bill_history(premise=premise, occupancies=[Occupancy(date(2024, 1, 1), None)], today=date(2026, 12, 3))
+        for b in bill_history(premise=premise, occupancies=[Occupancy(date(2024, 1, 1), None)], today=date(2026, 12, 3)).bills
         if b.first_day == date(2025, 6, 1)
     )
     assert (june.last_day, june.delivered_wh) == (date(2025, 6, 30), 720_000)
@@ -75,6 +75,7 @@ def test_alice_sees_her_june_bill_beside_the_utilitys_and_downloads_it(alice):
 @pytest.mark.objective("SO-C7")
 def test_peter_sees_only_his_own_bills_and_no_one_elses(alice, peter, bob):
     premise = _alices_june(alice)
+    _readings_on(premise, date(2023, 6, 1), days=214)  # Peter's last seven months (he moved out on 31 Dec 2023)
     client = signed_in(peter)
     listing = client.get(f"/customer/premises/{premise.pk}/bills/").content.decode()
     assert "Dec 2023" in listing and "2025" not in listing.split("<table")[-1]  # his period ended 31 Dec 2023
@@ -89,5 +90,53 @@ def test_peter_sees_only_his_own_bills_and_no_one_elses(alice, peter, bob):
 def test_the_running_cycle_is_not_a_past_bill(alice):
     premise = alice.customer_account.agreements.get().premise
     today = datetime.now(UTC).date()
-    bills = bill_history(premise=premise, occupancies=[Occupancy(today - timedelta(days=40), None)], today=today)
+    _readings_on(premise, today - timedelta(days=40), days=38)
+    bills = bill_history(premise=premise, occupancies=[Occupancy(today - timedelta(days=40), None)], today=today).bills
     assert bills and all(bill.last_day < today for bill in bills)
+
+
+def _readings_on(premise, first: date, *, days: int):
+    """1 kWh an hour on premise-local days ``first`` onwards."""
+    start, _ = local_day_bounds(first, premise.timezone)
+    _, end = local_day_bounds(first + timedelta(days=days - 1), premise.timezone)
+    ingest(readings(premise.meters.get().serial_number, start, hours=int((end - start).total_seconds() // 3600)))
+
+
+@pytest.mark.objective("BF-CUST-1")
+def test_cycles_before_the_readings_start_are_not_bills_and_the_page_says_from_when(alice):
+    """Alice moved in on 1 Jan 2024; her meter's readings start on 15 Mar 2025."""
+    premise = alice.customer_account.agreements.get().premise
+    flat_tariff(premise, rate="10", fixed_daily=Decimal("30"))
+    _readings_on(premise, date(2025, 3, 15), days=17 + 30)  # 15 Mar to 30 Apr
+    history = bill_history(premise=premise, occupancies=[Occupancy(date(2024, 1, 1), None)], today=date(2025, 5, 10))
+    assert [(b.first_day, b.last_day, b.partial) for b in history.bills] == [
+        (date(2025, 4, 1), date(2025, 4, 30), False),
+        (date(2025, 3, 1), date(2025, 3, 31), True),  # readings from the 15th: shown, marked partial
+    ]
+    assert history.readings_from == date(2025, 3, 15) and history.without_readings == 14  # Jan 2024 to Feb 2025
+    march = history.bills[1]
+    assert (march.days_with_readings, march.delivered_wh, march.fixed) == (17, 17 * 24_000, Decimal(31 * 30))
+
+
+@pytest.mark.objective("BF-CUST-1")
+def test_alice_s_bill_page_lists_only_cycles_with_readings_and_marks_the_partial_one(alice):
+    premise = alice.customer_account.agreements.get().premise
+    flat_tariff(premise, rate="10")
+    today = datetime.now(UTC).date()
+    first_read = (today.replace(day=1) - timedelta(days=1)).replace(day=10)  # the 10th of last month
+    _readings_on(premise, first_read, days=3)
+    client = signed_in(alice)
+    listing = client.get(f"/customer/premises/{premise.pk}/bills/").content.decode()
+    assert f"Bills from {first_read:%B %Y}, when your meter's readings start." in listing
+    table = listing.split("<table")[-1]
+    assert table.count('<th scope="row">') == 1 and "partial: 3 of" in table
+    assert "Jan 2024" not in table  # the move-in cycle has no readings
+    assert client.get(f"/customer/premises/{premise.pk}/bills/2024-01-01/").status_code == 404  # not a bill: no readings
+    page = client.get(f"/customer/premises/{premise.pk}/bills/{first_read.replace(day=1)}/").content.decode()
+    assert "A partial bill: readings cover 3 of" in page
+
+
+def test_no_readings_at_all_says_bills_start_with_the_readings(alice):
+    premise = alice.customer_account.agreements.get().premise
+    listing = signed_in(alice).get(f"/customer/premises/{premise.pk}/bills/").content.decode()
+    assert "No bills yet: none of your ended billing periods has any meter readings." in listing and "<table" not in listing
