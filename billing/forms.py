@@ -3,6 +3,8 @@ from datetime import date, timedelta
 
 from django import forms
 
+from billing.units import METER_UNITS, UNITS
+
 MAX_DOWNLOAD_DAYS = 2 * 366
 # Days a billing form accepts. Far enough for any tariff or reading, and far from date.max: a day
 # such as 9999-12-31 overflowed where the view adds a day to find its end (a 500, not a message).
@@ -154,3 +156,13 @@ class BillCycleForm(forms.Form):
     start_day = forms.IntegerField(
         label="Billing cycles start on day", min_value=1, max_value=31, help_text="1 to 31; a shorter month starts on its last day."
     )
+
+
+class MeterUnitForm(forms.Form):
+    """The unit a meter is read in; the choices are its kind's (``billing.units.METER_UNITS``), checked by ``meter_unit_change_checked``."""
+
+    unit = forms.CharField(label="Unit of measure", max_length=8)
+
+    def __init__(self, *args, meter, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].widget = forms.Select(choices=[(code, UNITS[code].symbol) for code in METER_UNITS[meter.kind]])

@@ -25,5 +25,7 @@ urlpatterns = [
         name="operator_premise_tariff_assign",
     ),
     path("operator/tariffs/premises/<id:premise_id>/bill-cycle/", views.operator_bill_cycle_set_view, name="operator_bill_cycle_set"),
+    path("operator/meters/<id:meter_id>/unit/", views.operator_meter_unit_view, name="operator_meter_unit"),
+    path("operator/meters/<id:meter_id>/unit/set/", views.operator_meter_unit_set_view, name="operator_meter_unit_set"),
     path("api/billing/ingest/", api.ReadingsIngestApi.as_view(), name="api_ingest"),
 ]

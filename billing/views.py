@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 from amiportal.accounts.roles import Role
 from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
-from amiportal.premises.models import CustomerAccount, Premise
+from amiportal.portal.confirm import confirmation_given, confirmation_page
+from amiportal.premises.models import CustomerAccount, Meter, Premise
 from amiportal.premises.selectors import (
     account_occupancies,
     customer_account_for_user,
@@ -34,17 +35,20 @@ from billing.forms import (
     BillCycleForm,
     CriticalPeakForm,
     DateRangeForm,
+    MeterUnitForm,
     PremiseLookupForm,
     PremiseTariffAssignForm,
     TariffForm,
     TariffVersionForm,
 )
-from billing.meter_units import meter_stored_unit
+from billing.meter_units import meter_stored_unit, meter_unit
 from billing.models import Channel, CriticalPeakEvent, Quality, Tariff
 from billing.periods import PeriodError
 from billing.selectors import electric_meter, interval_readings, interval_series_json, occupancy_windows
+from billing.services.meter_units import MeterUnitChange, meter_unit_change_checked, meter_unit_set
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
+from billing.units import METER_UNITS, UNITS, stored_unit
 from han.selectors import premise_has_han
 
 
@@ -319,3 +323,78 @@ def operator_bill_cycle_set_view(request, premise_id: int):
             messages.success(request, f"{premise.service_point_id} now bills in cycles starting on day {form.cleaned_data['start_day']}.")
             return redirect("billing:operator_premise_tariff", premise_id=premise.pk)
     return _premise_tariff_page(request, premise, cycle_form=form, status=400)
+
+
+def _meter_unit_page(request, meter: Meter, *, form=None, status=200):
+    context = {
+        "meter": meter,
+        "premise": meter.premise,
+        "unit": UNITS[meter_unit(meter)],
+        "allowed": [UNITS[code] for code in METER_UNITS[meter.kind]],
+        "form": form or MeterUnitForm(meter=meter, initial={"unit": meter_unit(meter)}),
+    }
+    return render(request, "billing/operator_meter_unit.html", context, status=status)
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_meter_unit_view(request, meter_id: int):
+    return _meter_unit_page(request, get_object_or_404(Meter.objects.select_related("premise"), pk=meter_id))
+
+
+def meter_unit_consequences(change: MeterUnitChange) -> list[str]:
+    """What ``meter_unit_set`` does, said exactly, for the confirmation page."""
+    was, unit = UNITS[change.was], UNITS[change.unit]
+    stored_was, stored_now = UNITS[stored_unit(change.was)], UNITS[stored_unit(change.unit)]
+    lines = [
+        f"Figures shown for this meter change unit: the customer's usage page (use, charts, months) shows it in {unit.symbol} "
+        f"instead of {was.symbol}, converted exactly from the stored readings."
+    ]
+    if change.has_readings:
+        lines.append(
+            f"Stored readings are not rewritten: they stay as they are, whole {stored_was.symbol}, and the CSV download, "
+            "Download My Data and the third-party API keep giving them in that unit."
+        )
+    elif change.same_stored_unit:
+        lines.append(f"The meter has no readings yet; readings imported from now on are stored as whole {stored_now.symbol}, as before.")
+    else:
+        lines.append(
+            f"The meter has no readings yet; readings imported from now on are stored as whole {stored_now.symbol} "
+            f"(until now {stored_was.symbol}). Files in other units of the same kind are still converted on import."
+        )
+    lines.append(f"The change is recorded in the audit log with the old unit ({was.symbol}) and the new one ({unit.symbol}).")
+    return lines
+
+
+@require_POST
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_meter_unit_set_view(request, meter_id: int):
+    meter = get_object_or_404(Meter.objects.select_related("premise"), pk=meter_id)
+    form = MeterUnitForm(request.POST, meter=meter)
+    if form.is_valid():
+        unit = form.cleaned_data["unit"]
+        try:
+            change = meter_unit_change_checked(meter=meter, unit=unit)
+        except ValidationError as error:
+            form.add_error("unit", error)
+        else:
+            if not change.changes:
+                messages.info(request, f"Meter {meter.serial_number} is already read in {UNITS[unit].symbol}; nothing changed.")
+                return redirect("billing:operator_meter_unit", meter_id=meter.pk)
+            if not confirmation_given(request):
+                return confirmation_page(
+                    request,
+                    title=f"Read meter {meter.serial_number} in {UNITS[unit].symbol} instead of {UNITS[change.was].symbol}?",
+                    consequences=meter_unit_consequences(change),
+                    button=f"Read it in {UNITS[unit].symbol}",
+                    cancel_url=reverse("billing:operator_meter_unit", args=[meter.pk]),
+                    cancel_label=f"Keep {UNITS[change.was].symbol}",
+                    fields={"unit": unit},
+                )
+            try:
+                meter_unit_set(meter=meter, unit=unit, actor=request.user)
+            except ValidationError as error:  # readings arrived between the confirmation and now
+                form.add_error("unit", error)
+            else:
+                messages.success(request, f"Meter {meter.serial_number} is read in {UNITS[unit].symbol} from now on.")
+                return redirect("billing:operator_meter_unit", meter_id=meter.pk)
+    return _meter_unit_page(request, meter, form=form, status=400)

@@ -65,6 +65,10 @@ def _alice_premise(people):
     return {"premise_id": people["alice"].customer_account.agreements.get().premise_id}
 
 
+def _alice_meter(people):
+    return {"meter_id": people["alice"].customer_account.agreements.get().premise.meters.get().pk}
+
+
 def _alices_first_bill(people):
     """Alice's first billing cycle, with a day of readings (a cycle without any readings is not a bill)."""
     from billing.models import IntervalReading
@@ -193,6 +197,8 @@ ROUTES: dict[str, Route] = {
     "billing:operator_premise_tariff": Route(OPERATORS, kwargs=_alice_premise),
     "billing:operator_premise_tariff_assign": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
     "billing:operator_bill_cycle_set": Route(frozenset(), kwargs=_alice_premise, get_not_allowed=True, note="POST only, operators"),
+    "billing:operator_meter_unit": Route(OPERATORS, kwargs=_alice_meter),
+    "billing:operator_meter_unit_set": Route(frozenset(), kwargs=_alice_meter, get_not_allowed=True, note="POST only, operators"),
     "billing:api_ingest": Route(frozenset(), get_not_allowed=True, note="POST only, operators"),
     # Where premises sit on the grid (substation, feeder, transformer): operators only.
     "premises:operator_grid": Route(OPERATORS),

@@ -45,6 +45,7 @@ POSTERS = {
     "han:customer_device_remove": "alice",
     "billing:operator_premise_tariff_assign": "olga",
     "billing:operator_bill_cycle_set": "olga",
+    "billing:operator_meter_unit_set": "olga",
     "billing:api_ingest": "olga",
     "premises:operator_grid_import": "olga",
     "thirdparty:developer_secret_rotate": "trent",

@@ -21,8 +21,16 @@ def confirmation_given(request: HttpRequest) -> bool:
 
 
 def confirmation_page(
-    request: HttpRequest, *, title: str, consequences: list[str], button: str, cancel_url: str, cancel_label: str = "Cancel"
+    request: HttpRequest,
+    *,
+    title: str,
+    consequences: list[str],
+    button: str,
+    cancel_url: str,
+    cancel_label: str = "Cancel",
+    fields: dict[str, str] | None = None,
 ) -> HttpResponse:
+    """``fields``: the first POST's values the confirming POST carries again (hidden inputs), so the view checks them anew."""
     return render(
         request,
         "confirm.html",
@@ -34,5 +42,6 @@ def confirmation_page(
             "cancel_label": cancel_label,
             "confirm_field": CONFIRM_FIELD,
             "confirm_value": CONFIRM_VALUE,
+            "fields": fields or {},
         },
     )
