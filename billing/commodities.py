@@ -84,12 +84,21 @@ def commodity_meters(meters: list[Meter]) -> list[Meter]:
     return sorted((meter for meter in meters if meter.kind in SECTION_KINDS), key=lambda meter: SECTION_KINDS.index(meter.kind))
 
 
-def commodity_sections(*, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter]) -> list[CommoditySection]:
-    """A section per gas and water meter (of ``meters``) for the billing cycle to ``today``, as the occupant lived here."""
+def commodity_sections(
+    *, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter], span: tuple[date, date] | None = None
+) -> list[CommoditySection]:
+    """A section per gas and water meter (of ``meters``) for the billing cycle to ``today``, as the occupant lived here;
+    with ``span`` (first and last premise-local day, the period chosen on the dashboard), for those days instead."""
     if not occupancies:
         return []
     out = []
     first_seen = min(o.start for o in occupancies)
+    if span is not None:
+        first_day, last_day = max(span[0], first_seen), min(span[1], today)
+        return [
+            commodity_section(premise=premise, meter=meter, occupancies=occupancies, first_day=first_day, last_day=last_day)
+            for meter in commodity_meters(meters)
+        ]
     year_start = (today.replace(day=1) - timedelta(days=334)).replace(day=1)
     for meter in commodity_meters(meters):
         book = PriceBook(premise, year_start, today, commodity=meter.kind)
@@ -164,7 +173,10 @@ def _priced_days(premise, meter, occupancies, first_day, last_day, book, stored,
     )
 
 
-def commodities_context(*, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter]) -> dict:
-    """What the dashboard's gas and water include needs: the sections and their chart data (``meters``: ``premise_meters``)."""
-    sections = commodity_sections(premise=premise, occupancies=occupancies, today=today, meters=meters)
+def commodities_context(
+    *, premise: Premise, occupancies: list[Occupancy], today: date, meters: list[Meter], span: tuple[date, date] | None = None
+) -> dict:
+    """What the dashboard's gas and water include needs: the sections and their chart data (``meters``: ``premise_meters``;
+    ``span``: the days of a period the viewer chose, else the billing cycle to date)."""
+    sections = commodity_sections(premise=premise, occupancies=occupancies, today=today, meters=meters, span=span)
     return {"commodities": sections, "commodity_chart_data": [section.chart_json() for section in sections]}

@@ -67,8 +67,8 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     current = any(o.contains(now.date()) for o in occupancies)
     today = now.date() if current else max((o.end for o in occupancies if o.end), default=now.date())
     context: dict = {"premise": premise, "meter": meter, "current_occupant": current, "today": today, "local_now": now}
-    context.update(commodities_context(premise=premise, occupancies=occupancies, today=today, meters=meters))
     if meter is None or not occupancies:
+        context.update(commodities_context(premise=premise, occupancies=occupancies, today=today, meters=meters))
         return context
     first_seen = min(o.start for o in occupancies)
     query = query if query is not None else {}
@@ -79,6 +79,9 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     book = PriceBook(premise, book_first, today + timedelta(days=2))
     bounds = Bounds(first_seen, today, book.cycle_day)
     period = period_parse(query, bounds=bounds, local_now=now)
+    # Gas and water follow a period the viewer chose with the period links; by default, the billing cycle to date.
+    chosen = (period.first, period.last) if ("period" in query or "on" in query) else None
+    context.update(commodities_context(premise=premise, occupancies=occupancies, today=today, meters=meters, span=chosen))
     if period.first < book_first:  # an older period: the engine needs that stretch of the tariff history
         book = PriceBook(premise, period.first.replace(day=1), today + timedelta(days=2))
     windows = occupancy_windows(premise, occupancies, min(year_start, period.first), today)

@@ -4,6 +4,7 @@ Personas: Alice sees her own gas in m³ with its cost; Bob cannot open Alice's p
 Peter (who lived at Alice's home before her) sees only his own time there.
 """
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -117,3 +118,29 @@ def test_a_home_with_gas_and_no_electricity_meter_still_shows_its_gas(alice):
     page = signed_in(alice).get(f"/customer/premises/{premise.pk}/usage/").content.decode()
     assert "This address has no electricity meter yet." in page and "read in m³" in page and "$7.60" in page
     assert "billing-commodities.js" in page and "chart.umd.min.js" in page
+
+
+def test_alice_chooses_a_past_month_and_her_gas_section_shows_that_month(alice):
+    premise = alice.customer_account.agreements.get().premise
+    meter = _gas_in_m3(premise)
+    _a_day_of_gas(premise, meter, date(2025, 3, 10))  # 12 m³: $7.60
+    client = signed_in(alice)
+    march = client.get(f"/customer/premises/{premise.pk}/usage/?period=month&on=2025-03-15").content.decode()
+    assert "<dt>1 Mar to 31 Mar 2025</dt>" in march
+    assert '<span class="commodity-quantity">12 m³</span>' in march and '<span class="commodity-cost">$7.60' in march
+    default = client.get(f"/customer/premises/{premise.pk}/usage/").content.decode()  # no period chosen: the cycle to date
+    assert "Mar 2025</dt>" not in default
+
+
+@pytest.mark.objective("SO-C5")
+def test_peter_choosing_his_last_week_sees_only_his_own_gas(alice, peter):
+    """SO-C5: a chosen period ends, for a previous occupant, on the day he moved out (31 Dec 2023; Alice moved in next day)."""
+    premise = alice.customer_account.agreements.get().premise
+    meter = _gas_in_m3(premise)
+    _a_day_of_gas(premise, meter, date(2023, 12, 30))  # Peter's: 12 m³
+    _a_day_of_gas(premise, meter, date(2024, 1, 1), litres_an_hour=250)  # Alice's: 6 m³
+    page = signed_in(peter).get(f"/customer/premises/{premise.pk}/usage/?period=week&on=2023-12-31").content.decode()
+    assert re.search(r"<dt>\d+ \w+ to 31 Dec 2023</dt>", page)
+    assert '<span class="commodity-quantity">12 m³</span>' in page and "<td>6</td>" not in page
+    page = signed_in(alice).get(f"/customer/premises/{premise.pk}/usage/?period=month&on=2024-01-15").content.decode()
+    assert '<span class="commodity-quantity">6 m³</span>' in page

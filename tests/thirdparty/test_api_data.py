@@ -130,6 +130,14 @@ def test_updated_filters_use_the_time_the_utility_received_the_data(api, tokens,
     assert _get(api, tokens, path, **{"updated-max": later}).json()["total_results"] == 2
 
 
+def test_bounds_outside_the_utc_range_are_clamped_not_refused(api, tokens, consent, meter):
+    # Valid RFC 3339 moments the schema allows (found by schemathesis' positive_data_acceptance): year 1 at +14:00 is
+    # before every reading, year 9999 at -14:00 after every one; both used to be a 400 for having no UTC equivalent.
+    path = f"{ROOT}/Subscription/{consent.pk}/UsagePoint/{meter.pk}/MeterReading/1/IntervalBlock"
+    response = _get(api, tokens, path, **{"published-min": "0001-01-01T00:00:00+14:00", "published-max": "9999-12-31T23:59:59-14:00"})
+    assert response.status_code == 200 and response.json()["total_results"] == 2
+
+
 @pytest.mark.parametrize(
     ("params", "named"),
     [

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import signed_in
 from tests.thirdparty import world
@@ -33,11 +32,55 @@ def bearer(alice, trent, api, settings):
 
 schema = schemathesis.pytest.from_fixture("espi_schema")
 
+# Every built-in check runs on every operation, "schema-valid data is accepted" (positive_data_acceptance) and
+# "schema-invalid data is rejected" (negative_data_rejection) included. Schemathesis 4.32 accepts, for schema-valid
+# data, 2xx, 3xx, 401, 403, 404, 409 and 429 (PositiveDataAcceptanceConfig's defaults): an id of the right shape
+# that is not in this consent gets the documented 404, a criticality the application was not granted the documented
+# 403, an unsigned LoadControl the documented 401. A 400 or 422 for schema-valid data fails the check. Two rules span
+# two fields, so OpenAPI cannot state them; the hooks below keep generated data inside them, on those operations only.
+_RANGED = [
+    "batch_subscription",
+    "subscription_retrieve",
+    "usage_point_list",
+    "interval_block_list",
+    "usage_summary_list",
+]
+
+
+def _utc(value):
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (AttributeError, ValueError, OverflowError):
+        return None  # not a date-time (a negative case) or outside UTC's range: left as drawn
+
+
+@schemathesis.hook("map_query").apply_to(operation_id=_RANGED)
+def min_not_after_max(ctx, query):
+    # Rule: published-min must not be after published-max, nor updated-min after updated-max
+    # (thirdparty/api/filters.py, espi_query, answers 400). Swapping a reversed pair keeps both values as drawn.
+    if not query:
+        return query
+    for label in ("published", "updated"):
+        low, high = _utc(query.get(f"{label}-min")), _utc(query.get(f"{label}-max"))
+        if low and high and low > high:
+            query[f"{label}-min"], query[f"{label}-max"] = query[f"{label}-max"], query[f"{label}-min"]
+    return query
+
+
+@schemathesis.hook("map_body").apply_to(operation_id="device_load_control")
+def start_within_a_day(ctx, body):
+    # Rule: start_at lies between now and 24 hours ahead (thirdparty/api/devices.py, LoadControlInput.validate_start_at,
+    # answers 400); relative to the server's clock, so no schema bound can hold it. A drawn start_at is moved to
+    # between one and 24 hours from now (its own hour and minute pick where), the rest of the body as drawn.
+    if isinstance(body, dict) and _utc(body.get("start_at")) is not None:
+        drawn = _utc(body["start_at"])
+        body["start_at"] = (datetime.now(UTC) + timedelta(hours=1 + drawn.hour % 23, minutes=drawn.minute)).isoformat()
+    return body
+
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_within_its_schema(case, bearer):
-    # Every check but "schema-valid data is accepted": the API has rules across fields that OpenAPI
-    # cannot state (published-min not after published-max, a load control start within 24 hours),
-    # refused with the documented 400. Responses must still match their declared shapes.
-    case.call_and_validate(headers={"Authorization": bearer}, excluded_checks=[positive_data_acceptance])
+    # All checks, each judged as configured above; responses must also match their declared shapes.
+    case.call_and_validate(headers={"Authorization": bearer})

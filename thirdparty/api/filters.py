@@ -47,10 +47,12 @@ def _moment(params, name: str) -> datetime | None:
         value = None
     if value is not None:
         try:
-            # Comparisons happen in UTC; a moment that has no UTC equivalent (year 1 at +14:00) is malformed too.
+            # Comparisons happen in UTC.
             return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
         except OverflowError:
-            pass
+            # A valid RFC 3339 moment just outside Python's UTC range (year 1 at +14:00, year 9999 at -14:00):
+            # as a bound it means "before (after) everything", so it is clamped rather than refused.
+            return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
     raise ValidationError({name: f"{name} must be an ISO 8601 date-time such as 2025-01-31T00:00:00Z, not {raw!r}."})
 
 

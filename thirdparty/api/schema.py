@@ -59,6 +59,13 @@ PATH_PARAMETERS = {
     "local_time_parameters_id": "A premise's id, as linked from its UsagePoint's LocalTimeParameters link.",
     "usage_summary_id": "The billing month as YYYYMM (for example 202503), as linked from the UsageSummary list.",
 }
+# What a path id's type alone cannot say: the shape drf-spectacular cannot see in the `<id:...>` and str converters.
+# An id of the right shape that is not in the consent still answers the documented 404.
+PATH_PARAMETER_SCHEMAS = {
+    "interval_block_id": {"minimum": 10000101, "maximum": 99991231},  # YYYYMMDD
+    "usage_summary_id": {"minimum": 100001, "maximum": 999912},  # YYYYMM
+    "reading_type_id": {"pattern": "^[0-9]+-[0-9]+$"},  # <usage point id>-<meter reading id>
+}
 QUERY_PARAMETERS = {"format": "json or xml; overrides the Accept header. Leave it out to negotiate."}
 
 DESCRIPTIONS = {
@@ -118,6 +125,10 @@ REQUEST_EXAMPLES = {
         },
     }
 }
+# A decimal string from 0 to 25.4 with at most one decimal, as DecimalField(max_digits=3, decimal_places=1,
+# min_value=0, max_value=25.4) takes it (drf-spectacular's own pattern allows a sign and 99.9).
+_SET_POINT_OFFSET = {"pattern": r"^(?:(?:1?[0-9]|2[0-4])(?:\.[0-9])?|25(?:\.[0-4])?)$"}
+FIELD_SCHEMAS = {"LoadControlInput": {"cooling_offset_celsius": _SET_POINT_OFFSET, "heating_offset_celsius": _SET_POINT_OFFSET}}
 FIELD_DESCRIPTIONS = {
     "LoadControlInput": {
         "duration_minutes": "How long the event lasts, in minutes (1 to 1440).",
@@ -142,6 +153,8 @@ def describe_operations(result, generator, request, public):
                 words = (PATH_PARAMETERS if parameter.get("in") == "path" else QUERY_PARAMETERS).get(parameter["name"])
                 if words and not parameter.get("description"):
                     parameter["description"] = words
+                if parameter.get("in") == "path":
+                    parameter["schema"].update(PATH_PARAMETER_SCHEMAS.get(parameter["name"], {}))
             for status, response in operation.get("responses", {}).items():
                 if status in SUCCESS and not response.get("description"):
                     response["description"] = SUCCESS[status]
@@ -157,4 +170,9 @@ def describe_operations(result, generator, request, public):
         for field, words in fields.items():
             if field in properties and not properties[field].get("description"):
                 properties[field]["description"] = words
+    for name, fields in FIELD_SCHEMAS.items():
+        properties = result.get("components", {}).get("schemas", {}).get(name, {}).get("properties", {})
+        for field, constraints in fields.items():
+            if field in properties:
+                properties[field].update(constraints)
     return result
