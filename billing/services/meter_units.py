@@ -21,7 +21,7 @@ def meter_unit_set(*, meter: Meter, unit: str, actor=None) -> MeterUnit | None:
     allowed = METER_UNITS[meter.kind]
     if unit not in allowed:
         raise ValidationError(f"A {meter.kind} meter is read in {', '.join(UNITS[code].symbol for code in allowed)}, not {unit!r}.")
-    Meter.objects.select_for_update().filter(pk=meter.pk).first()  # as ingest locks it
+    Meter.objects.select_for_update(no_key=True).filter(pk=meter.pk).first()  # as ingest locks it
     current = MeterUnit.objects.filter(meter=meter).values_list("unit", flat=True).first() or allowed[0]
     if current == unit:
         return MeterUnit.objects.filter(meter=meter).first()

@@ -301,13 +301,13 @@ def job_relay(*, job_id: int) -> str:
         # anything else: usually another runner took it along.
         return "claimed by another runner" if state == JobState.RELAYING else "already handled"
     with transaction.atomic():
-        job = _JOBS.select_for_update(of=("self",)).filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at).first()
+        job = _JOBS.select_for_update(no_key=True, of=("self",)).filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at).first()
         if job is None:
             return "lease lost"  # swept meanwhile: the sweeper counted the attempt and handed it out again
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
-            CoordinatorCommand.objects.select_for_update(skip_locked=True)
+            CoordinatorCommand.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(state=JobState.PENDING)
             .exclude(pk=job.pk)
             .order_by("-pk")
@@ -452,13 +452,13 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
         return None
     name = str(name)
     if name not in batch.coordinators:
-        batch.coordinators[name] = Coordinator.objects.select_for_update().filter(name=name).first()
+        batch.coordinators[name] = Coordinator.objects.select_for_update(no_key=True).filter(name=name).first()
     return batch.coordinators[name]
 
 
 # What applying a report reads of its job, locked: not the device's sealed key or its interview.
 _REPORT_JOBS = (
-    CoordinatorCommand.objects.select_for_update(of=("self",))
+    CoordinatorCommand.objects.select_for_update(no_key=True, of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
         *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
@@ -488,7 +488,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
     names -= batch.coordinators.keys()
     if names:
         # Locked (in primary-key order, before any job): their report numbers are read and written by this batch.
-        found = {c.name: c for c in Coordinator.objects.select_for_update().filter(name__in=names).order_by("pk")}
+        found = {c.name: c for c in Coordinator.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk")}
         for name in names:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}

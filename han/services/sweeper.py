@@ -142,7 +142,7 @@ def job_overdue_settle(*, device_id: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     settled = 0
     with transaction.atomic():
-        for job in _jobs().select_for_update(of=("self",)).filter(_overdue(now), device_id=device_id):
+        for job in _jobs().select_for_update(no_key=True, of=("self",)).filter(_overdue(now), device_id=device_id):
             job_deadline_pass(job=job)
             settled += 1
     return settled
@@ -162,7 +162,7 @@ def han_commands_sweep(*, now: datetime | None = None, limit: int = 500) -> dict
         for job_id in swept.to_enqueue:
             transaction.on_commit(lambda job_id=job_id: job_task_send(job_id=job_id))
     with transaction.atomic():
-        overdue = _jobs().select_for_update(of=("self",), skip_locked=True).filter(_overdue(now)).order_by("pk")[:limit]
+        overdue = _jobs().select_for_update(no_key=True, of=("self",), skip_locked=True).filter(_overdue(now)).order_by("pk")[:limit]
         for job in overdue:
             counts[job_deadline_pass(job=job)] += 1
     if any(counts.values()):
