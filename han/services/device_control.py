@@ -2,7 +2,7 @@
 
 They ride the same signed command path as commissioning: a ``CoordinatorCommand`` of
 their command type (``han.commands.load_control``, ``han.commands.device_status_read``),
-relayed by ``han_job_relay_task`` to the premise's coordinator, which
+relayed by ``han_relay_pending_task`` to the premise's coordinator, which
 answers with a signed report (``han.services.relay.report_record``). Whoever asks
 (the customer, an operator, a third party under a control consent) is named in the
 audit trail; the caller has already decided that they may.

@@ -282,11 +282,13 @@ def job_relay(*, job_id: int) -> str:
     (claimed with ``SKIP LOCKED``, so two runners never take the same one) and
     relays them in the same pass: one envelope each, signed and sealed to its
     own coordinator, one transaction and one audit append for all of them. That
-    transaction holds their rows from the claim to the commit, so their own tasks
-    wait for it and then find them handled (before, a task could find its job
+    transaction holds their rows from the claim to the commit, so another runner
+    waits for it and then finds them handled (before, a task could find its job
     ``relaying`` while the runner was still sending it, and send it a second
-    time). A runner that dies before its commit leaves them ``pending``, and
-    their own tasks send them.
+    time). A runner that dies before its commit leaves them ``pending`` with their
+    hand-off deadline, and the sweeper hands them out again.
+
+    Runners are woken once for many commands (``han.services.relay_wakeup``).
     """
     from han.services.sweeper import relay_queue
 
@@ -301,7 +303,11 @@ def job_relay(*, job_id: int) -> str:
         # anything else: usually another runner took it along.
         return "claimed by another runner" if state == JobState.RELAYING else "already handled"
     with transaction.atomic():
-        job = _JOBS.select_for_update(no_key=True, of=("self",)).filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at).first()
+        job = (
+            _JOBS.select_for_update(no_key=True, of=("self",))
+            .filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at)
+            .first()
+        )
         if job is None:
             return "lease lost"  # swept meanwhile: the sweeper counted the attempt and handed it out again
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and

@@ -203,7 +203,8 @@ def consents_suspend_for_application(*, application: ThirdPartyApplication, acto
     They do not come back when the application returns to production: each customer
     decides again on the consent screen, under the agreement then in force.
     """
-    consents = Consent.objects.select_for_update(no_key=True).filter(application=application, status__in=[ConsentStatus.ACTIVE, ConsentStatus.PENDING])
+    live = [ConsentStatus.ACTIVE, ConsentStatus.PENDING]
+    consents = Consent.objects.select_for_update(no_key=True).filter(application=application, status__in=live)
     ended = 0
     for consent in consents:
         _end(consent, ConsentStatus.SUSPENDED, actor=actor, action="suspended", webhook=False, reason=reason)

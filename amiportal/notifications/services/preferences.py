@@ -82,9 +82,8 @@ def notification_settings_set(
 
 
 def _switches_store(user, choices: dict[tuple[str, str], bool]) -> list[str]:
-    current = {
-        (k, c): on for k, c, on in Preference.objects.select_for_update(no_key=True).filter(user=user).values_list("kind", "channel", "enabled")
-    }
+    rows = Preference.objects.select_for_update(no_key=True).filter(user=user).values_list("kind", "channel", "enabled")
+    current = {(k, c): on for k, c, on in rows}
     changed = []
     for (kind_name, channel_name), enabled in sorted(choices.items()):
         before = current.get((kind_name, channel_name), channel_name in KINDS[kind_name].DEFAULT_CHANNELS)
