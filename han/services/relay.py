@@ -71,13 +71,15 @@ POST_JOIN_FAILURES = ("interview_failed", "not_on_this_network", "interview_time
 def job_enqueue(*, job: CoordinatorCommand) -> None:
     """Relay after the transaction that created the job commits, never inside it.
 
-    The job gets a hand-off deadline first (``han.services.sweeper``): if the broker is unreachable
-    when the task is sent, the submission still commits, the job is marked queued, and the sweeper
-    sends it once the broker is back.
+    The job has a hand-off deadline (``han.services.sweeper``; ``coordinator_command_create`` writes
+    it with the row, one UPDATE less per command): if the broker is unreachable when the task is
+    sent, the submission still commits, the job is marked queued, and the sweeper sends it once
+    the broker is back.
     """
     from han.services.sweeper import job_handoff_mark, job_task_send
 
-    job_handoff_mark(job_ids=[job.pk])
+    if job.lease_expires_at is None:
+        job_handoff_mark(job_ids=[job.pk])
     transaction.on_commit(lambda: job_task_send(job_id=job.pk))
 
 
