@@ -107,7 +107,7 @@ def lease_sweep(queue: LeasedQueue, *, now: datetime | None = None) -> SweepResu
     """
     now = now or timezone.now()
     expired = list(
-        queue.model.objects.select_for_update(skip_locked=True)
+        queue.model.objects.select_for_update(no_key=True, skip_locked=True)
         .filter(**{queue.state_field: queue.claimed, f"{queue.lease_field}__lt": now})
         .values_list("pk", queue.attempts_field)
     )
@@ -135,7 +135,7 @@ def lease_sweep(queue: LeasedQueue, *, now: datetime | None = None) -> SweepResu
         )
     if deadline is not None:
         lapsed = Q(**{f"{queue.lease_field}__lt": now}) | Q(**{f"{queue.lease_field}__isnull": True})
-        pending = queue.model.objects.select_for_update(skip_locked=True).filter(lapsed, **{queue.state_field: queue.pending})
+        pending = queue.model.objects.select_for_update(no_key=True, skip_locked=True).filter(lapsed, **{queue.state_field: queue.pending})
         result.stranded = [pk for pk in pending.values_list("pk", flat=True) if pk not in result.returned]
         queue.model.objects.filter(pk__in=result.stranded).update(**{queue.lease_field: deadline})
     return result

@@ -7,11 +7,13 @@ PostgreSQL database.
 
 - Latency: install-code submission (``install_code_parse`` + ``device_commission``,
   what the installer form calls) to "joined" and to "verified", one device at a
-  time, seen by polling the device row every 5 ms. Goal: median < 1 s.
+  time, seen by polling the device row every 5 ms. Goal: median < 150 ms, p95 < 250 ms.
 - Throughput: N devices across M premises (default 1,000 across 200, one
   coordinator process hosting every premise), submitted as fast as --submitters
   installer-form callers (threads, default 4) can, until the last one is verified.
-  Goal: > 50 devices/s. The worker tasks it took are counted from the worker's log.
+  Goal: at least 100 devices/s on the 2-core machine. The worker tasks it took are counted from the
+  worker's log. ``--submitters 1,4`` (the default) runs it twice on fresh devices, once per caller count:
+  the earlier outside figure (39.9 devices/s) was taken with one caller, the docs' (50.9-59.8) with four.
 - Memory: RSS of an idle coordinator process hosting 1, 50 and 200 simulated
   premises (5 simulated devices in range of each); the slope is the cost per premise.
   Also the RSS of the throughput coordinator once all its devices have joined.
@@ -27,7 +29,7 @@ Baselines, measured in the same run:
   ZDO + Basic interview, signed reports) in this process, without broker or database.
 
 Run: .venv/bin/python bench/han_bench.py [--premises 200] [--devices 1000] [--latency-devices 50]
-     [--memory-points 1,50,200] [--coordinator-processes 1] [--worker-concurrency 2] [--submitters 4]
+     [--memory-points 1,50,200] [--coordinator-processes 1] [--worker-concurrency 2] [--submitters 1,4]
      [--worker-settings MODULE] [--keep]
      (--quick: 20 premises, 100 devices, 10 latency devices, memory 1,10,20)
 Needs PostgreSQL (AMI_BENCH_HAN_DATABASE_URL, default database amiportal_bench_han, dropped and
@@ -540,6 +542,31 @@ def measure_throughput(rows: list[dict], networks_by_id: dict, actor, processes:
     return {"submitted": submitted, "joined": joined_at - start, "verified": now - start, "tasks": tasks}
 
 
+def measure_throughput_and_cpu(rows, networks_by_id, actor, processes: Processes, submitters: int, worker_pid: int, coordinators) -> dict:
+    """One throughput run, with the CPU each process spent on it (and this benchmark's database backends)."""
+
+    def cpu_now() -> tuple[float, ...]:
+        return (
+            cpu_seconds(worker_pid),
+            sum(cpu_seconds(p.pid) for p in coordinators),
+            sum(os.times()[:2]),
+            server_cpu("postgres"),
+            server_cpu("redis-server"),
+        )
+
+    own_database = DatabaseBackendsCpu(DATABASE_URL.rsplit("/", 1)[1].split("?")[0])
+    own_database.start()
+    before = cpu_now()
+    throughput = measure_throughput(rows, networks_by_id, actor, processes, submitters)
+    after = cpu_now()
+    return {
+        "submitters": submitters,
+        "throughput": throughput,
+        "spent": [a - b for b, a in zip(before, after, strict=True)],
+        "own_database_cpu": own_database.stop(),
+    }
+
+
 def measure_memory(points: list[int], processes: Processes, devices_file: Path) -> list[tuple[int, int]]:
     """Idle coordinator processes hosting N simulated premises (no head-end registration needed to start)."""
     rows = []
@@ -567,7 +594,12 @@ def main() -> None:
     parser.add_argument("--memory-points", default="1,50,200", help="premises per idle coordinator process, comma-separated")
     parser.add_argument("--coordinator-processes", type=int, default=1, help="split the throughput premises over this many processes")
     parser.add_argument("--worker-concurrency", type=int, default=2)
-    parser.add_argument("--submitters", type=int, default=4, help="threads submitting the throughput devices at once (installers at work)")
+    parser.add_argument(
+        "--submitters",
+        default="1,4",
+        help="threads submitting the throughput devices at once (installers at work); comma-separated for one throughput run each,"
+        " on fresh devices, in the same run (1 was the default of the earlier outside measurement, 4 of the docs' figures)",
+    )
     parser.add_argument(
         "--worker-settings",
         default="",
@@ -580,6 +612,7 @@ def main() -> None:
     if args.quick:
         args.premises, args.devices, args.latency_devices, args.memory_points, args.pings = 20, 100, 10, "1,10,20", 50
     memory_points = [int(p) for p in args.memory_points.split(",") if p.strip()]
+    submitter_runs = [int(n) for n in str(args.submitters).split(",") if n.strip()]
     per_premise = max(1, args.devices // args.premises)
     latency_premises = max(1, (args.latency_devices + 4) // 5)
 
@@ -605,14 +638,15 @@ def main() -> None:
         throughput_networks = create_networks(create_premises("BENCH-T", args.premises), "bench-t", workdir / "keys")
         latency_networks = create_networks(create_premises("BENCH-L", latency_premises), "bench-l", workdir / "keys")
         latency_rows = simulated_rows(latency_networks, 5, 0)[: args.latency_devices]
-        throughput_rows = simulated_rows(throughput_networks, per_premise, 0x10000)
+        throughput_runs = [simulated_rows(throughput_networks, per_premise, 0x10000 * (1 + i)) for i in range(len(submitter_runs))]
+        throughput_rows = throughput_runs[0]
         memory_rows = [
             {"eui64": eui64(0x800000 + n * 8 + i), "install_code": install_code(), "device_type": DEVICE_TYPES[i],
              "coordinators": [f"bench-mem-{n:05d}"]}
             for n in range(max(memory_points, default=0)) for i in range(5)
         ]  # fmt: skip
         devices_file = workdir / "simulated_devices.json"
-        devices_file.write_text(json.dumps(latency_rows + throughput_rows + memory_rows))
+        devices_file.write_text(json.dumps(latency_rows + [row for run in throughput_runs for row in run] + memory_rows))
         networks_by_id = {n.pk: n for n in throughput_networks + latency_networks}
 
         load_at_start = os.getloadavg()[0]
@@ -640,24 +674,9 @@ def main() -> None:
 
         to_joined, to_verified = measure_latency(latency_rows, networks_by_id, actor, processes)
         worker_pid = processes.running["worker"].pid
-        own_database = DatabaseBackendsCpu(DATABASE_URL.rsplit("/", 1)[1].split("?")[0])
-        own_database.start()
-        cpu_before = (
-            cpu_seconds(worker_pid),
-            sum(cpu_seconds(p.pid) for p in throughput_processes),
-            sum(os.times()[:2]),
-            server_cpu("postgres"),
-            server_cpu("redis-server"),
-        )
-        throughput = measure_throughput(throughput_rows, networks_by_id, actor, processes, args.submitters)
-        cpu_after = (
-            cpu_seconds(worker_pid),
-            sum(cpu_seconds(p.pid) for p in throughput_processes),
-            sum(os.times()[:2]),
-            server_cpu("postgres"),
-            server_cpu("redis-server"),
-        )
-        own_database_cpu = own_database.stop()
+        runs = []
+        for submitters, rows in zip(submitter_runs, throughput_runs, strict=True):
+            runs.append(measure_throughput_and_cpu(rows, networks_by_id, actor, processes, submitters, worker_pid, throughput_processes))
         time.sleep(1)
         rss_after = sum(rss_kib(p.pid) for p in throughput_processes)
         load_at_end = os.getloadavg()[0]
@@ -704,94 +723,62 @@ def main() -> None:
         ),
     ]
     print_table(
-        f"HAN commissioning latency, one device at a time ({cores} cores; goal: median < 1 s)",
+        f"HAN commissioning latency, one device at a time ({cores} cores; goal: median < 150 ms, p95 < 250 ms)",
         rows,
         ("path", "devices", "median", "p95", "median / no-op task"),
     )
 
     devices = len(throughput_rows)
-    tasks = throughput["tasks"]
     ping_rate = 4 * devices / ping_burst
-    device_rate = devices / throughput["verified"]
-    rows = [
-        (f"{4 * devices:,} no-op tasks through the worker (baseline)", f"{ping_burst:.2f}s", f"{ping_rate:,.0f} tasks/s", "-", "1.00"),
-        (
-            f"submit {devices:,} devices (form service, {args.submitters} callers)",
-            f"{throughput['submitted']:.2f}s",
-            f"{devices / throughput['submitted']:,.0f} devices/s",
-            "-",
-            "-",
-        ),
-        (
-            f"{devices:,} devices joined, {args.premises} premises",
-            f"{throughput['joined']:.2f}s",
-            f"{devices / throughput['joined']:,.0f} devices/s",
-            "-",
-            "-",
-        ),
-        (
-            f"{devices:,} devices verified, {args.premises} premises",
-            f"{throughput['verified']:.2f}s",
-            f"{device_rate:,.1f} devices/s",
-            f"{tasks / throughput['verified']:,.0f} tasks/s",
-            f"{(tasks / throughput['verified']) / ping_rate:.2f}",
-        ),
-    ]
+    rows = [(f"{4 * devices:,} no-op tasks through the worker (baseline)", f"{ping_burst:.2f}s", f"{ping_rate:,.0f} tasks/s", "-", "1.00")]
+    for run in runs:
+        throughput, callers = run["throughput"], run["submitters"]
+        tasks = throughput["tasks"]
+        rows += [
+            (
+                f"{callers} caller(s): submit {devices:,} devices (form service)",
+                f"{throughput['submitted']:.2f}s",
+                f"{devices / throughput['submitted']:,.0f} devices/s",
+                "-",
+                "-",
+            ),
+            (
+                f"{callers} caller(s): {devices:,} devices verified, {args.premises} premises",
+                f"{throughput['verified']:.2f}s",
+                f"{devices / throughput['verified']:,.1f} devices/s",
+                f"{tasks / throughput['verified']:,.0f} tasks/s ({tasks / devices:.2f} per device)",
+                f"{(tasks / throughput['verified']) / ping_rate:.2f}",
+            ),
+        ]
     print_table(
         f"HAN commissioning throughput ({args.coordinator_processes} coordinator process(es),"
         f" worker concurrency {args.worker_concurrency}{', worker settings ' + args.worker_settings if args.worker_settings else ''};"
-        " goal > 50 devices/s)",
+        " goal >= 100 devices/s)",
         rows,
-        ("run", "time", "rate", f"worker tasks/s ({tasks / devices:.2f} per device)", "task rate vs no-op"),
+        ("run", "time", "rate", "worker tasks/s", "task rate vs no-op"),
     )
 
-    wall_cpu = throughput["verified"] * (cores or 1)
-    spent = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
-    rows = [
-        (label, f"{seconds:.1f}s", f"{seconds / devices * 1000:.1f} ms", f"{seconds / wall_cpu:.0%}")
-        for label, seconds in zip(
-            (
-                "Celery worker (main + pool processes)",
-                "coordinator process(es)",
-                "this process: form service + polling",
-                "PostgreSQL, all databases (incl. other users' work)",
-                "Redis (incl. other users' work)",
-            ),
-            spent,
-            strict=True,
-        )
-    ]
-    rows.insert(
-        4,
-        (
-            "  of which this benchmark's database (backends sampled)",
-            f"{own_database_cpu:.1f}s",
-            f"{own_database_cpu / devices * 1000:.1f} ms",
-            f"{own_database_cpu / wall_cpu:.0%}",
-        ),
+    labels = (
+        "Celery worker (main + pool processes)",
+        "coordinator process(es)",
+        "this process: form service + polling",
+        "PostgreSQL, all databases (incl. other users' work)",
+        "  of which this benchmark's database (backends sampled)",
+        "Redis (incl. other users' work)",
+        "this benchmark in all (worker, coordinator, this process, its database, Redis)",
+        "idle, or other users' processes on the machine",
     )
-    ours = spent[0] + spent[1] + spent[2] + own_database_cpu + spent[4]
-    rows.append(
-        (
-            "this benchmark in all (worker, coordinator, this process, its database, Redis)",
-            f"{ours:.1f}s",
-            f"{ours / devices * 1000:.1f} ms",
-            f"{ours / wall_cpu:.0%}",
-        )
-    )
-    rest = wall_cpu - sum(spent)
-    rows.append(
-        (
-            "idle, or other users' processes on the machine",
-            f"{rest:.1f}s",
-            f"{rest / devices * 1000:.1f} ms",
-            f"{rest / wall_cpu:.0%}",
-        )
-    )
+    columns = []
+    for run in runs:
+        spent, own_database_cpu, seconds = run["spent"], run["own_database_cpu"], run["throughput"]["verified"]
+        wall_cpu = seconds * (cores or 1)
+        ours = spent[0] + spent[1] + spent[2] + own_database_cpu + spent[4]
+        values = [spent[0], spent[1], spent[2], spent[3], own_database_cpu, spent[4], ours, wall_cpu - sum(spent)]
+        columns.append([f"{v / devices * 1000:.1f} ms ({v / wall_cpu:.0%})" for v in values])
     print_table(
-        f"Where the CPU went during the throughput run ({cores} cores x {throughput['verified']:.1f}s)",
-        rows,
-        ("process", "CPU", "CPU per device", "share of the machine"),
+        f"Where the CPU went during each throughput run: CPU per device (share of {cores} cores over the run)",
+        [(label, *(column[i] for column in columns)) for i, label in enumerate(labels)],
+        ("process", *(f"{run['submitters']} caller(s), {run['throughput']['verified']:.1f}s" for run in runs)),
     )
 
     rows = [(count, f"{kib / 1024:.1f} MiB", f"{kib / count / 1024:.2f} MiB") for count, kib in memory]

@@ -246,3 +246,19 @@ class DeviceDemand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.demand} {self.demand_unit} at {self.measured_at:%H:%M:%S}"
+
+
+class RelayWakeup(models.Model):
+    """One row: whether a relay runner has been asked for and not started yet (``han.services.relay_wakeup``).
+
+    Not a lock and not needed for safety: it only saves a broker task per command. A command
+    whose wake-up is lost stays pending with its hand-off deadline, and the sweeper sends it.
+    """
+
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="han_relay_wakeup_single_row")]
+
+    def __str__(self) -> str:
+        return f"relay wake-up requested at {self.requested_at}" if self.requested_at else "no relay wake-up pending"

@@ -7,6 +7,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from han.services.relay import job_relay, report_record, reports_record
+from han.services.relay_wakeup import relay_pending
 from han.services.sweeper import han_commands_sweep
 
 _TRANSIENT = (OperationalError, BrokerOperationalError, ConnectionError, TimeoutError)
@@ -16,8 +17,20 @@ _TRANSIENT = (OperationalError, BrokerOperationalError, ConnectionError, Timeout
     name="han.tasks.han_job_relay_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
 )
 def han_job_relay_task(job_id: int) -> str:
-    """Send one job's signed command to its coordinator. Returns a status word, never key material."""
+    """Send one job's signed command to its coordinator. Returns a status word, never key material.
+
+    Commands now wake ``han_relay_pending_task`` instead (one task for many); this stays registered
+    so that tasks queued by the previous release are still run.
+    """
     return job_relay(job_id=job_id)
+
+
+@shared_task(
+    name="han.tasks.han_relay_pending_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
+)
+def han_relay_pending_task() -> str:
+    """Relay every pending command (``han.services.relay_wakeup``). Returns a count, never key material."""
+    return relay_pending()
 
 
 @shared_task(

@@ -109,7 +109,7 @@ _LOCATED = Premise.objects.select_related("transformer__feeder__substation")
 @transaction.atomic
 def grid_location_set(*, premise: Premise, path: GridPath | None, actor) -> Premise:
     """Put a premise at ``path`` (None: its location is unknown), audited with the old and new path."""
-    premise = _LOCATED.select_for_update(of=("self",)).get(pk=premise.pk)
+    premise = _LOCATED.select_for_update(no_key=True, of=("self",)).get(pk=premise.pk)
     old = GridPath.of(premise.transformer)
     if old == path:
         return premise
@@ -215,7 +215,7 @@ def grid_locations_import(
             shown.append("Nothing was changed.")
         raise ValidationError(shown)
     report.rows = len(plan)
-    premises = list(_LOCATED.select_for_update(of=("self",)).filter(service_point_id__in=list(plan)).order_by("pk"))
+    premises = list(_LOCATED.select_for_update(no_key=True, of=("self",)).filter(service_point_id__in=list(plan)).order_by("pk"))
     moves = [
         (premise, plan[premise.service_point_id])
         for premise in premises

@@ -19,7 +19,7 @@ STAFF_ACCESS_MINUTES = 15
 
 @transaction.atomic
 def agreement_move_in(*, account: CustomerAccount, premise: Premise, move_in: date, actor=None) -> ServiceAgreement:
-    Premise.objects.select_for_update().filter(pk=premise.pk).first()  # serialize occupancy changes per premise
+    Premise.objects.select_for_update(no_key=True).filter(pk=premise.pk).first()  # serialize occupancy changes per premise
     clash = ServiceAgreement.objects.filter(premise=premise).filter(Q(move_out__isnull=True) | Q(move_out__gte=move_in))
     if clash.exists():
         raise ValidationError(f"{premise} is occupied on {move_in}: record the previous occupant's move-out first.")
@@ -41,7 +41,7 @@ def agreement_move_out(*, agreement: ServiceAgreement, move_out: date, actor=Non
     Handlers act when the move-out is recorded, even for a date ahead: control of equipment
     in a home should not outlive the notice that its occupant is leaving.
     """
-    agreement = ServiceAgreement.objects.select_for_update().get(pk=agreement.pk)
+    agreement = ServiceAgreement.objects.select_for_update(no_key=True).get(pk=agreement.pk)
     if agreement.move_out is not None:
         raise ValidationError("This agreement already has a move-out date.")
     if move_out < agreement.move_in:

@@ -18,7 +18,7 @@ def home_profile_save(*, agreement: ServiceAgreement, actor, appliances: dict[st
     unknown = set(appliances) - CATALOGUE.keys()
     if unknown:
         raise ValueError(f"Not in the appliance catalogue: {', '.join(sorted(unknown))}")
-    profile, _ = HomeProfile.objects.select_for_update().get_or_create(agreement=agreement)
+    profile, _ = HomeProfile.objects.select_for_update(no_key=True).get_or_create(agreement=agreement)
     for name in PROFILE_FIELDS:
         setattr(profile, name, fields.get(name, getattr(profile, name)))
     profile.full_clean(exclude=["agreement"])

@@ -60,7 +60,7 @@ def meter_unit_set(*, meter: Meter, unit: str, actor=None) -> MeterUnit | None:
 
     Stored readings are not rewritten. The change is audited with the old and the new unit.
     """
-    Meter.objects.select_for_update().filter(pk=meter.pk).first()  # as ingest locks it
+    Meter.objects.select_for_update(no_key=True).filter(pk=meter.pk).first()  # as ingest locks it
     change = meter_unit_change_checked(meter=meter, unit=unit)
     if not change.changes:
         return MeterUnit.objects.filter(meter=meter).first()

@@ -72,7 +72,7 @@ def period_rollups_rebuild(*, premise: Premise, first_day: date) -> int:
     ingest locks them, so a concurrent ingest cannot add to rows being rebuilt. Returns the
     number of rows written.
     """
-    kinds = dict(Meter.objects.select_for_update().filter(premise=premise).order_by("pk").values_list("pk", "kind"))
+    kinds = dict(Meter.objects.select_for_update(no_key=True).filter(premise=premise).order_by("pk").values_list("pk", "kind"))
     meter_ids = list(kinds)
     if not meter_ids:
         return 0

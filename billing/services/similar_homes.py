@@ -82,7 +82,7 @@ def similar_homes_refresh(*, as_of: date, recompute: bool = False) -> int | None
     if not created:
         if not recompute:
             return None
-        SimilarHomesRun.objects.select_for_update().filter(pk=run.pk).get()
+        SimilarHomesRun.objects.select_for_update(no_key=True).filter(pk=run.pk).get()
         SimilarHomesRank.objects.filter(as_of=as_of).delete()
     first = as_of - timedelta(days=SIMILAR_HOMES_DAYS - 1)
     sql = _RANK.format(

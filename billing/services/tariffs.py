@@ -71,7 +71,7 @@ def tariff_version_create(
             problems.append(f"a {tariff.commodity} tariff has no export credit (net metering is for electricity)")
         if critical_peak_multiplier is not None or critical_peak_adder is not None:
             problems.append(f"a {tariff.commodity} tariff has no critical-peak pricing")
-    Tariff.objects.select_for_update().filter(pk=tariff.pk).first()
+    Tariff.objects.select_for_update(no_key=True).filter(pk=tariff.pk).first()
     if TariffVersion.objects.filter(tariff=tariff, effective_from=effective_from).exists():
         # Refused here with a reason rather than by the unique constraint's IntegrityError.
         problems.append(f"{tariff.name} already has a version effective from {effective_from.isoformat()}")
@@ -109,7 +109,7 @@ def premise_tariff_assign(*, premise: Premise, tariff: Tariff, start: date, acto
 
     A premise has one tariff per commodity at a time: electricity, gas and water are priced apart.
     """
-    Premise.objects.select_for_update().filter(pk=premise.pk).first()
+    Premise.objects.select_for_update(no_key=True).filter(pk=premise.pk).first()
     commodity = tariff.commodity
     if PremiseTariff.objects.filter(premise=premise, commodity=commodity, start__gte=start).exists():
         which = "" if commodity == MeterKind.ELECTRIC else f"{commodity} "
@@ -159,7 +159,7 @@ def real_time_prices_publish(*, tariff: Tariff, prices: list[tuple[datetime, Dec
     is written; one bad price refuses it all.
     """
     wanted = _checked_prices(prices)
-    Tariff.objects.select_for_update().filter(pk=tariff.pk).first()  # one publisher per tariff at a time
+    Tariff.objects.select_for_update(no_key=True).filter(pk=tariff.pk).first()  # one publisher per tariff at a time
     current = {}
     if wanted:  # a range, not IN: a year of hours would exceed SQLite's parameter limit
         stored = RealTimePrice.objects.filter(tariff=tariff, is_current=True, start__gte=min(wanted), start__lte=max(wanted))

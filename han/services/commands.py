@@ -9,9 +9,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from amiportal.leases import lease_handoff_deadline
 from han.commands import Target, UnknownCommandType, command_type
 from han.commands.targets import DEVICE_CLASSES, network_devices_of_class
 from han.models import CoordinatorCommand, Device, HanNetwork, WorkOrder
+from han.services.sweeper import relay_queue
 
 
 def coordinator_command_create(
@@ -58,4 +60,5 @@ def coordinator_command_create(
         work_order=work_order,
         requested_by=actor,
         parameters=parameters,
+        lease_expires_at=lease_handoff_deadline(relay_queue()),  # the hand-off deadline, written with the row
     )

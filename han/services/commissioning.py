@@ -103,7 +103,7 @@ def device_commission(
 @transaction.atomic
 def device_commission_retry(*, device: Device, actor) -> Device:
     job_overdue_settle(device_id=device.pk)  # a permit window that closed unnoticed fails the device first
-    device = Device.objects.select_for_update().select_related("network__coordinator").get(pk=device.pk)
+    device = Device.objects.select_for_update(no_key=True).select_related("network__coordinator").get(pk=device.pk)
     if device.state != DeviceState.FAILED:
         raise ValidationError("Only a device whose commissioning failed can be retried.")
     if not device.link_key_sealed:
@@ -135,7 +135,7 @@ def device_install_code_correct(*, device: Device, parsed: ParsedInstallCode, ac
     """
     if device.is_in_progress:
         job_overdue_settle(device_id=device.pk)
-    device = Device.objects.select_for_update().select_related("network__coordinator").get(pk=device.pk)
+    device = Device.objects.select_for_update(no_key=True).select_related("network__coordinator").get(pk=device.pk)
     if device.state != DeviceState.FAILED:
         raise ValidationError("Only a device whose commissioning failed can get a new install code.")
     account_id = _account_id(device.network)
@@ -184,11 +184,11 @@ def device_remove(*, device: Device, actor) -> Device:
     The remove command goes to the gateway only if the device's key ever reached it;
     a command not sent yet is cancelled (its row is held, so no relay sends it meanwhile).
     """
-    device = Device.objects.select_for_update().select_related("network__coordinator").get(pk=device.pk)
+    device = Device.objects.select_for_update(no_key=True).select_related("network__coordinator").get(pk=device.pk)
     if device.state == DeviceState.DECOMMISSIONED:
         raise ValidationError("This device was already removed.")
     unsent = list(
-        CoordinatorCommand.objects.select_for_update()
+        CoordinatorCommand.objects.select_for_update(no_key=True)
         .filter(device=device, state=JobState.PENDING, expires_at__isnull=True)
         .values_list("pk", flat=True)
     )

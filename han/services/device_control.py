@@ -2,7 +2,7 @@
 
 They ride the same signed command path as commissioning: a ``CoordinatorCommand`` of
 their command type (``han.commands.load_control``, ``han.commands.device_status_read``),
-relayed by ``han_job_relay_task`` to the premise's coordinator, which
+relayed by ``han_relay_pending_task`` to the premise's coordinator, which
 answers with a signed report (``han.services.relay.report_record``). Whoever asks
 (the customer, an operator, a third party under a control consent) is named in the
 audit trail; the caller has already decided that they may.
@@ -29,7 +29,7 @@ def device_takes_load_control(device: Device) -> bool:
 
 
 def _locked_verified(device: Device) -> Device:
-    device = Device.objects.select_for_update().select_related("network__coordinator", "network__premise").get(pk=device.pk)
+    device = Device.objects.select_for_update(no_key=True).select_related("network__coordinator", "network__premise").get(pk=device.pk)
     if device.state != DeviceState.VERIFIED:
         raise ValidationError("The device is not on this home's network yet, so it cannot be reached.")
     return device
@@ -125,7 +125,7 @@ def premise_load_control_request(
     the outcome of each is in the command's ``result["devices"]``. ``ValidationError`` for
     a bad event or a class with no verified device here (nothing is written then).
     """
-    network = HanNetwork.objects.select_for_update().select_related("coordinator", "premise").get(pk=network.pk)
+    network = HanNetwork.objects.select_for_update(no_key=True).select_related("coordinator", "premise").get(pk=network.pk)
     job = coordinator_command_create(kind=JobKind.LOAD_CONTROL, network=network, device_class=device_class, actor=actor)
     checked, start_now = _event_checked(job, event)
     job.parameters = {**job.parameters, "event": checked.as_dict(), "start_now": start_now}

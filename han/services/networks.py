@@ -87,7 +87,7 @@ def coordinator_replace(*, network: HanNetwork, coordinator: Coordinator, actor)
 
     The devices rejoin with the keys they already have; nobody types an install code again.
     """
-    network = HanNetwork.objects.select_for_update().get(pk=network.pk)
+    network = HanNetwork.objects.select_for_update(no_key=True).get(pk=network.pk)
     previous = network.coordinator
     if previous.pk == coordinator.pk:
         raise ValueError("That coordinator already serves this premise.")

@@ -71,13 +71,15 @@ POST_JOIN_FAILURES = ("interview_failed", "not_on_this_network", "interview_time
 def job_enqueue(*, job: CoordinatorCommand) -> None:
     """Relay after the transaction that created the job commits, never inside it.
 
-    The job gets a hand-off deadline first (``han.services.sweeper``): if the broker is unreachable
-    when the task is sent, the submission still commits, the job is marked queued, and the sweeper
-    sends it once the broker is back.
+    The job has a hand-off deadline (``han.services.sweeper``; ``coordinator_command_create`` writes
+    it with the row, one UPDATE less per command): if the broker is unreachable when the task is
+    sent, the submission still commits, the job is marked queued, and the sweeper sends it once
+    the broker is back.
     """
     from han.services.sweeper import job_handoff_mark, job_task_send
 
-    job_handoff_mark(job_ids=[job.pk])
+    if job.lease_expires_at is None:
+        job_handoff_mark(job_ids=[job.pk])
     transaction.on_commit(lambda: job_task_send(job_id=job.pk))
 
 
@@ -282,11 +284,13 @@ def job_relay(*, job_id: int) -> str:
     (claimed with ``SKIP LOCKED``, so two runners never take the same one) and
     relays them in the same pass: one envelope each, signed and sealed to its
     own coordinator, one transaction and one audit append for all of them. That
-    transaction holds their rows from the claim to the commit, so their own tasks
-    wait for it and then find them handled (before, a task could find its job
+    transaction holds their rows from the claim to the commit, so another runner
+    waits for it and then finds them handled (before, a task could find its job
     ``relaying`` while the runner was still sending it, and send it a second
-    time). A runner that dies before its commit leaves them ``pending``, and
-    their own tasks send them.
+    time). A runner that dies before its commit leaves them ``pending`` with their
+    hand-off deadline, and the sweeper hands them out again.
+
+    Runners are woken once for many commands (``han.services.relay_wakeup``).
     """
     from han.services.sweeper import relay_queue
 
@@ -301,13 +305,17 @@ def job_relay(*, job_id: int) -> str:
         # anything else: usually another runner took it along.
         return "claimed by another runner" if state == JobState.RELAYING else "already handled"
     with transaction.atomic():
-        job = _JOBS.select_for_update(of=("self",)).filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at).first()
+        job = (
+            _JOBS.select_for_update(no_key=True, of=("self",))
+            .filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at)
+            .first()
+        )
         if job is None:
             return "lease lost"  # swept meanwhile: the sweeper counted the attempt and handed it out again
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
         others = list(
-            CoordinatorCommand.objects.select_for_update(skip_locked=True)
+            CoordinatorCommand.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(state=JobState.PENDING)
             .exclude(pk=job.pk)
             .order_by("-pk")
@@ -452,13 +460,13 @@ def _report_coordinator(name: Any, batch: _Batch) -> Coordinator | None:
         return None
     name = str(name)
     if name not in batch.coordinators:
-        batch.coordinators[name] = Coordinator.objects.select_for_update().filter(name=name).first()
+        batch.coordinators[name] = Coordinator.objects.select_for_update(no_key=True).filter(name=name).first()
     return batch.coordinators[name]
 
 
 # What applying a report reads of its job, locked: not the device's sealed key or its interview.
 _REPORT_JOBS = (
-    CoordinatorCommand.objects.select_for_update(of=("self",))
+    CoordinatorCommand.objects.select_for_update(no_key=True, of=("self",))
     .select_related("network", "coordinator", "device")
     .only(
         *("id", "command_id", "kind", "state", "network_id", "coordinator_id", "device_id", "result", "parameters"),
@@ -488,7 +496,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
     names -= batch.coordinators.keys()
     if names:
         # Locked (in primary-key order, before any job): their report numbers are read and written by this batch.
-        found = {c.name: c for c in Coordinator.objects.select_for_update().filter(name__in=names).order_by("pk")}
+        found = {c.name: c for c in Coordinator.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk")}
         for name in names:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}

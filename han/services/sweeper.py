@@ -31,6 +31,7 @@ from django.utils import timezone
 from amiportal.audit.services import audit_append
 from amiportal.leases import LeasedQueue, lease_handoff_deadline, lease_sweep
 from han.models import CoordinatorCommand, DeviceState, JobKind, JobState
+from han.services.relay_wakeup import relay_wake
 
 logger = logging.getLogger(__name__)
 
@@ -64,19 +65,12 @@ def job_handoff_mark(*, job_ids: list[int], now: datetime | None = None) -> None
 
 
 def job_task_send(*, job_id: int) -> bool:
-    """Put the job's relay task on the broker; if the broker is unreachable, mark the job queued (the sweeper sends it).
+    """Wake a relay runner for the job (``han.services.relay_wakeup``); if the broker is unreachable, mark the job queued.
 
-    Runs after the submitting transaction committed: the device and its job are saved either way.
+    Runs after the submitting transaction committed: the device and its job are saved either way,
+    and the sweeper sends a job marked queued once the broker is back.
     """
-    from han.tasks import han_job_relay_task
-
-    try:
-        han_job_relay_task.delay(job_id)
-    except Exception as exc:  # kombu's OperationalError, a refused connection, a timeout: all mean "not handed over"
-        logger.warning("message service unreachable (%s): HAN job %s waits for the sweeper", type(exc).__name__, job_id)
-        CoordinatorCommand.objects.filter(pk=job_id, state=JobState.PENDING).update(detail=QUEUED_NOTICE)
-        return False
-    return True
+    return relay_wake(job_ids=[job_id])
 
 
 def job_is_queued(*, job: CoordinatorCommand | None) -> bool:
@@ -142,7 +136,7 @@ def job_overdue_settle(*, device_id: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     settled = 0
     with transaction.atomic():
-        for job in _jobs().select_for_update(of=("self",)).filter(_overdue(now), device_id=device_id):
+        for job in _jobs().select_for_update(no_key=True, of=("self",)).filter(_overdue(now), device_id=device_id):
             job_deadline_pass(job=job)
             settled += 1
     return settled
@@ -159,10 +153,10 @@ def han_commands_sweep(*, now: datetime | None = None, limit: int = 500) -> dict
             # The lease sweep has already moved it to failed: say why, and fail its device so Retry works.
             _deadline_fail(job, "not_sent")
             counts["not_sent"] += 1
-        for job_id in swept.to_enqueue:
-            transaction.on_commit(lambda job_id=job_id: job_task_send(job_id=job_id))
+        if swept.to_enqueue:
+            transaction.on_commit(lambda ids=list(swept.to_enqueue): relay_wake(job_ids=ids, force=True))
     with transaction.atomic():
-        overdue = _jobs().select_for_update(of=("self",), skip_locked=True).filter(_overdue(now)).order_by("pk")[:limit]
+        overdue = _jobs().select_for_update(no_key=True, of=("self",), skip_locked=True).filter(_overdue(now)).order_by("pk")[:limit]
         for job in overdue:
             counts[job_deadline_pass(job=job)] += 1
     if any(counts.values()):

@@ -9,7 +9,7 @@ import pytest
 from amiportal.audit.models import AuditEntry
 from amiportal.audit.selectors import audit_verify
 from amiportal.audit.services import audit_append, audit_append_many
-from han.coordinator.reports import ReportSender
+from han.coordinator.reports import BUSY_BATCH, ReportSender
 from han.install_codes import install_code_parse
 from han.models import Coordinator, CoordinatorCommand, Device, DeviceState, DeviceType, JobKind, JobState
 from han.protocol import CoordinatorIdentity, report_build
@@ -139,3 +139,45 @@ def test_the_report_sender_batches_what_arrives_together_and_sends_the_rest_when
     sender.close()
     assert [report["n"] for batch in sent for report in batch] == list(range(6))  # none lost, in order
     assert sent[0][:5] == [{"n": n} for n in range(5)]  # what waited went as one batch
+
+
+def test_a_quiet_sender_sends_a_lone_devices_reports_without_waiting_out_its_linger():
+    sent: list[list[dict]] = []
+    arrived = threading.Event()
+
+    def send(batch):
+        sent.append(batch)
+        arrived.set()
+
+    sender = ReportSender(send_batch=send, linger_seconds=60, quiet_gap_seconds=0.01)
+    try:
+        for event in ("permitted", "joined", "interviewed"):
+            sender.submit({"event": event})
+        assert arrived.wait(20), "a quiet sender held its reports for the whole linger"
+        assert [report["event"] for batch in sent for report in batch] == ["permitted", "joined", "interviewed"]
+    finally:
+        sender.close()
+
+
+def test_a_busy_sender_lingers_so_that_a_head_end_task_carries_many_reports():
+    sent: list[list[dict]] = []
+    first_sent, gate = threading.Event(), threading.Event()
+
+    def send(batch):
+        sent.append(batch)
+        first_sent.set()
+        gate.wait(20)
+
+    sender = ReportSender(send_batch=send, linger_seconds=60, quiet_gap_seconds=0.01)
+    try:
+        for n in range(BUSY_BATCH):
+            sender.submit({"n": n})
+        assert first_sent.wait(20)
+        gate.set()
+        assert [len(batch) for batch in sent] == [BUSY_BATCH]  # streaming in: the sender is now busy
+        sender.submit({"n": BUSY_BATCH})
+        threading.Event().wait(0.5)  # a quiet sender would have sent it after 10 ms
+        assert len(sent) == 1  # busy: it waits for the reports that follow (up to the linger)
+    finally:
+        sender.close()
+    assert [report["n"] for batch in sent for report in batch] == list(range(BUSY_BATCH + 1))  # none lost at close

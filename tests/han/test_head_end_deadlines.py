@@ -239,7 +239,7 @@ def test_the_installer_sees_queued_when_the_broker_is_down_and_nothing_is_half_w
     def broker_down(*args, **kwargs):
         raise BrokerOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("han.tasks.han_job_relay_task.delay", broker_down)
+    monkeypatch.setattr("han.tasks.han_relay_pending_task.delay", broker_down)
     work_order = WorkOrder.objects.create(premise=alice_network.premise, installer=ivan, summary="Install a display")
     url = reverse("han:installer_work_order", args=[work_order.pk])
     eui64 = random_eui64()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from amiportal.accounts.services.two_factor import SESSION_STEP_UP_AT
 from amiportal.audit.models import AuditEntry
-from han.models import CoordinatorCommand, Device, DeviceState, JobKind, WorkOrder, WorkOrderStatus
+from han.models import CoordinatorCommand, Device, DeviceState, JobKind, JobState, WorkOrder, WorkOrderStatus
 from han.protocol import CoordinatorIdentity
 from han.services.networks import coordinator_register
 from han.services.relay import report_record
@@ -204,7 +204,7 @@ def test_no_key_reaches_the_logs_the_task_arguments_or_the_task_results(
     from han.install_codes import install_code_parse
 
     calls = []
-    real_delay = tasks.han_job_relay_task.delay
+    real_delay = tasks.han_relay_pending_task.delay
 
     def recording_delay(*args, **kwargs):
         calls.append((args, kwargs))
@@ -212,12 +212,13 @@ def test_no_key_reaches_the_logs_the_task_arguments_or_the_task_results(
         calls.append(result.get())
         return result
 
-    monkeypatch.setattr(tasks.han_job_relay_task, "delay", recording_delay)
+    monkeypatch.setattr(tasks.han_relay_pending_task, "delay", recording_delay)
     caplog.set_level(logging.DEBUG)
     with django_capture_on_commit_callbacks(execute=True):
         signed_in(ivan).post(reverse("han:installer_work_order", args=[work_order.pk]), _form(sim_device))
     link_key = install_code_parse(code=sim_device.install_code, eui64=sim_device.eui64).link_key
-    assert calls == [((CoordinatorCommand.objects.get(kind=JobKind.COMMISSION).pk,), {}), "relayed"]
+    assert calls == [((), {}), "1 passes"]  # no argument at all: the runner finds the pending command itself
+    assert CoordinatorCommand.objects.get(kind=JobKind.COMMISSION).state == JobState.RELAYED
     text = caplog.text.lower() + repr(calls)
     assert "relayed permit_join" in text
     assert link_key.hex() not in text and sim_device.install_code.lower() not in text

@@ -113,7 +113,7 @@ def consent_activate(*, consent_id: int) -> Consent | None:
     of the pair becomes ``superseded`` (kept in the history) and its tokens die.
     None if the consent was no longer pending.
     """
-    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.PENDING).first()
+    consent = Consent.objects.select_for_update(no_key=True).filter(pk=consent_id, status=ConsentStatus.PENDING).first()
     if consent is None:
         return None
     consent.status = ConsentStatus.ACTIVE
@@ -126,7 +126,7 @@ def consent_activate(*, consent_id: int) -> Consent | None:
 
 
 def _supersede_others(consent: Consent) -> None:
-    earlier = Consent.objects.select_for_update().filter(
+    earlier = Consent.objects.select_for_update(no_key=True).filter(
         application_id=consent.application_id,
         customer_id=consent.customer_id,
         status__in=[ConsentStatus.ACTIVE, ConsentStatus.PENDING],
@@ -174,7 +174,7 @@ def consent_grant(
 @transaction.atomic
 def consent_release(*, consent_id: int) -> bool:
     """The application revoked its own tokens (RFC 7009): the authorization ends as revoked. False if it was not live."""
-    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.ACTIVE).first()
+    consent = Consent.objects.select_for_update(no_key=True).filter(pk=consent_id, status=ConsentStatus.ACTIVE).first()
     if consent is None:
         return False
     _end(consent, ConsentStatus.REVOKED, actor=None, action="released_by_application")
@@ -189,7 +189,7 @@ def consent_end_for_code_replay(*, consent_id: int) -> bool:
     ``replayed``): the customer sees why, and the application must ask again.
     False if the consent had already ended.
     """
-    consent = Consent.objects.select_for_update().filter(pk=consent_id).first()
+    consent = Consent.objects.select_for_update(no_key=True).filter(pk=consent_id).first()
     if consent is None or consent.status not in (ConsentStatus.ACTIVE, ConsentStatus.PENDING):
         return False
     _end(consent, ConsentStatus.REPLAYED, actor=None, action="code_replayed")
@@ -203,7 +203,8 @@ def consents_suspend_for_application(*, application: ThirdPartyApplication, acto
     They do not come back when the application returns to production: each customer
     decides again on the consent screen, under the agreement then in force.
     """
-    consents = Consent.objects.select_for_update().filter(application=application, status__in=[ConsentStatus.ACTIVE, ConsentStatus.PENDING])
+    live = [ConsentStatus.ACTIVE, ConsentStatus.PENDING]
+    consents = Consent.objects.select_for_update(no_key=True).filter(application=application, status__in=live)
     ended = 0
     for consent in consents:
         _end(consent, ConsentStatus.SUSPENDED, actor=actor, action="suspended", webhook=False, reason=reason)
@@ -214,7 +215,7 @@ def consents_suspend_for_application(*, application: ThirdPartyApplication, acto
 @transaction.atomic
 def consent_extend(*, consent: Consent, actor, expires_at: datetime) -> Consent:
     """Re-consent: the customer keeps the same access for longer. Only a live consent can be extended."""
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(no_key=True).get(pk=consent.pk)
     now = timezone.now()
     if not consent.is_live(now):
         raise ValidationError("This access has already ended; the third party must ask again.")
@@ -233,7 +234,7 @@ def consent_extend(*, consent: Consent, actor, expires_at: datetime) -> Consent:
 @transaction.atomic
 def consent_revoke(*, consent: Consent, actor) -> Consent:
     """One click: the consent ends now and every token bound to it dies with it."""
-    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    consent = Consent.objects.select_for_update(no_key=True).get(pk=consent.pk)
     if consent.status != ConsentStatus.ACTIVE:
         return consent
     _end(consent, ConsentStatus.REVOKED, actor=actor, action="revoked")
@@ -244,7 +245,7 @@ def consent_revoke(*, consent: Consent, actor) -> Consent:
 def consent_expire(*, consent_id: int, now: datetime | None = None) -> bool:
     """Mark a consent past its end as expired and kill its tokens. False if it was not due (or already ended)."""
     now = now or timezone.now()
-    consent = Consent.objects.select_for_update().filter(pk=consent_id, status=ConsentStatus.ACTIVE, expires_at__lte=now).first()
+    consent = Consent.objects.select_for_update(no_key=True).filter(pk=consent_id, status=ConsentStatus.ACTIVE, expires_at__lte=now).first()
     if consent is None:
         return False
     consent.status = ConsentStatus.EXPIRED

@@ -78,7 +78,7 @@ def application_criticalities_grant(*, application: ThirdPartyApplication, level
 
 
 def _grant(*, application: ThirdPartyApplication, wanted: list[int], reason: str, actor, target: str) -> ThirdPartyApplication:
-    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    application = ThirdPartyApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     previous = sorted(application.granted_utility_criticalities or [])
     application.granted_utility_criticalities = wanted
     application.save(update_fields=["granted_utility_criticalities"])

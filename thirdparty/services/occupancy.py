@@ -30,7 +30,7 @@ def consents_end_device_access_at_move_out(*, agreement: ServiceAgreement, actor
     from thirdparty.services.webhooks import webhook_event_emit
 
     consents = (
-        Consent.objects.select_for_update()
+        Consent.objects.select_for_update(no_key=True)
         .filter(account_id=agreement.account_id, premises=agreement.premise_id, status=ConsentStatus.ACTIVE)
         .select_related("application")
         .order_by("pk")

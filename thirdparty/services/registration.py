@@ -155,7 +155,7 @@ def application_update(
     *, application: ThirdPartyApplication, actor, redirect_uris: list[str], public_key_pem: str, stated_use: str
 ) -> ThirdPartyApplication:
     """Save the developer's changes. The audit says what changed: old and new URIs, old and new key fingerprints."""
-    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    application = ThirdPartyApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     old_uris = application.redirect_uris.split()
     old_key, new_key = _fingerprint(application.public_key_pem), _fingerprint(public_key_pem)
     trust_changed = old_uris != list(redirect_uris) or old_key != new_key
@@ -201,7 +201,7 @@ _ALLOWED_TRANSITIONS = {
 @transaction.atomic
 def application_status_set(*, application: ThirdPartyApplication, status: str, reason: str, actor) -> ThirdPartyApplication:
     """Operator review. Putting an application on hold or revoking it kills all its tokens at once."""
-    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    application = ThirdPartyApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     if status not in _ALLOWED_TRANSITIONS[ApplicationStatus(application.status)]:
         raise ValidationError(
             f"An application that is {application.get_status_display().lower()} cannot become {ApplicationStatus(status).label.lower()}."

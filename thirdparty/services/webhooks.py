@@ -140,7 +140,7 @@ def webhook_configure(*, application: ThirdPartyApplication, url: str, actor) ->
 @transaction.atomic
 def webhook_secret_rotate(*, application: ThirdPartyApplication, actor, now: datetime | None = None) -> str:
     """Issue a new signing secret (returned once); the old one keeps signing until the overlap ends."""
-    application = ThirdPartyApplication.objects.select_for_update().get(pk=application.pk)
+    application = ThirdPartyApplication.objects.select_for_update(no_key=True).get(pk=application.pk)
     if not application.webhook_secret_sealed:
         raise ValueError("Set a webhook URL first: it creates the first signing secret.")
     now = now or timezone.now()

@@ -87,7 +87,7 @@ def _known_pair(key: str) -> bool:
 @transaction.atomic
 def _pair_delay_remaining(*, key: str, delay: int) -> int:
     now = timezone.now()
-    row, _ = AuthThrottle.objects.select_for_update().get_or_create(key=key)
+    row, _ = AuthThrottle.objects.select_for_update(no_key=True).get_or_create(key=key)
     if row.delay_from is None:
         row.delay_from = now
         row.save(update_fields=["delay_from"])

@@ -45,7 +45,7 @@ def throttle_fail(*, keys: list[str], max_failures: int | None = None) -> None:
     max_failures = max_failures or settings.AMI_LOGIN_MAX_FAILURES
     now = timezone.now()
     for key in keys:
-        row, _ = AuthThrottle.objects.select_for_update().get_or_create(key=key)
+        row, _ = AuthThrottle.objects.select_for_update(no_key=True).get_or_create(key=key)
         AuthThrottle.objects.filter(pk=row.pk).update(failures=F("failures") + 1, last_failure_at=now)
         row.refresh_from_db()
         if row.failures >= max_failures:
@@ -82,7 +82,7 @@ def bucket_wait_seconds(*, key: str, capacity: int, leak_seconds: float) -> int:
 def bucket_add(*, key: str, leak_seconds: float) -> float:
     """Add one event to the bucket; returns the new level."""
     now = timezone.now()
-    row, _ = AuthThrottle.objects.select_for_update().get_or_create(key=key)
+    row, _ = AuthThrottle.objects.select_for_update(no_key=True).get_or_create(key=key)
     row.level = _level_now(row, leak_seconds=leak_seconds, now=now) + 1
     row.level_at = now
     row.save(update_fields=["level", "level_at"])

@@ -89,7 +89,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
     lease_sweep(delivery_queue(), now=now)
     with transaction.atomic():
         due = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+            Delivery.objects.select_for_update(no_key=True, skip_locked=True)
             .filter(state=Delivery.State.PENDING)
             .exclude(next_attempt_at__gt=now)
             .order_by("next_attempt_at")

@@ -82,9 +82,8 @@ def notification_settings_set(
 
 
 def _switches_store(user, choices: dict[tuple[str, str], bool]) -> list[str]:
-    current = {
-        (k, c): on for k, c, on in Preference.objects.select_for_update().filter(user=user).values_list("kind", "channel", "enabled")
-    }
+    rows = Preference.objects.select_for_update(no_key=True).filter(user=user).values_list("kind", "channel", "enabled")
+    current = {(k, c): on for k, c, on in rows}
     changed = []
     for (kind_name, channel_name), enabled in sorted(choices.items()):
         before = current.get((kind_name, channel_name), channel_name in KINDS[kind_name].DEFAULT_CHANNELS)
@@ -95,7 +94,7 @@ def _switches_store(user, choices: dict[tuple[str, str], bool]) -> list[str]:
 
 
 def _thresholds_store(user, bill_to_date_dollars: int | None, usage_multiple: Decimal) -> list[str]:
-    thresholds = AlertThresholds.objects.select_for_update().filter(user=user).first() or AlertThresholds(user=user)
+    thresholds = AlertThresholds.objects.select_for_update(no_key=True).filter(user=user).first() or AlertThresholds(user=user)
     changed = []
     if thresholds.bill_to_date_dollars != bill_to_date_dollars:
         changed.append(f"bill alert at {bill_to_date_dollars} dollars" if bill_to_date_dollars else "bill alert off")

@@ -85,7 +85,7 @@ def _ingest(
     allowed = set(only_meters) if only_meters is not None else None
     if meters:
         # Serialize ingest per meter so concurrent batches cannot both "correct" the same interval.
-        list(Meter.objects.select_for_update().filter(pk__in=[m.pk for m in meters.values()]).values_list("pk", flat=True))
+        list(Meter.objects.select_for_update(no_key=True).filter(pk__in=[m.pk for m in meters.values()]).values_list("pk", flat=True))
 
     stored, adopted = meter_stored_units(meters, rows)
     by_series = _validated_series(rows, meters, allowed, report, stored)

@@ -165,7 +165,7 @@ class Command(BaseCommand):
 
     def _register(self, *, name, box, verify, premise, actor, options) -> tuple[list[str], str]:
         changes: list[str] = []
-        existing = Coordinator.objects.select_for_update().filter(name=name).first()
+        existing = Coordinator.objects.select_for_update(no_key=True).filter(name=name).first()
         if existing is not None and not existing.is_active:
             raise CommandError(
                 f"Coordinator {name} was retired when its premise moved to another coordinator; register the gateway under a new name."
