@@ -170,7 +170,9 @@ else:
 
 # --- Accounts, passwords, two-factor ----------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# ModelBackend whose per-request user load brings the roles, the second factor and the unread count
+# in the same query (amiportal/accounts/selectors.py, user_for_request).
+AUTHENTICATION_BACKENDS = ["amiportal.accounts.backends.PortalModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
