@@ -207,6 +207,11 @@ AMI_SESSION_ABSOLUTE_SECONDS = env_int("AMI_SESSION_ABSOLUTE_SECONDS", 12 * 3600
 AMI_STEP_UP_MINUTES = env_int("AMI_STEP_UP_MINUTES", 10, minimum=1, maximum=120)
 
 SESSION_COOKIE_AGE = AMI_SESSION_ABSOLUTE_SECONDS
+# Sessions are read from the cache (Redis in production) and written through to the database:
+# a page view reads no session row. Signing out deletes both; "sign out everywhere" is the
+# user's session_generation (read with the user on every request), and the idle and absolute
+# timeouts are in the session data itself, so no cached copy can outlive either.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
