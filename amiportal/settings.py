@@ -210,7 +210,9 @@ SESSION_COOKIE_AGE = AMI_SESSION_ABSOLUTE_SECONDS
 # Sessions are read from the cache (Redis in production) and written through to the database:
 # a page view reads no session row. Signing out deletes both; "sign out everywhere" is the
 # user's session_generation (read with the user on every request), and the idle and absolute
-# timeouts are in the session data itself, so no cached copy can outlive either.
+# timeouts are in the session data itself, so no cached copy can outlive either. The cache must be
+# one for every worker (production requires Redis; development's file cache is shared; the test
+# profile's in-memory cache serves one process, which is how the tests run).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
