@@ -170,7 +170,9 @@ else:
 
 # --- Accounts, passwords, two-factor ----------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# ModelBackend whose per-request user load brings the roles, the second factor and the unread count
+# in the same query (amiportal/accounts/selectors.py, user_for_request).
+AUTHENTICATION_BACKENDS = ["amiportal.accounts.backends.PortalModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -205,6 +207,13 @@ AMI_SESSION_ABSOLUTE_SECONDS = env_int("AMI_SESSION_ABSOLUTE_SECONDS", 12 * 3600
 AMI_STEP_UP_MINUTES = env_int("AMI_STEP_UP_MINUTES", 10, minimum=1, maximum=120)
 
 SESSION_COOKIE_AGE = AMI_SESSION_ABSOLUTE_SECONDS
+# Sessions are read from the cache (Redis in production) and written through to the database:
+# a page view reads no session row. Signing out deletes both; "sign out everywhere" is the
+# user's session_generation (read with the user on every request), and the idle and absolute
+# timeouts are in the session data itself, so no cached copy can outlive either. The cache must be
+# one for every worker (production requires Redis; development's file cache is shared; the test
+# profile's in-memory cache serves one process, which is how the tests run).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

@@ -22,8 +22,7 @@ from amiportal.premises.models import CustomerAccount, Meter, Premise
 from amiportal.premises.selectors import (
     account_occupancies,
     customer_account_for_user,
-    occupancies_for,
-    premise_get_for_customer,
+    premise_and_occupancies_for_customer,
     premise_local_date,
 )
 from amiportal.premises.services import staff_access_is_open
@@ -66,8 +65,7 @@ def _period_error(request, premise, error: PeriodError, back_url: str):
 
 @role_required(Role.CUSTOMER)
 def dashboard_view(request, premise_id: int):
-    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
-    occupancies = occupancies_for(user=request.user, premise=premise)
+    premise, occupancies = premise_and_occupancies_for_customer(user=request.user, premise_id=premise_id)
     try:
         context = dashboard_build(premise=premise, occupancies=occupancies, query=request.GET)
     except PeriodError as error:
@@ -79,8 +77,7 @@ def dashboard_view(request, premise_id: int):
 
 
 def _range_windows(request, premise_id):
-    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
-    occupancies = occupancies_for(user=request.user, premise=premise)
+    premise, occupancies = premise_and_occupancies_for_customer(user=request.user, premise_id=premise_id)
     # With no range asked for, the current month (as the form on the dashboard suggests).
     form = DateRangeForm(request.GET if ("start" in request.GET or "end" in request.GET) else _download_form(premise, occupancies).initial)
     if not form.is_valid():
@@ -159,8 +156,7 @@ def interval_data_view(request, premise_id: int):
 
 
 def _bill_context(request, premise_id: int, first_day=None):
-    premise = premise_get_for_customer(user=request.user, premise_id=premise_id)
-    occupancies = occupancies_for(user=request.user, premise=premise)
+    premise, occupancies = premise_and_occupancies_for_customer(user=request.user, premise_id=premise_id)
     today = premise_local_date(zone=premise.timezone)
     return premise, occupancies, today
 

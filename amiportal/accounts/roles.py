@@ -79,12 +79,17 @@ def user_roles(user) -> set[Role]:
         return set()
     cached = getattr(user, "_ami_roles", None)
     if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = {role for role in Role if role.value in names}
-        if user.is_superuser:
-            cached.add(Role.ADMIN)
+        cached = roles_from_group_names(set(user.groups.values_list("name", flat=True)), is_superuser=user.is_superuser)
         user._ami_roles = cached
     return cached
+
+
+def roles_from_group_names(names: set[str], *, is_superuser: bool) -> set[Role]:
+    """The roles a user holds, from their group names: the one rule (a superuser is an administrator)."""
+    roles = {role for role in Role if role.value in names}
+    if is_superuser:
+        roles.add(Role.ADMIN)
+    return roles
 
 
 def user_has_role(user, role: Role) -> bool:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from amiportal.notifications.channels import CHANNELS
@@ -112,10 +113,34 @@ def inbox_for(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, deliveries__channel=ALWAYS_ON_CHANNEL).order_by("-created_at", "-pk")
 
 
+_UNREAD = "_ami_unread_notifications"
+
+
+def _unread(user_ref) -> QuerySet[Notification]:
+    """Unread notifications in the inbox of ``user_ref`` (a user or an OuterRef): the one rule for the header's count."""
+    return Notification.objects.filter(user=user_ref, deliveries__channel=ALWAYS_ON_CHANNEL, read_at__isnull=True)
+
+
+def unread_count_annotation() -> dict:
+    """The unread count as an annotation of a user query (``user_for_request`` loads it with the user, in one query)."""
+    counted = _unread(OuterRef("pk")).order_by().values("user").annotate(n=Count("pk")).values("n")
+    return {_UNREAD: Coalesce(Subquery(counted), 0)}
+
+
 def unread_count(*, user) -> int:
+    """The header's count; a user the request loaded carries it from that load (``unread_count_forget`` drops it)."""
     if not user.is_authenticated:
         return 0
-    return inbox_for(user=user).filter(read_at__isnull=True).count()
+    known = getattr(user, _UNREAD, None)
+    if known is not None:
+        return known
+    return _unread(user).count()
+
+
+def unread_count_forget(*, user) -> None:
+    """Drop the request's count after marking read, so a page in the same request counts again."""
+    if getattr(user, _UNREAD, None) is not None:
+        delattr(user, _UNREAD)
 
 
 def notification_get_for(*, user, notification_id: int) -> Notification:

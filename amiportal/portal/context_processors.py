@@ -1,4 +1,6 @@
-from django.urls import reverse
+import functools
+
+from django.urls import get_script_prefix, reverse
 
 from amiportal.accounts.roles import ROLE_LABELS, Role, primary_role, user_roles
 
@@ -40,18 +42,27 @@ _NAV = {
 }
 
 
+@functools.cache
+def _nav_links(roles: frozenset[Role], script_prefix: str) -> tuple[tuple[str, str], ...]:
+    """(label, url) of a set of roles' menu: reversed once per process, not on every page (URLs do not depend on the request)."""
+    links, seen = [], set()
+    for role in (role for role in Role if role in roles):
+        for label, name in _NAV.get(role, []):
+            if name not in seen:
+                seen.add(name)
+                links.append((label, reverse(name)))
+    links.append(("Security", reverse("accounts:security")))
+    return tuple(links)
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "role_label": ""}
-    if not user.is_verified() and any(role in user_roles(user) for role in (Role.INSTALLER, Role.OPERATOR, Role.ADMIN)):
+    roles = user_roles(user)
+    if not user.is_verified() and any(role in roles for role in (Role.INSTALLER, Role.OPERATOR, Role.ADMIN)):
         return {"nav_items": [], "role_label": ""}
-    items, seen = [], set()
-    for role in user_roles(user):
-        for label, name in _NAV.get(role, []):
-            if name not in seen:
-                seen.add(name)
-                items.append({"label": label, "url": reverse(name), "active": request.path == reverse(name)})
-    items.append({"label": "Security", "url": reverse("accounts:security"), "active": request.path == reverse("accounts:security")})
+    path = request.path
+    items = [{"label": label, "url": url, "active": path == url} for label, url in _nav_links(frozenset(roles), get_script_prefix())]
     role = primary_role(user)
     return {"nav_items": items, "role_label": ROLE_LABELS.get(role, "") if role else ""}

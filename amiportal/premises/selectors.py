@@ -105,12 +105,25 @@ def occupancies_for(*, user, premise: Premise) -> list[Occupancy]:
 
 def premise_get_for_customer(*, user, premise_id: int) -> Premise:
     """The premise if this customer occupies or occupied it; 404 otherwise, whether or not it exists."""
+    return premise_and_occupancies_for_customer(user=user, premise_id=premise_id)[0]
+
+
+def premise_and_occupancies_for_customer(*, user, premise_id: int) -> tuple[Premise, list[Occupancy]]:
+    """The premise and the reader's own windows at it (as ``occupancies_for``), in one query.
+
+    403 for anyone but a customer; 404 if the customer never occupied it, whether or not it exists.
+    """
     if not user_has_role(user, Role.CUSTOMER):
         raise PermissionDenied("Only customers have premises in the customer portal.")
-    premise = premises_for_customer(user=user).filter(pk=premise_id).first()
-    if premise is None:
+    agreements = list(
+        ServiceAgreement.objects.filter(premise_id=premise_id, account__user=user)
+        .select_related("premise")
+        .only("move_in", "move_out", "premise")
+        .order_by("move_in")
+    )
+    if not agreements:
         raise Http404("No such premise.")
-    return premise
+    return agreements[0].premise, [Occupancy(agreement.move_in, agreement.move_out) for agreement in agreements]
 
 
 def current_account_ids(*, premise_ids: set[int], now: datetime | None = None) -> dict[int, int | None]:

@@ -13,6 +13,7 @@ from django_otp import devices_for_user
 from django_otp import login as otp_login
 
 from amiportal.accounts.models import BackupCode, BackupCodeDevice, SealedTOTPDevice
+from amiportal.accounts.selectors import second_factor_facts_forget
 from amiportal.accounts.services.authentication import audit_user_event, logout_current
 from amiportal.accounts.services.throttle import throttle_fail, throttle_key, throttle_reset, throttle_wait_seconds
 from amiportal.crypto.secret_hash import secret_digest
@@ -43,6 +44,7 @@ def totp_enrolment_confirm(*, request, device: SealedTOTPDevice, token: str) -> 
         return None
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    second_factor_facts_forget(user=request.user)
     request.session.pop(SESSION_PENDING_TOTP, None)
     SealedTOTPDevice.objects.filter(user=request.user, confirmed=False).delete()
     audit_user_event(user=request.user, action="two_factor.enrolled", payload={"device": "totp", "device_id": device.pk})
@@ -59,6 +61,7 @@ def backup_codes_generate(*, user) -> list[str]:
     device.codes.all().delete()
     codes = ["".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(10)) for _ in range(BACKUP_CODE_COUNT)]
     BackupCode.objects.bulk_create(BackupCode(device=device, digest=secret_digest(code, purpose="backup-code")) for code in codes)
+    second_factor_facts_forget(user=user)
     audit_user_event(user=user, action="two_factor.backup_codes_generated", payload={"count": len(codes)})
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
@@ -127,6 +130,7 @@ def two_factor_verify(*, request, token: str) -> TwoFactorOutcome:
 @transaction.atomic
 def totp_device_remove(*, request, device_id: int) -> bool:
     deleted, _ = SealedTOTPDevice.objects.filter(user=request.user, pk=device_id).delete()
+    second_factor_facts_forget(user=request.user)
     if deleted:
         audit_user_event(user=request.user, action="two_factor.removed", payload={"device_id": device_id})
     return bool(deleted)

@@ -1,0 +1,93 @@
+"""The customer dashboard page, timed by part (no profiler): where its time goes, against its bare SQL.
+
+    .venv/bin/python bench/dashboard_parts.py [--repeat 40]
+
+Runs on the database a ``bench/billing_bench.py`` run left (AMI_BENCH_DATABASE_URL). Every part is
+timed alternately with the others, round by round, so a change in the machine's load falls on all
+alike; medians in ms. Nothing here is a pass or a fail (docs/billing-benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._setup import django_setup  # noqa: E402 (needs ROOT on the path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database", default=os.environ.get("AMI_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amiportal_bench")
+    )
+    parser.add_argument("--repeat", type=int, default=40)
+    args = parser.parse_args()
+    os.environ.setdefault("AMI_PROFILE", "test")
+    django_setup(args.database)
+
+    from django.db import connection
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from amiportal.accounts.backends import PortalModelBackend
+    from amiportal.premises.models import CustomerAccount, Meter
+    from amiportal.premises.selectors import premise_and_occupancies_for_customer
+    from billing.dashboard import dashboard_build
+    from billing.views import _download_form
+    from tests.conftest import signed_in
+
+    meter = Meter.objects.filter(serial_number__startswith="B").order_by("serial_number").first()
+    if meter is None:
+        raise SystemExit("no bench meters here: run bench/billing_bench.py first")
+    user = CustomerAccount.objects.get(account_number="AC-BENCH").user
+    client = signed_in(user)
+    url = f"/customer/premises/{meter.premise_id}/usage/"
+    assert client.get(url).status_code == 200
+    request = RequestFactory().get(url)
+    request.user = PortalModelBackend().get_user(user.pk)
+    request.user.is_verified = lambda: False  # as django_otp's middleware marks a customer without a second factor
+    request.session = client.session
+    premise, occupancies = premise_and_occupancies_for_customer(user=request.user, premise_id=meter.premise_id)
+    context = dashboard_build(premise=premise, occupancies=occupancies, query={})
+    context["download_form"] = _download_form(premise, occupancies)
+
+    def select_1():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    parts = {
+        "whole page (test client)": lambda: client.get(url),
+        "user load (user_for_request)": lambda: PortalModelBackend().get_user(user.pk),
+        "access (premise and occupancies)": lambda: premise_and_occupancies_for_customer(user=request.user, premise_id=meter.premise_id),
+        "dashboard_build": lambda: dashboard_build(premise=premise, occupancies=occupancies, query={}),
+        "template render": lambda: render_to_string("billing/dashboard.html", context, request=request),
+        "SELECT 1": select_1,
+    }
+    counts = {}
+    for name, function in parts.items():
+        with CaptureQueriesContext(connection) as queries:
+            function()
+        counts[name] = len(queries.captured_queries)
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(args.repeat):
+        for name, function in parts.items():
+            started = time.perf_counter()
+            function()
+            times[name].append((time.perf_counter() - started) * 1000)
+    print(f"load average {os.getloadavg()[0]:.2f}, {args.repeat} rounds")
+    for name in parts:
+        print(f"{name:36} {statistics.median(times[name]):7.2f} ms  {counts[name]:2} queries")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
