@@ -21,6 +21,15 @@ def han_job_relay_task(job_id: int) -> str:
 
 
 @shared_task(
+    name="han.tasks.han_jobs_relay_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
+)
+def han_jobs_relay_task(job_ids: list) -> str:
+    """Send several jobs' commands (created together, ``jobs_task_send``); a job another runner took along is skipped."""
+    outcomes = [job_relay(job_id=int(job_id)) for job_id in job_ids]
+    return f"{outcomes.count('relayed')} of {len(outcomes)} relayed here"
+
+
+@shared_task(
     name="han.tasks.han_report_record_task", acks_late=True, autoretry_for=_TRANSIENT, retry_backoff=True, retry_jitter=True, max_retries=8
 )
 def han_report_record_task(report: dict) -> str:

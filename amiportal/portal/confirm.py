@@ -21,8 +21,16 @@ def confirmation_given(request: HttpRequest) -> bool:
 
 
 def confirmation_page(
-    request: HttpRequest, *, title: str, consequences: list[str], button: str, cancel_url: str, cancel_label: str = "Cancel"
+    request: HttpRequest,
+    *,
+    title: str,
+    consequences: list[str],
+    button: str,
+    cancel_url: str,
+    cancel_label: str = "Cancel",
+    hidden: dict[str, str] | None = None,
 ) -> HttpResponse:
+    """The confirm page; ``hidden`` fields (what the first POST chose) ride along on the second POST."""
     return render(
         request,
         "confirm.html",
@@ -34,5 +42,6 @@ def confirmation_page(
             "cancel_label": cancel_label,
             "confirm_field": CONFIRM_FIELD,
             "confirm_value": CONFIRM_VALUE,
+            "hidden": sorted((hidden or {}).items()),
         },
     )

@@ -81,6 +81,18 @@ def job_enqueue(*, job: CoordinatorCommand) -> None:
     transaction.on_commit(lambda: job_task_send(job_id=job.pk))
 
 
+def jobs_enqueue(*, job_ids: list[int]) -> None:
+    """``job_enqueue`` for many jobs created together (a command to a grid area): one hand-off mark, and
+    after the commit one relay task per ``RELAY_BATCH`` jobs instead of one per job."""
+    from han.services.sweeper import job_handoff_mark, jobs_task_send
+
+    if not job_ids:
+        return
+    job_handoff_mark(job_ids=job_ids)
+    ids = list(job_ids)
+    transaction.on_commit(lambda: jobs_task_send(job_ids=ids))
+
+
 def _account_id(job: CoordinatorCommand, batch: _Batch | None = None) -> int | None:
     premise_id = job.network.premise_id
     if batch is not None and premise_id in batch.account_ids:

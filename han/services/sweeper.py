@@ -79,6 +79,29 @@ def job_task_send(*, job_id: int) -> bool:
     return True
 
 
+def jobs_task_send(*, job_ids: list[int]) -> int:
+    """Put relay tasks for many jobs on the broker, ``RELAY_BATCH`` job ids to a task; how many tasks were handed over.
+
+    Each task relays its ids in turn (``han_jobs_relay_task``), and the first claim already takes
+    the other pending jobs along, so a thousand jobs are twenty messages, not a thousand. A chunk
+    the broker would not take is marked queued in one update; the sweeper sends it.
+    """
+    from han.services.relay import RELAY_BATCH
+    from han.tasks import han_jobs_relay_task
+
+    sent = 0
+    for start in range(0, len(job_ids), RELAY_BATCH):
+        chunk = job_ids[start : start + RELAY_BATCH]
+        try:
+            han_jobs_relay_task.delay(chunk)
+        except Exception as exc:  # as in job_task_send: anything here means "not handed over"
+            logger.warning("message service unreachable (%s): %s HAN jobs wait for the sweeper", type(exc).__name__, len(chunk))
+            CoordinatorCommand.objects.filter(pk__in=chunk, state=JobState.PENDING).update(detail=QUEUED_NOTICE)
+        else:
+            sent += 1
+    return sent
+
+
 def job_is_queued(*, job: CoordinatorCommand | None) -> bool:
     """True while the job waits for the message service (its task could not be handed over)."""
     return job is not None and job.state == JobState.PENDING and job.detail == QUEUED_NOTICE
