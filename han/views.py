@@ -344,12 +344,18 @@ def _grid_url(data) -> str:
 
 
 @role_required(Role.OPERATOR, Role.ADMIN)
+@require_GET
 def operator_area_command_view(request):
-    """Choose a command and a device class for an area of the grid page; confirm; send one command per premise."""
-    if request.method != "POST":
-        initial = {key: request.GET.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
-        form = AreaCommandForm(initial=initial)
-        return render(request, "han/operator_area_command.html", {"form": form, "area": initial, "grid_url": _grid_url(initial)})
+    """Choose a command and a device class for the area chosen on the grid page."""
+    initial = {key: request.GET.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
+    form = AreaCommandForm(initial=initial)
+    return render(request, "han/operator_area_command.html", {"form": form, "area": initial, "grid_url": _grid_url(initial)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+@require_POST
+def operator_area_command_send_view(request):
+    """Confirm (the first POST), then send one command per premise of the area (the second)."""
     form = AreaCommandForm(request.POST)
     area = {key: request.POST.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
     if form.is_valid():

@@ -276,12 +276,14 @@ def test_olga_sends_a_status_read_to_an_area_from_the_grid_page_through_a_confir
     form = client.get(form_url, {"substation": "SUB-N", "feeder": "F-7"}).content.decode()
     assert 'name="device_class"' in form and 'value="status_read"' in form and "Load control event" not in form
     chosen = {"substation": "SUB-N", "feeder": "F-7", "transformer": "", "kind": "status_read", "device_class": "metering"}
-    confirm = client.post(form_url, chosen)
+    send_url = reverse("han:operator_area_command_send")
+    assert f'action="{send_url}"' in form
+    confirm = client.post(send_url, chosen)
     assert confirm.status_code == 200 and "Send to 2 premises" in confirm.content.decode()
     assert not AreaRequest.objects.exists()  # nothing until confirmed
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(form_url, {**chosen, "confirm": "yes"})
+        response = client.post(send_url, {**chosen, "confirm": "yes"})
     area = AreaRequest.objects.get()
     assert response.status_code == 302 and response.url == reverse("han:operator_area_request", args=[area.pk])
     assert (area.commands_created, area.skipped, area.requested_by_id) == (1, {"no_device_in_class": 1}, olga.pk)
@@ -293,7 +295,7 @@ def test_olga_sends_a_status_read_to_an_area_from_the_grid_page_through_a_confir
 def test_olga_is_told_why_a_bad_area_request_is_refused(alice_network, olga):
     _placed(alice_network.premise, olga)
     response = signed_in(olga).post(
-        reverse("han:operator_area_command"),
+        reverse("han:operator_area_command_send"),
         {"substation": "SUB-N", "feeder": "", "transformer": "T-70", "kind": "status_read", "device_class": "all", "confirm": "yes"},
     )
     assert response.status_code == 400 and "name the feeder too" in response.content.decode()
@@ -309,7 +311,7 @@ def test_nobody_but_an_operator_sends_to_an_area_or_sees_one(persona, request, a
     client = signed_in(user)
     before = _nothing_written()
     chosen = {"substation": "SUB-N", "kind": "status_read", "device_class": "all", "confirm": "yes"}
-    assert client.post(reverse("han:operator_area_command"), chosen).status_code in (403, 404)
+    assert client.post(reverse("han:operator_area_command_send"), chosen).status_code in (403, 404)
     assert client.get(reverse("han:operator_area_command")).status_code in (403, 404)
     assert client.get(reverse("han:operator_area_request", args=[area.pk])).status_code in (403, 404)
     assert _nothing_written() == before
