@@ -18,7 +18,6 @@ from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
 from amiportal.portal.confirm import confirmation_given, confirmation_page
 from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
-from amiportal.premises.grid_selectors import premises_in_area
 from han.forms import AreaCommandForm, CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm, InstallCodeCorrectForm
 from han.models import AreaRequest, HanNetwork
 from han.selectors import (
@@ -44,7 +43,7 @@ from han.selectors import (
     work_order_get_for_installer,
     work_orders_for_installer,
 )
-from han.services.areas import area_checked, area_command_create, area_kind_checked
+from han.services.areas import area_checked, area_command_create, area_kind_checked, area_premise_ids
 from han.services.commissioning import (
     DeviceAlreadyCommissioned,
     device_commission,
@@ -338,6 +337,9 @@ def customer_live_demand_view(request, premise_id: int):
 # --- commands to a grid area (operators) -----------------------------------------------------------
 
 
+AREA_PAGE_ROWS = 500  # the states line above the table counts them all
+
+
 def _grid_url(data) -> str:
     query = urlencode({key: data.get(key) for key in ("substation", "feeder", "transformer") if data.get(key)})
     return reverse("premises:operator_grid") + (f"?{query}" if query else "")
@@ -366,14 +368,14 @@ def operator_area_command_send_view(request):
                 substation=data["substation"], feeder=data["feeder"], transformer=data["transformer"]
             )
             if not confirmation_given(request):
-                premises = premises_in_area(substation=substation, feeder=feeder, transformer=transformer).count()
+                premises = len(area_premise_ids(substation=substation, feeder=feeder, transformer=transformer))
                 label = " / ".join(code for code in (substation, feeder, transformer) if code)
                 devices = dict(form.fields["device_class"].choices)[data["device_class"]].lower()
                 return confirmation_page(
                     request,
                     title=f"Send a {kind_type.label.lower()} to {label}?",
                     consequences=[
-                        f"{premises} premise{'s' if premises != 1 else ''} are placed in this area. Each one with a HAN "
+                        f"{premises} premise{' is' if premises == 1 else 's are'} placed in this area. Each one with a HAN "
                         f"network gets its own command to its gateway, to {devices}.",
                         "Premises without a network or without such a device are skipped and counted.",
                     ],
@@ -406,6 +408,7 @@ def operator_area_request_view(request, area_request_id: int):
         "area": area,
         "summary": area_request_summary(area=area),
         "states": area_request_states(area=area),
-        "commands": area_request_commands(area=area),
+        "commands": area_request_commands(area=area)[:AREA_PAGE_ROWS],
+        "page_rows": AREA_PAGE_ROWS,
     }
     return render(request, "han/operator_area_request.html", context)

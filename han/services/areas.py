@@ -52,6 +52,14 @@ def area_checked(*, substation: str, feeder: str | None = None, transformer: str
     return substation, feeder, transformer
 
 
+def area_premise_ids(*, substation: str, feeder: str | None, transformer: str | None) -> list[int]:
+    """The ids of the area's premises (``premises_in_area``); a ``ValidationError`` when there are none."""
+    premise_ids = list(premises_in_area(substation=substation, feeder=feeder, transformer=transformer).values_list("pk", flat=True))
+    if not premise_ids:
+        raise ValidationError("No premise is placed in this area: nothing was sent.", code="empty_area")
+    return premise_ids
+
+
 def area_kind_checked(kind: str) -> Any:
     """The command type of ``kind`` if it may go to a device class in an area; a ``ValidationError`` otherwise."""
     kind_type = command_type_checked(kind=kind, target=Target.DEVICE_CLASS)
@@ -81,10 +89,7 @@ def area_command_create(
     kind_type = area_kind_checked(kind)
     device_class = device_class_checked(device_class)
     substation, feeder, transformer = area_checked(substation=substation, feeder=feeder, transformer=transformer)
-    premise_ids = list(premises_in_area(substation=substation, feeder=feeder, transformer=transformer).values_list("pk", flat=True))
-    if not premise_ids:
-        raise ValidationError("No premise is placed in this area: nothing was sent.", code="empty_area")
-
+    premise_ids = area_premise_ids(substation=substation, feeder=feeder, transformer=transformer)
     networks = list(HanNetwork.objects.filter(premise_id__in=premise_ids).select_related("coordinator").order_by("premise_id"))
     devices = networks_devices_of_class(network_ids=[each.pk for each in networks], device_class=device_class)
     skipped = {"no_han_network": len(premise_ids) - len(networks)}

@@ -292,6 +292,16 @@ def test_olga_sends_a_status_read_to_an_area_from_the_grid_page_through_a_confir
     assert "2 premises in SUB-N / F-7: 1 got a device status read to devices that meter energy." in page
 
 
+def test_an_empty_area_is_refused_before_the_confirm_page(olga):
+    premise = _placed(PremiseFactory(), olga)
+    _placed(premise, olga, GridPath("SUB-N", "F-8", "T-80"))  # F-7 is left with no premise
+    response = signed_in(olga).post(
+        reverse("han:operator_area_command_send"), {"substation": "SUB-N", "feeder": "F-7", "kind": "status_read", "device_class": "all"}
+    )
+    assert response.status_code == 400 and "No premise is placed in this area" in response.content.decode()
+    assert not AreaRequest.objects.exists()
+
+
 def test_olga_is_told_why_a_bad_area_request_is_refused(alice_network, olga):
     _placed(alice_network.premise, olga)
     response = signed_in(olga).post(
