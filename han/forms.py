@@ -79,3 +79,21 @@ class CoordinatorReplaceForm(forms.Form):
     def __init__(self, *args, coordinators, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["coordinator"].queryset = coordinators
+
+
+class AreaCommandForm(forms.Form):
+    """A command to a device class at every premise of a grid area: the area's codes and what to send."""
+
+    substation = forms.CharField(max_length=32, widget=forms.HiddenInput)
+    feeder = forms.CharField(max_length=32, required=False, widget=forms.HiddenInput)
+    transformer = forms.CharField(max_length=32, required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label="Command")
+    device_class = forms.ChoiceField(label="To which devices at each premise")
+
+    def __init__(self, *args, **kwargs):
+        from han.commands import area_command_types
+        from han.commands.targets import DEVICE_CLASSES
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(each.kind, each.label) for each in area_command_types()]
+        self.fields["device_class"].choices = [(name, label.capitalize()) for name, (label, _) in DEVICE_CLASSES.items()]

@@ -192,6 +192,36 @@ class JobState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class AreaRequest(models.Model):
+    """One operator's command to a device class at every premise of a grid area (``han.services.areas``).
+
+    The parent of the ``CoordinatorCommand`` it created, one per premise with a HAN network;
+    it keeps the area as the operator named it and what became of each premise, for the summary.
+    """
+
+    kind = models.CharField(max_length=20)
+    device_class = models.CharField(max_length=20)
+    substation = models.CharField(max_length=32)
+    feeder = models.CharField(max_length=32, blank=True)
+    transformer = models.CharField(max_length=32, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    premises_in_area = models.PositiveIntegerField()
+    commands_created = models.PositiveIntegerField()
+    # Why premises got no command, reason -> how many (``han.services.areas.SKIP_REASONS``).
+    skipped = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.device_class} at {self.area_label}"
+
+    @property
+    def area_label(self) -> str:
+        return " / ".join(code for code in (self.substation, self.feeder, self.transformer) if code)
+
+
 class CoordinatorCommand(models.Model):
     """One command to one coordinator. Its command id is what the coordinator's replay guard sees.
 
@@ -207,6 +237,7 @@ class CoordinatorCommand(models.Model):
     coordinator = models.ForeignKey(Coordinator, on_delete=models.PROTECT, related_name="jobs")
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="jobs", null=True, blank=True)
     work_order = models.ForeignKey(WorkOrder, on_delete=models.SET_NULL, related_name="jobs", null=True, blank=True)
+    area_request = models.ForeignKey(AreaRequest, on_delete=models.PROTECT, related_name="commands", null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     detail = models.CharField(max_length=300, blank=True)
     # What a device command asks for (never key material: that rides sealed in the envelope), and what came back.

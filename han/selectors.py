@@ -13,6 +13,7 @@ from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
 from han.models import (
     STATE_PATH,
+    AreaRequest,
     Coordinator,
     CoordinatorCommand,
     Device,
@@ -197,3 +198,30 @@ def live_demand_for_customer(*, user, premise_id: int) -> DeviceDemand | None:
 
 def premise_has_han(*, premise: Premise) -> bool:
     return HanNetwork.objects.filter(premise=premise).exists()
+
+
+def area_request_summary(*, area: AreaRequest) -> list[str]:
+    """What became of an area request's premises, in sentences for the operator."""
+    from han.commands import UnknownCommandType, command_type
+    from han.commands.targets import DEVICE_CLASSES
+    from han.services.areas import SKIP_REASONS
+
+    try:
+        label = command_type(area.kind).label.lower()
+    except UnknownCommandType:
+        label = area.kind
+    devices = DEVICE_CLASSES.get(area.device_class, (area.device_class,))[0]
+    premises = f"{area.premises_in_area} premise{'s' if area.premises_in_area != 1 else ''}"
+    lines = [f"{premises} in {area.area_label}: {area.commands_created} got a {label} to {devices}."]
+    lines += [f"{count} skipped: {SKIP_REASONS.get(reason, reason)}." for reason, count in sorted(area.skipped.items())]
+    return lines
+
+
+def area_request_commands(*, area: AreaRequest) -> QuerySet[CoordinatorCommand]:
+    """The area request's commands with their premises and gateways, oldest first (operators only: the caller checks)."""
+    return area.commands.select_related("network__premise", "coordinator").order_by("pk")
+
+
+def area_request_states(*, area: AreaRequest) -> dict[str, int]:
+    """How many of the area request's commands are in each state."""
+    return dict(area.commands.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))

@@ -30,5 +30,8 @@ urlpatterns = [
     path("customer/premises/<id:premise_id>/live-demand.json", views.customer_live_demand_view, name="customer_live_demand"),
     path("operator/", views.operator_networks_view, name="operator_networks"),
     path("operator/networks/<id:network_id>/", views.operator_network_view, name="operator_network"),
+    path("operator/area-commands/", views.operator_area_command_view, name="operator_area_command"),
+    path("operator/area-commands/send/", views.operator_area_command_send_view, name="operator_area_command_send"),
+    path("operator/area-commands/<id:area_request_id>/", views.operator_area_request_view, name="operator_area_request"),
     path("operator/networks/<id:network_id>/replace/", views.operator_network_replace_view, name="operator_network_replace"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
@@ -16,9 +18,12 @@ from amiportal.audit.services import audit_append
 from amiportal.portal.access import role_required
 from amiportal.portal.confirm import confirmation_given, confirmation_page
 from amiportal.portal.staff_gate import staff_reason_gate, staff_reason_missing
-from han.forms import CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm, InstallCodeCorrectForm
-from han.models import HanNetwork
+from han.forms import AreaCommandForm, CommissionForm, CoordinatorReplaceForm, CustomerAddDeviceForm, InstallCodeCorrectForm
+from han.models import AreaRequest, HanNetwork
 from han.selectors import (
+    area_request_commands,
+    area_request_states,
+    area_request_summary,
     coordinator_is_online,
     customer_networks,
     device_commission_queued,
@@ -38,6 +43,7 @@ from han.selectors import (
     work_order_get_for_installer,
     work_orders_for_installer,
 )
+from han.services.areas import area_checked, area_command_create, area_kind_checked, area_premise_ids
 from han.services.commissioning import (
     DeviceAlreadyCommissioned,
     device_commission,
@@ -326,3 +332,83 @@ def customer_live_demand_view(request, premise_id: int):
     response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- commands to a grid area (operators) -----------------------------------------------------------
+
+
+AREA_PAGE_ROWS = 500  # the states line above the table counts them all
+
+
+def _grid_url(data) -> str:
+    query = urlencode({key: data.get(key) for key in ("substation", "feeder", "transformer") if data.get(key)})
+    return reverse("premises:operator_grid") + (f"?{query}" if query else "")
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+@require_GET
+def operator_area_command_view(request):
+    """Choose a command and a device class for the area chosen on the grid page."""
+    initial = {key: request.GET.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
+    form = AreaCommandForm(initial=initial)
+    return render(request, "han/operator_area_command.html", {"form": form, "area": initial, "grid_url": _grid_url(initial)})
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+@require_POST
+def operator_area_command_send_view(request):
+    """Confirm (the first POST), then send one command per premise of the area (the second)."""
+    form = AreaCommandForm(request.POST)
+    area = {key: request.POST.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            kind_type = area_kind_checked(data["kind"])
+            substation, feeder, transformer = area_checked(
+                substation=data["substation"], feeder=data["feeder"], transformer=data["transformer"]
+            )
+            if not confirmation_given(request):
+                premises = len(area_premise_ids(substation=substation, feeder=feeder, transformer=transformer))
+                label = " / ".join(code for code in (substation, feeder, transformer) if code)
+                devices = dict(form.fields["device_class"].choices)[data["device_class"]].lower()
+                return confirmation_page(
+                    request,
+                    title=f"Send a {kind_type.label.lower()} to {label}?",
+                    consequences=[
+                        f"{premises} premise{' is' if premises == 1 else 's are'} placed in this area. Each one with a HAN "
+                        f"network gets its own command to its gateway, to {devices}.",
+                        "Premises without a network or without such a device are skipped and counted.",
+                    ],
+                    button=f"Send to {premises} premise{'s' if premises != 1 else ''}",
+                    cancel_url=_grid_url(data),
+                    fields={key: data[key] or "" for key in ("substation", "feeder", "transformer", "kind", "device_class")},
+                )
+            created = area_command_create(
+                kind=data["kind"],
+                substation=substation,
+                feeder=feeder,
+                transformer=transformer,
+                device_class=data["device_class"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, " ".join(area_request_summary(area=created)))
+            return redirect("han:operator_area_request", area_request_id=created.pk)
+    return render(request, "han/operator_area_command.html", {"form": form, "area": area, "grid_url": _grid_url(area)}, status=400)
+
+
+@role_required(Role.OPERATOR, Role.ADMIN)
+def operator_area_request_view(request, area_request_id: int):
+    """An area request's summary and its commands' progress (states only: readings stay behind each network's reason gate)."""
+    area = get_object_or_404(AreaRequest, pk=area_request_id)
+    context = {
+        "area": area,
+        "summary": area_request_summary(area=area),
+        "states": area_request_states(area=area),
+        "commands": area_request_commands(area=area)[:AREA_PAGE_ROWS],
+        "page_rows": AREA_PAGE_ROWS,
+    }
+    return render(request, "han/operator_area_request.html", context)

@@ -171,6 +171,9 @@ ROUTES: dict[str, Route] = {
     "han:customer_device_status": Route(frozenset({"alice"}), kwargs=lambda p: _han().device_kwargs(p), not_found_for=NOT_ALICES),
     "han:operator_networks": Route(OPERATORS),
     "han:operator_network": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p), note="the reason form until access is opened"),
+    "han:operator_area_command": Route(OPERATORS),
+    "han:operator_area_command_send": Route(frozenset(), get_not_allowed=True, note="POST only, operators: confirm, then send"),
+    "han:operator_area_request": Route(OPERATORS, kwargs=lambda p: _han().area_request_kwargs(p)),
     "han:operator_network_replace": Route(OPERATORS, kwargs=lambda p: _han().network_kwargs(p), get_not_allowed=True, note="POST, step-up"),
     # Usage and cost (billing): a customer's own premises only; others answer 404. Peter lived there before
     # Alice: he reaches the pages, and they hold only his own period (tests/billing/test_dashboard.py, occupancy).

@@ -52,6 +52,7 @@ POSTERS = {
     "thirdparty:developer_webhook": "trent",
     "thirdparty:developer_webhook_secret_rotate": "trent",
     "han:operator_network_replace": "olga",
+    "han:operator_area_command_send": "olga",
     "notifications:mark_all_read": "alice",
     "notifications:mark_read": "alice",
     "notifications:preferences": "alice",

@@ -14,4 +14,4 @@ from han.commands import (  # noqa: F401 (each module registers its type)
     restore,
 )
 from han.commands.base import CommandType, CoordinatorHandler, Target, UnknownCommandType  # noqa: F401
-from han.commands.registry import command_type, command_types, coordinator_handlers, kind_choices  # noqa: F401
+from han.commands.registry import area_command_types, command_type, command_types, coordinator_handlers, kind_choices  # noqa: F401

@@ -97,6 +97,9 @@ class CommandType:
     # The command walks its device along the commissioning path: key relayed when sent, failed when the
     # command fails, and never sent for a device removed meanwhile (its key is gone).
     commissions_device: ClassVar[bool] = False
+    # May be sent to a device class at every premise of a grid area (``han.services.areas``): one command per
+    # premise. Only a type that targets ``Target.DEVICE_CLASS`` may say so (the registry checks it).
+    area_capable: ClassVar[bool] = False
 
     # --- head-end -----------------------------------------------------------------------------------
 

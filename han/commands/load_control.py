@@ -22,6 +22,7 @@ import zigpy.types as t
 
 from han import drlc
 from han.commands.base import CommandType, CoordinatorHandler, Target
+from han.commands.fan_out import class_body, device_outcome_record, each_device, targeted
 from han.commands.registry import register
 
 if TYPE_CHECKING:
@@ -66,11 +67,10 @@ class LoadControlHandler(CoordinatorHandler):
             logger.warning("%s: load_control command %s refused: %s", self.name, command.command_id, refusal)
             self.service.report("failed", command.command_id, {"reason": refusal, "message": drlc.TIMING_REFUSALS[refusal]})
             return
-        devices = command.body.get("devices")
-        if devices is None:
+        if command.body.get("devices") is None:
             await self._send(command, event, command.body["eui64"], fan_out=False)
         else:
-            await asyncio.gather(*(self._send(command, event, str(eui64), fan_out=True) for eui64 in devices))
+            await each_device(command, lambda eui64: self._send(command, event, eui64, fan_out=True))
 
     async def _send(self, command: Command, event: drlc.LoadControlEvent, eui64: str, *, fan_out: bool) -> None:
         def failed(reason: str, message: str) -> None:
@@ -140,7 +140,7 @@ class LoadControl(CommandType):
         return None, {
             "event": parameters["event"],
             "start_now": parameters.get("start_now", False),
-            "devices": [each["eui64"] for each in parameters["devices"]],
+            "devices": class_body(command),
         }
 
     # --- reports ------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class LoadControl(CommandType):
         eui64 = str(ctx.detail.get("eui64", "")).lower()
         if ctx.command.device_id or not eui64:
             return super().report_failed(ctx)  # the command as a whole failed (refused timing, the radio)
-        target = _targeted(ctx.command, eui64)
+        target = targeted(ctx.command, eui64)
         if target is None:
             return "ignored"
         outcome = {"failed": str(ctx.detail.get("reason", "failed"))[:40], "message": str(ctx.detail.get("message", ""))[:200]}
@@ -163,7 +163,7 @@ class LoadControl(CommandType):
         status = {key: detail.get(key) for key in ("issuer_event_id", "status", "status_name", "status_time", "status_at")}
         if ctx.command.device_id:
             return self._device_reported(ctx, status)
-        target = _targeted(ctx.command, str(detail.get("eui64", "")).lower())
+        target = targeted(ctx.command, str(detail.get("eui64", "")).lower())
         if target is None:
             return "ignored"
         previous = (ctx.command.result or {}).get("devices", {}).get(target["eui64"], {})
@@ -188,23 +188,7 @@ class LoadControl(CommandType):
 
     def _device_outcome(self, ctx: ReportContext, target: dict[str, str], outcome: dict[str, Any], *, answered: bool) -> None:
         """Record one device's outcome of a command to a device class; the command is done once every device has answered."""
-        from han.models import JobState
-
-        result = dict(ctx.command.result or {})
-        entry = {**outcome, "answered": answered or bool(outcome.get("answered"))}
-        devices = {**result.get("devices", {}), target["eui64"]: entry}
-        result["devices"] = devices
-        fields: dict[str, Any] = {"result": result}
-        expected = len(ctx.command.parameters.get("devices", []))
-        if answered and sum(1 for each in devices.values() if each.get("answered")) >= expected:
-            refused = [eui64 for eui64, each in devices.items() if each.get("failed") or each.get("event_status") not in ACCEPTED_STATUSES]
-            if len(refused) >= expected:
-                fields.update(state=JobState.FAILED, detail="No device followed the event.")
-            else:
-                fields.update(
-                    state=JobState.DONE, detail=f"{len(refused)} of {expected} devices did not follow the event." if refused else ""
-                )
-        ctx.update(**fields)
+        device_outcome_record(ctx, target, outcome, answered=answered, settle=_settled)
         if not outcome.get("failed"):
             ctx.device_seen(uid=target["uid"])
         self._audit(ctx, target["uid"], str(outcome.get("failed") or outcome.get("event_status")))
@@ -231,6 +215,11 @@ def _with_status(result: dict[str, Any], status: dict[str, Any]) -> dict[str, An
     }
 
 
-def _targeted(command: CoordinatorCommand, eui64: str) -> dict[str, str] | None:
-    """The device of a class command that a report names; None for one it was not sent to."""
-    return next((each for each in command.parameters.get("devices", []) if each.get("eui64") == eui64), None)
+def _settled(devices: dict[str, dict[str, Any]], expected: int) -> tuple[str, str]:
+    """Every device answered: failed if none followed the event, done otherwise (saying how many did not)."""
+    from han.models import JobState
+
+    refused = [eui64 for eui64, each in devices.items() if each.get("failed") or each.get("event_status") not in ACCEPTED_STATUSES]
+    if len(refused) >= expected:
+        return JobState.FAILED, "No device followed the event."
+    return JobState.DONE, f"{len(refused)} of {expected} devices did not follow the event." if refused else ""

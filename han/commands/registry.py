@@ -20,6 +20,8 @@ def register(cls: type[CommandType]) -> type[CommandType]:
         raise TypeError(f"command type {cls.__name__}: targets must be Target members")
     if cls.coordinator_handler.wire_type != cls.wire_type:
         raise TypeError(f"command type {cls.__name__}: its coordinator handler serves {cls.coordinator_handler.wire_type!r}")
+    if cls.area_capable and Target.DEVICE_CLASS not in cls.targets:
+        raise TypeError(f"command type {cls.__name__}: only a type that targets a device class may go to a grid area")
     if cls.kind in _TYPES:
         raise TypeError(f"command kind {cls.kind!r} is registered twice")
     for other in _TYPES.values():
@@ -39,6 +41,11 @@ def command_type(kind: Any) -> CommandType:
 
 def command_types() -> list[CommandType]:
     return list(_TYPES.values())
+
+
+def area_command_types() -> list[CommandType]:
+    """The types an operator may send to a grid area (``CommandType.area_capable``)."""
+    return [each for each in _TYPES.values() if each.area_capable]
 
 
 def kind_choices() -> list[tuple[str, str]]:

@@ -147,3 +147,37 @@ def premise_load_control_request(
     )
     job_enqueue(job=job)
     return job
+
+
+@transaction.atomic
+def premise_status_request(
+    *,
+    network: HanNetwork,
+    device_class: str,
+    actor=None,
+    actor_label: str | None = None,
+    origin: dict[str, Any] | None = None,
+) -> CoordinatorCommand:
+    """Queue one status read for every verified device of ``device_class`` at the premise.
+
+    One command: the coordinator reads each device and reports per device; each device's reading
+    (or ``no_answer``) is in the command's ``result["devices"]``. ``ValidationError`` for an unknown
+    class or one with no verified device here (nothing is written then).
+    """
+    network = HanNetwork.objects.select_for_update().select_related("coordinator", "premise").get(pk=network.pk)
+    job = coordinator_command_create(kind=JobKind.STATUS_READ, network=network, device_class=device_class, actor=actor)
+    audit_append(
+        action="han.device_status_requested",
+        actor=actor,
+        actor_label=actor_label,
+        target=f"premise:{network.premise_id}",
+        customer_account_id=_account_id(job),
+        payload={
+            "command_id": str(job.command_id),
+            "device_class": device_class,
+            "eui64s": [each["eui64"] for each in job.parameters["devices"]],
+            "origin": origin or {},
+        },
+    )
+    job_enqueue(job=job)
+    return job

@@ -83,6 +83,20 @@ def job_enqueue(*, job: CoordinatorCommand) -> None:
     transaction.on_commit(lambda: job_task_send(job_id=job.pk))
 
 
+def jobs_enqueue(*, job_ids: list[int]) -> None:
+    """``job_enqueue`` for many jobs created together (a command to a grid area): one hand-off mark, and
+    after the commit one wake-up of the relay (``han.services.relay_wakeup``): its runner relays them
+    all, ``RELAY_BATCH`` to a pass, whatever the area's size."""
+    from han.services.relay_wakeup import relay_wake
+    from han.services.sweeper import job_handoff_mark
+
+    if not job_ids:
+        return
+    job_handoff_mark(job_ids=job_ids)
+    ids = list(job_ids)
+    transaction.on_commit(lambda: relay_wake(job_ids=ids))
+
+
 def _account_id(job: CoordinatorCommand, batch: _Batch | None = None) -> int | None:
     premise_id = job.network.premise_id
     if batch is not None and premise_id in batch.account_ids:

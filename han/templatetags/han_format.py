@@ -20,3 +20,16 @@ def metering_summary(metering: Any) -> str:
     if metering.get("demand") is not None:
         parts.append(f"demand {metering['demand']} {metering.get('demand_unit', '')}".strip())
     return "Meter: " + ", ".join(parts) if parts else ""
+
+
+@register.filter
+def status_read_outcome(outcome: Any) -> str:
+    """One device's part of a status read to a class: its model and meter reading, or that it did not answer."""
+    if not isinstance(outcome, dict):
+        return ""
+    if outcome.get("outcome") != "reading":
+        return f"no answer ({outcome.get('message') or outcome.get('failed') or 'unknown'})"
+    parts = [" ".join(str(outcome.get(key) or "") for key in ("manufacturer", "model")).strip() or "answered"]
+    if metering := metering_summary(outcome.get("metering")):
+        parts.append(metering)
+    return "; ".join(parts)

@@ -120,7 +120,7 @@ def test_a_coordinator_refuses_a_signed_command_of_a_type_it_does_not_know_with_
 @pytest.mark.django_db
 def test_a_command_type_takes_only_the_targets_it_declares(alice_network, alice):
     with pytest.raises(ValidationError, match="targets device, not device_class"):
-        coordinator_command_create(kind=JobKind.STATUS_READ, network=alice_network, device_class="metering", actor=alice)
+        coordinator_command_create(kind=JobKind.REMOVE, network=alice_network, device_class="metering", actor=alice)
     device = alice_network.devices.create(eui64=random_eui64(), device_type=DeviceType.IN_HOME_DISPLAY)
     with pytest.raises(ValidationError, match="targets premise, not device"):
         coordinator_command_create(kind=JobKind.NETWORK_CONFIGURE, network=alice_network, device=device, actor=alice)
@@ -128,7 +128,7 @@ def test_a_command_type_takes_only_the_targets_it_declares(alice_network, alice)
         coordinator_command_create(kind=JobKind.LOAD_CONTROL, network=alice_network, device_class="toasters", actor=alice)
     with pytest.raises(ValidationError, match="No devices that take load control events"):
         premise_load_control_request(network=alice_network, event=EVENT, actor=alice)
-    assert not CoordinatorCommand.objects.filter(kind__in=[JobKind.STATUS_READ, JobKind.LOAD_CONTROL]).exists()
+    assert not CoordinatorCommand.objects.filter(kind__in=[JobKind.REMOVE, JobKind.LOAD_CONTROL]).exists()
 
 
 EVENT = {"device_class": drlc.device_class_bits(["hvac", "water_heater"]), "duration_minutes": 30, "criticality": 3}

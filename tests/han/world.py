@@ -51,3 +51,19 @@ def work_order_device_kwargs(people):
 
 def network_kwargs(people):
     return {"network_id": han_world(people)["network"].pk}
+
+
+def area_request_kwargs(people):
+    """An area request Olga made for the area of Alice's home (no HAN device of the class: skipped, counted)."""
+    from amiportal.premises.grid_services import GridPath, grid_location_set
+    from han.models import AreaRequest
+    from han.services.areas import area_command_create
+
+    existing = AreaRequest.objects.first()
+    if existing is not None:
+        return {"area_request_id": existing.pk}
+    world = han_world(people)
+    premise = world["network"].premise
+    grid_location_set(premise=premise, path=GridPath("SUB-W", "F-1", "T-1"), actor=people["olga"])
+    area = area_command_create(kind="status_read", substation="SUB-W", device_class="metering", actor=people["olga"])
+    return {"area_request_id": area.pk}
