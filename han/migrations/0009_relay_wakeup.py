@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('han', '0007_command_leases_permit_windows_coordinator_offline'),
+        ('han', '0008_area_requests'),
     ]
 
     operations = [
