@@ -19,18 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._setup import django_setup  # noqa: E402 (needs ROOT on the path)
+from bench._dashboard import dashboard_signed_in, database_argument  # noqa: E402 (needs ROOT on the path)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--database", default=os.environ.get("AMI_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amiportal_bench")
-    )
+    database_argument(parser)
     parser.add_argument("--repeat", type=int, default=40)
     args = parser.parse_args()
-    os.environ.setdefault("AMI_PROFILE", "test")
-    django_setup(args.database)
+    user, client, url, meter = dashboard_signed_in(args.database)
 
     from django.db import connection
     from django.template.loader import render_to_string
@@ -38,19 +35,10 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from amiportal.accounts.backends import PortalModelBackend
-    from amiportal.premises.models import CustomerAccount, Meter
     from amiportal.premises.selectors import premise_and_occupancies_for_customer
     from billing.dashboard import dashboard_build
     from billing.views import _download_form
-    from tests.conftest import signed_in
 
-    meter = Meter.objects.filter(serial_number__startswith="B").order_by("serial_number").first()
-    if meter is None:
-        raise SystemExit("no bench meters here: run bench/billing_bench.py first")
-    user = CustomerAccount.objects.get(account_number="AC-BENCH").user
-    client = signed_in(user)
-    url = f"/customer/premises/{meter.premise_id}/usage/"
-    assert client.get(url).status_code == 200
     request = RequestFactory().get(url)
     request.user = PortalModelBackend().get_user(user.pk)
     request.user.is_verified = lambda: False  # as django_otp's middleware marks a customer without a second factor

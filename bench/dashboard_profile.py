@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import sys
 from pathlib import Path
@@ -21,32 +20,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._setup import django_setup  # noqa: E402 (needs ROOT on the path)
+from bench._dashboard import dashboard_signed_in, database_argument  # noqa: E402 (needs ROOT on the path)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--database", default=os.environ.get("AMI_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/amiportal_bench")
-    )
+    database_argument(parser)
     parser.add_argument("--views", type=int, default=20)
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    os.environ.setdefault("AMI_PROFILE", "test")
-    django_setup(args.database)
+    _user, client, url, _meter = dashboard_signed_in(args.database)
 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from amiportal.premises.models import CustomerAccount, Meter
-    from tests.conftest import signed_in
-
-    meter = Meter.objects.filter(serial_number__startswith="B").order_by("serial_number").first()
-    if meter is None:
-        raise SystemExit("no bench meters here: run bench/billing_bench.py first")
-    client = signed_in(CustomerAccount.objects.get(account_number="AC-BENCH").user)
-    url = f"/customer/premises/{meter.premise_id}/usage/"
-    assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     print(f"{len(queries.captured_queries)} queries:")

@@ -10,6 +10,7 @@ audit trail; the caller has already decided that they may.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -125,28 +126,23 @@ def premise_load_control_request(
     the outcome of each is in the command's ``result["devices"]``. ``ValidationError`` for
     a bad event or a class with no verified device here (nothing is written then).
     """
-    network = HanNetwork.objects.select_for_update(no_key=True).select_related("coordinator", "premise").get(pk=network.pk)
-    job = coordinator_command_create(kind=JobKind.LOAD_CONTROL, network=network, device_class=device_class, actor=actor)
-    checked, start_now = _event_checked(job, event)
-    job.parameters = {**job.parameters, "event": checked.as_dict(), "start_now": start_now}
-    job.save(update_fields=["parameters"])
-    audit_append(
-        action="han.load_control_requested",
+
+    def with_event(job: CoordinatorCommand) -> dict[str, Any]:
+        checked, start_now = _event_checked(job, event)
+        job.parameters = {**job.parameters, "event": checked.as_dict(), "start_now": start_now}
+        job.save(update_fields=["parameters"])
+        return {"event": checked.as_dict(), "start_now": start_now}
+
+    return _premise_class_command(
+        kind=JobKind.LOAD_CONTROL,
+        network=network,
+        device_class=device_class,
+        audit_action="han.load_control_requested",
         actor=actor,
         actor_label=actor_label,
-        target=f"premise:{network.premise_id}",
-        customer_account_id=_account_id(job),
-        payload={
-            "command_id": str(job.command_id),
-            "device_class": device_class,
-            "eui64s": [each["eui64"] for each in job.parameters["devices"]],
-            "event": checked.as_dict(),
-            "start_now": start_now,
-            "origin": origin or {},
-        },
+        origin=origin,
+        prepare=with_event,
     )
-    job_enqueue(job=job)
-    return job
 
 
 @transaction.atomic
@@ -164,10 +160,38 @@ def premise_status_request(
     (or ``no_answer``) is in the command's ``result["devices"]``. ``ValidationError`` for an unknown
     class or one with no verified device here (nothing is written then).
     """
-    network = HanNetwork.objects.select_for_update().select_related("coordinator", "premise").get(pk=network.pk)
-    job = coordinator_command_create(kind=JobKind.STATUS_READ, network=network, device_class=device_class, actor=actor)
+    return _premise_class_command(
+        kind=JobKind.STATUS_READ,
+        network=network,
+        device_class=device_class,
+        audit_action="han.device_status_requested",
+        actor=actor,
+        actor_label=actor_label,
+        origin=origin,
+    )
+
+
+def _premise_class_command(
+    *,
+    kind: str,
+    network: HanNetwork,
+    device_class: str,
+    audit_action: str,
+    actor,
+    actor_label: str | None,
+    origin: dict[str, Any] | None,
+    prepare: Callable[[CoordinatorCommand], dict[str, Any]] | None = None,
+) -> CoordinatorCommand:
+    """One ``kind`` command to every verified device of ``device_class`` at the premise, audited and enqueued.
+
+    ``prepare`` completes the command (it may refuse with a ``ValidationError``, and the caller's
+    transaction rolls back) and returns what its audit entry adds.
+    """
+    network = HanNetwork.objects.select_for_update(no_key=True).select_related("coordinator", "premise").get(pk=network.pk)
+    job = coordinator_command_create(kind=kind, network=network, device_class=device_class, actor=actor)
+    added = prepare(job) if prepare is not None else {}
     audit_append(
-        action="han.device_status_requested",
+        action=audit_action,
         actor=actor,
         actor_label=actor_label,
         target=f"premise:{network.premise_id}",
@@ -176,6 +200,7 @@ def premise_status_request(
             "command_id": str(job.command_id),
             "device_class": device_class,
             "eui64s": [each["eui64"] for each in job.parameters["devices"]],
+            **added,
             "origin": origin or {},
         },
     )
