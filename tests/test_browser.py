@@ -39,6 +39,18 @@ def page(live_server, monkeypatch):
         connections.close_all()
 
 
+def browser_sign_in(page, email: str, password: str, *, start: str = "/", totp_secret: str | None = None) -> None:
+    """Sign in through the real form from ``start``; with ``totp_secret``, also pass the second-factor step."""
+    page.goto(start)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    if totp_secret is not None:
+        page.wait_for_url("**/two-factor/verify/**")
+        page.get_by_label("Code from your authenticator app").fill(f"{totp(totp_secret):06d}")
+        page.get_by_role("button", name="Verify").click()
+
+
 def test_customer_signs_in_and_sees_their_meters(page, alice, password):
     page.goto("/")
     page.get_by_label("Email address").fill("alice@example.test")

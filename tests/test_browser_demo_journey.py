@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 
 from amiportal.portal.demo import DEMO_PASSWORD, TIMEZONE
-from tests.test_browser import page  # noqa: F401  (the browser fixture)
+from tests.test_browser import browser_sign_in, page  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,10 +50,7 @@ def test_alice_opens_last_marchs_gas_and_downloads_last_months_bill(page, settin
             else None
         ),
     )
-    page.goto("/")
-    page.get_by_label("Email address").fill("alice@demo.ami")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, "alice@demo.ami", DEMO_PASSWORD)
     page.wait_for_url("**/customer/")
     page.get_by_role("link", name="Usage and cost").click()
     page.wait_for_url("**/usage/")

@@ -1,12 +1,11 @@
 """An operator loads the utility's grid file and corrects one premise, in Debian's Chromium."""
 
 import pytest
-from django_otp.oath import totp
 
 from amiportal.premises.models import Premise
 from tests.conftest import TOTP_SECRET
 from tests.factories import PremiseFactory
-from tests.test_browser import page  # noqa: F401 (the Playwright page fixture)
+from tests.test_browser import browser_sign_in, page  # noqa: F401 (the Playwright page fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,12 +15,7 @@ def test_operator_loads_a_grid_file_then_moves_a_premise(page, olga, password, t
     PremiseFactory(service_point_id="SP-7002")
     grid = tmp_path / "riverton-grid.csv"
     grid.write_text("service_point_id,substation,feeder,transformer\nSP-7001,NORTH,N1,T-1\nSP-7002,NORTH,N1,T-2\n")
-    page.goto("/operator/grid/")
-    page.get_by_label("Email address").fill("olga@example.test")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Code from your authenticator app").fill(f"{totp(TOTP_SECRET):06d}")
-    page.get_by_role("button", name="Verify").click()
+    browser_sign_in(page, "olga@example.test", password, start="/operator/grid/", totp_secret=TOTP_SECRET)
     page.wait_for_url("**/operator/**")
     page.goto("/operator/grid/")
     page.get_by_label("CSV file", exact=True).set_input_files(str(grid))

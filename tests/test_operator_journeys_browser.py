@@ -5,7 +5,6 @@ axe-core finds no serious or critical violation on any page on the way.
 """
 
 import pytest
-from django_otp.oath import totp
 from playwright.sync_api import expect
 
 from amiportal.audit.models import AuditEntry
@@ -19,7 +18,7 @@ from tests.billing.helpers import ingest, readings, utc
 from tests.conftest import TOTP_SECRET
 from tests.factories import MeterFactory, PremiseFactory
 from tests.han.conftest import random_eui64
-from tests.test_browser import page  # noqa: F401 (the Playwright page fixture)
+from tests.test_browser import browser_sign_in, page  # noqa: F401 (the Playwright page fixture)
 from tests.test_browser_accessibility import axe_problems, axe_source
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,12 +27,7 @@ METERING_INTERVIEW = {"endpoints": [{"id": 1, "in_clusters": [0x0702], "out_clus
 
 
 def _sign_in_as_olga(page, password, first_url):  # noqa: F811
-    page.goto(first_url)
-    page.get_by_label("Email address").fill("olga@example.test")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_label("Code from your authenticator app").fill(f"{totp(TOTP_SECRET):06d}")
-    page.get_by_role("button", name="Verify").click()
+    browser_sign_in(page, "olga@example.test", password, start=first_url, totp_secret=TOTP_SECRET)
     page.wait_for_url("**/operator/**")
 
 

@@ -12,7 +12,7 @@ from billing.services.meter_units import meter_unit_set
 from billing.services.tariffs import premise_tariff_assign, tariff_create, tariff_version_create
 from tests.billing.helpers import ingest, readings, up_to_now
 from tests.factories import MeterFactory
-from tests.test_browser import page  # noqa: F401  (the browser fixture)
+from tests.test_browser import browser_sign_in, page  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,10 +40,7 @@ def test_alice_sees_her_gas_in_m3_with_a_cost(page, alice, password):  # noqa: F
         "response",
         lambda response: problems.append(response.url) if response.status >= 400 and not response.url.endswith("/favicon.ico") else None,
     )
-    page.goto("/")
-    page.get_by_label("Email address").fill("alice@example.test")
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, "alice@example.test", password)
     page.wait_for_url("**/customer/")
     page.get_by_role("link", name="Usage and cost").click()
     page.wait_for_selector("body[data-commodity-charts-ready=true]")
