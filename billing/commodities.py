@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from amiportal.compiled_queries import CompiledQuery
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
 from billing.commodity_pricing import DayCost, days_cost, tariff_units
@@ -74,9 +75,15 @@ class CommoditySection:
         }
 
 
+_PREMISE_METERS = CompiledQuery(
+    lambda premise_id: Meter.objects.filter(premise_id=premise_id).order_by("removed_on", "serial_number"), "premise_id", instances=True
+)
+
+
 def premise_meters(premise: Premise) -> list[Meter]:
-    """Every meter of the premise in one query, in ``electric_meter``'s order (so its first electric one is that meter)."""
-    return list(premise.meters.order_by("removed_on", "serial_number"))
+    """Every meter of the premise in one query (compiled once per process), in ``electric_meter``'s order (so its first
+    electric one is that meter)."""
+    return _PREMISE_METERS.objects(premise_id=premise.pk)
 
 
 def commodity_meters(meters: list[Meter]) -> list[Meter]:

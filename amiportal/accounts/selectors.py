@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import functools
-
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Exists, OuterRef, StringAgg, Subquery, Value
 
 from amiportal.accounts.models import BackupCodeDevice, SealedTOTPDevice
 from amiportal.accounts.roles import roles_from_group_names
+from amiportal.compiled_queries import CompiledQuery, model_columns, model_from_row
 
 # Per-request facts kept on the user object the request loaded (never across requests: the next
 # request loads them again, so a revoked role or a removed second factor counts at once).
@@ -43,7 +43,6 @@ def second_factor_facts_forget(*, user) -> None:
 
 def _user_with_facts(user_id):
     """The ORM query ``user_for_request`` runs: the user row, their group names, the two device flags, the unread count."""
-    from amiportal.notifications.selectors import unread_count_annotation
 
     user_model = get_user_model()
     backup, totp = _confirmed_devices(OuterRef("pk"))
@@ -55,45 +54,45 @@ def _user_with_facts(user_id):
         .annotate(names=StringAgg("group__name", delimiter=Value(",")))
         .values("names")
     )
+    from amiportal.notifications.selectors import unread_count_annotation
+
+    unread = unread_count_annotation()
     return (
         user_model._default_manager.filter(pk=user_id)
-        .annotate(_ami_groups=Subquery(groups), _ami_backup=Exists(backup), _ami_totp=Exists(totp), **unread_count_annotation())
+        .annotate(_ami_groups=Subquery(groups), _ami_backup=Exists(backup), _ami_totp=Exists(totp), **unread)
         .order_by()
+        .values_list(*model_columns(user_model), "_ami_groups", "_ami_backup", "_ami_totp", *unread)
     )
 
 
-_SENTINEL_ID = -7_291_044_615
-
-
-@functools.cache
-def _user_with_facts_sql() -> tuple[str, tuple, int]:
-    """``_user_with_facts`` compiled once per process (building its subqueries cost more than running them).
-
-    The SQL, its parameters and where the user id goes among them.
-    """
-    sql, params = _user_with_facts(_SENTINEL_ID).query.sql_with_params()
-    return sql, tuple(params), params.index(_SENTINEL_ID)
+_USER_WITH_FACTS = CompiledQuery(_user_with_facts, "user_id")
+_FACTS = 4  # the columns after the user's own: group names, the two device flags, the unread count
 
 
 def user_for_request(*, user_id):
     """The signed-in user of a request, with what every page asks about them, in one query.
 
     The row itself, which roles they hold, whether they have a confirmed second factor and (for
-    the header) their unread notifications: one query instead of four. Nothing is cached between
-    requests: every request reads them again.
+    the header) their unread notifications: one query instead of four, compiled once per process
+    (building its subqueries cost more than running them). Nothing is cached between requests:
+    every request reads them again.
     """
     try:
         user_id = int(user_id)
     except (TypeError, ValueError):
         return None
-    sql, params, at = _user_with_facts_sql()
-    found = list(get_user_model()._default_manager.raw(sql, (*params[:at], user_id, *params[at + 1 :])))
-    if not found:
+    from amiportal.notifications.selectors import unread_count_set
+
+    rows = _USER_WITH_FACTS.rows(user_id=user_id)
+    if not rows:
         return None
-    user = found[0]
-    names = set(user._ami_groups.split(",")) if user._ami_groups else set()
+    row = rows[0]
+    user = model_from_row(get_user_model(), DEFAULT_DB_ALIAS, row[:-_FACTS])
+    groups, backup, totp, unread = row[-_FACTS:]
+    names = set(groups.split(",")) if groups else set()
     user._ami_roles = roles_from_group_names(names, is_superuser=user.is_superuser)
-    setattr(user, _CONFIRMED_DEVICE, bool(user._ami_backup or user._ami_totp))
+    setattr(user, _CONFIRMED_DEVICE, bool(backup or totp))
+    unread_count_set(user=user, count=unread)
     return user
 
 

@@ -127,6 +127,11 @@ def unread_count_annotation() -> dict:
     return {_UNREAD: Coalesce(Subquery(counted), 0)}
 
 
+def unread_count_set(*, user, count: int) -> None:
+    """Keep the count a user query loaded with the user (``unread_count_annotation``) for this request."""
+    setattr(user, _UNREAD, count)
+
+
 def unread_count(*, user) -> int:
     """The header's count; a user the request loaded carries it from that load (``unread_count_forget`` drops it)."""
     if not user.is_authenticated:

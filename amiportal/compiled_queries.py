@@ -1,0 +1,89 @@
+"""ORM queries compiled to SQL once per process, then run with new values.
+
+A page's small indexed reads (the signed-in user, the premise it shows and the reader's
+occupancies, its meters) run on every request. For them, Django building the SQL (the
+compiler resolving joins, subqueries and annotations) costs more than PostgreSQL answering
+it: about 1 ms of Python against 0.2 ms of query. A ``CompiledQuery`` builds its queryset
+once, with a sentinel integer standing for each value the caller passes, and afterwards only
+swaps the values into the compiled parameters.
+
+The queryset is still the ORM's, so the filters that carry a rule (whose data a reader may
+see) are written once, in the selector that owns them, as usual. Only integers can be passed
+(ids); a queryset whose compiled parameters do not hold each sentinel exactly once is refused
+when it is first compiled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+
+# Integers no id or count in the project can take; each stands for one named value.
+_SENTINEL_BASE = -7_291_044_615_000
+
+
+class CompiledQuery:
+    """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with integer values.
+
+    ``instances=True``: the queryset is of one model with no joins selected, and ``objects`` gives its instances.
+    """
+
+    def __init__(self, build: Callable[..., QuerySet], *names: str, instances: bool = False) -> None:
+        self._build = build
+        self._names = names
+        self._instances = instances
+        self._compiled: dict[str, tuple[str, list[Any], dict[str, int], type[Model]]] = {}
+
+    def _compile(self, alias: str) -> tuple[str, list[Any], dict[str, int], type[Model]]:
+        if alias not in self._compiled:
+            sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(self._names)}
+            queryset = self._build(**sentinels)
+            if self._instances:
+                queryset = queryset.values_list(*model_columns(queryset.model))
+            sql, params = queryset.query.get_compiler(using=alias).as_sql()
+            params = list(params)
+            positions = {}
+            for name, sentinel in sentinels.items():
+                if params.count(sentinel) != 1:
+                    raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {params.count(sentinel)}")
+                positions[name] = params.index(sentinel)
+            self._compiled[alias] = (sql, params, positions, queryset.model)
+        return self._compiled[alias]
+
+    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[str, list[Any]]:
+        """The SQL for database ``using`` and its parameters with ``values`` in place."""
+        sql, params, positions, _ = self._compile(using)
+        if set(values) != set(positions):
+            raise TypeError(f"expected values for {sorted(positions)}, got {sorted(values)}")
+        bound = list(params)
+        for name, at in positions.items():
+            bound[at] = int(values[name])
+        return sql, bound
+
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[tuple]:
+        """The rows, as the cursor gives them (a ``values_list`` queryset names its columns in order)."""
+        sql, params = self.sql_with_params(using=using, **values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Model]:
+        """The model instances, as ``Model.from_db`` makes them (``instances=True``)."""
+        if not self._instances:
+            raise TypeError("objects() needs a CompiledQuery made with instances=True")
+        rows = self.rows(using=using, **values)
+        model = self._compile(using)[3]
+        return [model_from_row(model, using, row) for row in rows]
+
+
+def model_columns(model: type[Model], prefix: str = "") -> list[str]:
+    """The ``values_list`` names of every concrete column of ``model`` (``prefix`` + attname), in ``from_db``'s order."""
+    return [prefix + field.attname for field in model._meta.concrete_fields]
+
+
+def model_from_row(model: type[Model], alias: str, row: tuple) -> Model:
+    """An instance of ``model`` from ``row`` holding its concrete columns in ``model_columns`` order."""
+    return model.from_db(alias, [field.attname for field in model._meta.concrete_fields], row)
