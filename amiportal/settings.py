@@ -125,6 +125,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's renderer, with the one-element <input> widgets written in Python (the same markup, faster).
+FORM_RENDERER = "amiportal.portal.form_renderer.PortalFormRenderer"
 
 # --- Database -------------------------------------------------------------
 _default_sqlite = f"sqlite:///{VAR_DIR / 'amiportal.sqlite3'}"
@@ -155,7 +157,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "amiportal.cache.PortalRedisCache", "LOCATION": CACHE_URL}}
 elif CACHE_URL:
     raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL or empty.")
 elif IS_PRODUCTION:
