@@ -227,6 +227,27 @@ def area_request_commands(*, area: AreaRequest) -> QuerySet[CoordinatorCommand]:
     return area.commands.select_related("network__premise", "coordinator").order_by("pk")
 
 
+def area_requests_recent(*, limit: int = 25) -> list[AreaRequest]:
+    """The latest area requests, newest first, each with its command type's label and how many of its commands are done
+    have ended (``ended``: done or failed) and how many failed (operators only: the caller checks)."""
+    from han.commands import UnknownCommandType, command_type
+
+    requests = list(
+        AreaRequest.objects.select_related("requested_by")
+        .annotate(
+            ended=Count("commands", filter=Q(commands__state__in=[JobState.DONE, JobState.FAILED])),
+            failed=Count("commands", filter=Q(commands__state=JobState.FAILED)),
+        )
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    for area in requests:
+        try:
+            area.kind_label = command_type(area.kind).label
+        except UnknownCommandType:
+            area.kind_label = area.kind
+    return requests
+
+
 def area_request_states(*, area: AreaRequest) -> dict[str, int]:
     """How many of the area request's commands are in each state."""
     return dict(area.commands.values_list("state").annotate(n=Count("pk")).values_list("state", "n"))

@@ -24,6 +24,7 @@ from han.selectors import (
     area_request_commands,
     area_request_states,
     area_request_summary,
+    area_requests_recent,
     coordinator_is_online,
     customer_networks,
     device_commission_queued,
@@ -348,10 +349,11 @@ def _grid_url(data) -> str:
 @role_required(Role.OPERATOR, Role.ADMIN)
 @require_GET
 def operator_area_command_view(request):
-    """Choose a command and a device class for the area chosen on the grid page."""
+    """Choose a command and a device class for the area chosen on the grid page; the earlier area requests below."""
     initial = {key: request.GET.get(key, "")[:32] for key in ("substation", "feeder", "transformer")}
     form = AreaCommandForm(initial=initial)
-    return render(request, "han/operator_area_command.html", {"form": form, "area": initial, "grid_url": _grid_url(initial)})
+    context = {"form": form, "area": initial, "grid_url": _grid_url(initial), "earlier": area_requests_recent()}
+    return render(request, "han/operator_area_command.html", context)
 
 
 @role_required(Role.OPERATOR, Role.ADMIN)

@@ -293,6 +293,14 @@ def test_olga_sends_a_status_read_to_an_area_from_the_grid_page_through_a_confir
     page = client.get(response.url).content.decode()
     assert "2 premises in SUB-N / F-7: 1 got a device status read to devices that meter energy." in page
 
+    # Later, the area command page lists it among the earlier requests, with a link back to its progress.
+    area.commands.update(state=JobState.FAILED)
+    earlier = client.get(form_url).content.decode()
+    assert "Earlier area requests" in earlier
+    assert f'href="{reverse("han:operator_area_request", args=[area.pk])}"' in earlier
+    assert "SUB-N / F-7" in earlier and "1 of 2 got a command" in earlier and "1 of 1 (1 failed)" in earlier
+    assert olga.get_short_name() in earlier
+
 
 def test_an_empty_area_is_refused_before_the_confirm_page(olga):
     premise = _placed(PremiseFactory(), olga)
