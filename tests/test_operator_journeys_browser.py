@@ -72,6 +72,15 @@ def test_olga_sends_a_status_read_to_a_feeder_and_follows_it(page, olga, passwor
     assert area.requested_by == olga and area.commands_created == 2
     assert CoordinatorCommand.objects.filter(area_request=area, kind=JobKind.STATUS_READ).count() == 2
 
+    # Later, from the area command page, she finds the request among the earlier ones and opens it again.
+    page.goto("/han/operator/area-commands/")
+    earlier = page.get_by_role("table", name="The latest 1, newest first")
+    expect(earlier.get_by_role("cell", name="SUB-N / F-7")).to_be_visible()
+    assert axe_problems(page, axe) == []
+    earlier.get_by_role("link").click()
+    page.wait_for_url(f"**/han/operator/area-commands/{area.pk}/")
+    expect(page.locator("section.card").get_by_text(summary)).to_be_visible()
+
 
 def test_olga_changes_a_water_meters_unit_from_the_premise_page_after_confirming(page, olga, alice, password):  # noqa: F811
     premise = alice.customer_account.agreements.get().premise
