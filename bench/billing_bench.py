@@ -20,7 +20,11 @@ one table. Every figure has a baseline measured in the same run on the same rows
              utility's bill summaries, the similar-homes row), timed alternately run by
              run. The dashboard premise gets today's intervals up to now first, and the
              similar-homes ranking is made as the daily beat task makes it (its time is shown; it
-             is not part of the page);
+             is not part of the page). Issue 13's goal: the page's median at most 3.5 times that
+             bare SQL. A second row sets the page against all the SQL it runs: those reads plus
+             what every signed-in page reads around them (the user with their roles, second factor
+             and unread count; the premise with the reader's occupancies; its meters; whether it has
+             a HAN network), as the same compiled statements; shown, not the goal;
   periods    every period's chart data (day, week, month, billing period, last 30 days, year; in
              energy and in money) for the dashboard meter, as the page builds it;
   intervals  a year of 15-minute chart data (intervals.json) against the bare SQL for those rows
@@ -59,15 +63,15 @@ def _median_ms(function, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _paired_medians_ms(first, second, repeat: int) -> tuple[float, float]:
-    """Medians of ``first`` and ``second``, timed alternately (one of each per round)."""
-    times: tuple[list[float], list[float]] = ([], [])
+def _alternating_medians_ms(*functions, repeat: int) -> tuple[float, ...]:
+    """Medians of each function, timed alternately (one of each per round)."""
+    times: list[list[float]] = [[] for _ in functions]
     for _ in range(repeat):
-        for function, bucket in ((first, times[0]), (second, times[1])):
+        for function, bucket in zip(functions, times, strict=True):
             started = time.perf_counter()
             function()
             bucket.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times[0]), statistics.median(times[1])
+    return tuple(statistics.median(bucket) for bucket in times)
 
 
 def main() -> int:
@@ -201,8 +205,26 @@ def main() -> int:
             )
             cursor.fetchall()
 
-    # Page and bare SQL alternate, run by run, so a change in the machine's load falls on both alike.
-    dashboard_ms, bare_dashboard_ms = _paired_medians_ms(lambda: client.get(url), bare_dashboard_sql, args.repeat)
+    # What every signed-in page of the portal reads around those numbers, as compiled SQL: the user with their roles,
+    # second factor and unread count, the premise with the reader's occupancies, its meters, whether it has a HAN.
+    from amiportal.accounts.selectors import _USER_WITH_FACTS
+    from amiportal.premises.selectors import _AGREEMENTS_WITH_PREMISE
+    from billing.commodities import _PREMISE_METERS
+    from han.selectors import _PREMISE_HAN
+
+    bench_user_id = CustomerAccount.objects.get(account_number="AC-BENCH").user_id
+
+    def bare_page_sql():
+        _USER_WITH_FACTS.rows(user_id=bench_user_id)
+        _AGREEMENTS_WITH_PREMISE.rows(premise_id=premise.pk, user_id=bench_user_id)
+        _PREMISE_METERS.rows(premise_id=premise.pk)
+        bare_dashboard_sql()
+        _PREMISE_HAN.rows(premise_id=premise.pk)
+
+    # Page and bare SQL alternate, run by run, so a change in the machine's load falls on all alike.
+    dashboard_ms, bare_dashboard_ms, bare_page_ms = _alternating_medians_ms(
+        lambda: client.get(url), bare_dashboard_sql, bare_page_sql, repeat=max(41, args.repeat)
+    )
 
     # --- Every period's chart data (billing.period_charts), as the dashboard builds it ------------
     from amiportal.premises.selectors import occupancies_for
@@ -282,7 +304,14 @@ def main() -> int:
             f"{dashboard_ms:.1f} ms median",
             f"bare SQL {bare_dashboard_ms:.1f} ms",
             dashboard_ms / bare_dashboard_ms,
-            "< 50 ms",
+            "<= 3.5 x bare SQL",
+        ),
+        (
+            "dashboard page, against all its SQL",
+            f"{dashboard_ms:.1f} ms median",
+            f"bare SQL with the user and access reads {bare_page_ms:.1f} ms",
+            dashboard_ms / bare_page_ms,
+            "(shown, not the goal)",
         ),
         (
             "any period's chart data",
