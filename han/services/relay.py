@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -216,9 +216,10 @@ def _coordinators_write(batch: _Batch) -> None:
     """One UPDATE for every coordinator the batch heard from: report numbers, counters, and when each was last seen.
 
     ``last_seen_at`` comes from the reports' own signed times, only from fresh ones, and never moves back.
-    Replays are audited once per coordinator and batch, with their numbers. One statement (``CASE`` per
-    column) however many coordinators a batch carries: a process hosting many simulated premises sends
-    batches from all of them.
+    Replays are audited once per coordinator and batch, with their numbers. One statement however many
+    coordinators a batch carries (a process hosting many simulated premises sends batches from all of
+    them): on PostgreSQL one ``UPDATE ... FROM (VALUES ...)`` row per coordinator, elsewhere a ``CASE``
+    per column.
     """
     windows = {pk: window for pk, window in batch.windows.items() if window.changed}
     ids = windows.keys() | batch.seen_at.keys()
@@ -232,6 +233,62 @@ def _coordinators_write(batch: _Batch) -> None:
                 target=f"coordinator:{batch.coordinator_names[coordinator_id]}",
                 payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
             )
+
+    rows = [_CoordinatorRow(pk=pk, window=windows.get(pk), seen_at=batch.seen_at.get(pk)) for pk in sorted(ids)]
+    if connection.vendor == "postgresql":
+        _coordinators_update_sql(rows)
+    else:
+        _coordinators_update_orm(rows)
+
+
+@dataclass(frozen=True)
+class _CoordinatorRow:
+    """What one report batch writes to one coordinator's row: its report numbers and counters (``window``,
+    if it changed) and the signed time of its latest fresh report (``seen_at``), never moving back."""
+
+    pk: int
+    window: ReportWindow | None
+    seen_at: datetime | None
+
+
+# One statement for every coordinator of a batch: ``_coordinators_update_orm``'s CASE per column and
+# coordinator cost ~0.7 ms of the worker's CPU per coordinator to build (Django's expression resolution).
+_COORDINATORS_UPDATE = (
+    "UPDATE han_coordinator AS c SET "
+    "report_seq_high = CASE WHEN v.has_window THEN v.high ELSE c.report_seq_high END, "
+    "report_seq_window = CASE WHEN v.has_window THEN v.win ELSE c.report_seq_window END, "
+    "replayed_reports = c.replayed_reports + v.replayed, "
+    "stale_heartbeats = c.stale_heartbeats + v.stale, "
+    "late_reports = c.late_reports + v.late, "
+    "last_seen_at = CASE WHEN v.seen IS NULL THEN c.last_seen_at ELSE GREATEST(c.last_seen_at, v.seen) END "
+    "FROM (VALUES {rows}) AS v(id, has_window, high, win, replayed, stale, late, seen) "
+    "WHERE c.id = v.id"
+)
+_COORDINATOR_VALUES = "(%s::bigint, %s::boolean, %s::bigint, %s::bytea, %s::integer, %s::integer, %s::integer, %s::timestamptz)"
+
+
+def _coordinators_update_sql(rows: list[_CoordinatorRow]) -> None:
+    params: list[Any] = []
+    for row in rows:
+        window = row.window
+        params += [
+            row.pk,
+            window is not None,
+            window.high if window else 0,
+            window.stored_window() if window else b"",
+            window.replayed if window else 0,
+            window.stale_heartbeats if window else 0,
+            window.late if window else 0,
+            row.seen_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(_COORDINATORS_UPDATE.format(rows=", ".join([_COORDINATOR_VALUES] * len(rows))), params)
+
+
+def _coordinators_update_orm(rows: list[_CoordinatorRow]) -> None:
+    """The same write as ``_coordinators_update_sql``, for databases other than PostgreSQL (SQLite in development)."""
+    windows = {row.pk: row.window for row in rows if row.window is not None}
+    seen_at = {row.pk: row.seen_at for row in rows if row.seen_at is not None}
 
     def per_coordinator(values: dict[int, Any], field_name: str, output_field) -> Case:
         whens = [When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()]
@@ -251,10 +308,10 @@ def _coordinators_write(batch: _Batch) -> None:
                     default=F(counter),
                     output_field=PositiveIntegerField(),
                 )
-    if batch.seen_at:
-        seen = per_coordinator(batch.seen_at, "last_seen_at", DateTimeField())
+    if seen_at:
+        seen = per_coordinator(seen_at, "last_seen_at", DateTimeField())
         fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
-    Coordinator.objects.filter(pk__in=ids).update(**fields)
+    Coordinator.objects.filter(pk__in=[row.pk for row in rows]).update(**fields)
 
 
 def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | None = None) -> None:
