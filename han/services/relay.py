@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
@@ -32,6 +31,7 @@ from han import broker
 from han.commands import UnknownCommandType, command_type
 from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
+from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
@@ -154,11 +154,11 @@ class _Batch:
 
     def flush(self) -> None:
         """Write the pending device moves and finished jobs. Before any other write that depends on them."""
-        for device_id, move in self.advances.items():
-            earlier = STATE_PATH[: STATE_PATH.index(move.state)]
-            moved = Device.objects.filter(pk=device_id, state__in=earlier).update(state=move.state, **move.fields)
-            if not moved and move.audit_index is not None:
-                self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
+        if self.advances:
+            moved = devices_move([DeviceMove(device_id, move.state, move.fields) for device_id, move in self.advances.items()])
+            for device_id, move in self.advances.items():
+                if device_id not in moved and move.audit_index is not None:
+                    self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
         self.advances = {}
         for job_id, opened_at in self.permit_windows.items():
             if job_id not in self.done_jobs:
@@ -234,84 +234,7 @@ def _coordinators_write(batch: _Batch) -> None:
                 payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
             )
 
-    rows = [_CoordinatorRow(pk=pk, window=windows.get(pk), seen_at=batch.seen_at.get(pk)) for pk in sorted(ids)]
-    if connection.vendor == "postgresql":
-        _coordinators_update_sql(rows)
-    else:
-        _coordinators_update_orm(rows)
-
-
-@dataclass(frozen=True)
-class _CoordinatorRow:
-    """What one report batch writes to one coordinator's row: its report numbers and counters (``window``,
-    if it changed) and the signed time of its latest fresh report (``seen_at``), never moving back."""
-
-    pk: int
-    window: ReportWindow | None
-    seen_at: datetime | None
-
-
-# One statement for every coordinator of a batch: ``_coordinators_update_orm``'s CASE per column and
-# coordinator cost ~0.7 ms of the worker's CPU per coordinator to build (Django's expression resolution).
-_COORDINATORS_UPDATE = (
-    "UPDATE han_coordinator AS c SET "
-    "report_seq_high = CASE WHEN v.has_window THEN v.high ELSE c.report_seq_high END, "
-    "report_seq_window = CASE WHEN v.has_window THEN v.win ELSE c.report_seq_window END, "
-    "replayed_reports = c.replayed_reports + v.replayed, "
-    "stale_heartbeats = c.stale_heartbeats + v.stale, "
-    "late_reports = c.late_reports + v.late, "
-    "last_seen_at = CASE WHEN v.seen IS NULL THEN c.last_seen_at ELSE GREATEST(c.last_seen_at, v.seen) END "
-    "FROM (VALUES {rows}) AS v(id, has_window, high, win, replayed, stale, late, seen) "
-    "WHERE c.id = v.id"
-)
-_COORDINATOR_VALUES = "(%s::bigint, %s::boolean, %s::bigint, %s::bytea, %s::integer, %s::integer, %s::integer, %s::timestamptz)"
-
-
-def _coordinators_update_sql(rows: list[_CoordinatorRow]) -> None:
-    params: list[Any] = []
-    for row in rows:
-        window = row.window
-        params += [
-            row.pk,
-            window is not None,
-            window.high if window else 0,
-            window.stored_window() if window else b"",
-            window.replayed if window else 0,
-            window.stale_heartbeats if window else 0,
-            window.late if window else 0,
-            row.seen_at,
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(_COORDINATORS_UPDATE.format(rows=", ".join([_COORDINATOR_VALUES] * len(rows))), params)
-
-
-def _coordinators_update_orm(rows: list[_CoordinatorRow]) -> None:
-    """The same write as ``_coordinators_update_sql``, for databases other than PostgreSQL (SQLite in development)."""
-    windows = {row.pk: row.window for row in rows if row.window is not None}
-    seen_at = {row.pk: row.seen_at for row in rows if row.seen_at is not None}
-
-    def per_coordinator(values: dict[int, Any], field_name: str, output_field) -> Case:
-        whens = [When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()]
-        return Case(*whens, default=F(field_name), output_field=output_field)
-
-    fields: dict[str, Any] = {}
-    if windows:
-        fields["report_seq_high"] = per_coordinator({pk: w.high for pk, w in windows.items()}, "report_seq_high", PositiveBigIntegerField())
-        fields["report_seq_window"] = per_coordinator(
-            {pk: w.stored_window() for pk, w in windows.items()}, "report_seq_window", BinaryField()
-        )
-        for counter, attribute in (("replayed_reports", "replayed"), ("stale_heartbeats", "stale_heartbeats"), ("late_reports", "late")):
-            counts = {pk: getattr(w, attribute) for pk, w in windows.items() if getattr(w, attribute)}
-            if counts:
-                fields[counter] = Case(
-                    *[When(pk=pk, then=F(counter) + count) for pk, count in counts.items()],
-                    default=F(counter),
-                    output_field=PositiveIntegerField(),
-                )
-    if seen_at:
-        seen = per_coordinator(seen_at, "last_seen_at", DateTimeField())
-        fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
-    Coordinator.objects.filter(pk__in=[row.pk for row in rows]).update(**fields)
+    coordinators_write([CoordinatorRow(pk=pk, window=windows.get(pk), seen_at=batch.seen_at.get(pk)) for pk in sorted(ids)])
 
 
 def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | None = None) -> None:
