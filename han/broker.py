@@ -19,7 +19,7 @@ message (``han/protocol.py``; the same table is in docs/han.md, "What the broker
   (metering reads, event statuses, interview, failure reasons).
 - Around them, kombu's and Celery's own headers in clear: queue and task names, task
   ids, the sender's host name and process id (Celery's ``origin``), the relay task's
-  job id (a number), and the ``argsrepr`` of a report batch (only the reports above).
+  job id (a number), and the ``argsrepr`` of a report batch (only how many reports it carries).
 
 So the broker learns which coordinator is sent which kind of command, when, and which
 kind of event each reports, and cannot read a reading, an event, a device or a key.
@@ -96,5 +96,10 @@ def command_queue(*, coordinator_name: str) -> Iterator[SimpleQueue]:
 
 
 def reports_send(reports: list[dict[str, Any]]) -> None:
-    """Several signed reports (each signed by its own coordinator) as one task."""
-    celery_app.send_task(REPORTS_TASK, args=[reports])
+    """Several signed reports (each signed by its own coordinator) as one task.
+
+    Its ``argsrepr`` (a header Celery fills with a repr of the arguments for monitoring) says only how
+    many: Celery's own repr walked every report, ~0.3 ms of the coordinator's CPU a batch, and copied
+    the reports' clear parts into the header once more.
+    """
+    celery_app.send_task(REPORTS_TASK, args=[reports], argsrepr=f"[<{len(reports)} signed reports>]")

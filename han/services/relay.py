@@ -20,8 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
@@ -32,6 +31,7 @@ from han import broker
 from han.commands import UnknownCommandType, command_type
 from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
+from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
@@ -154,11 +154,11 @@ class _Batch:
 
     def flush(self) -> None:
         """Write the pending device moves and finished jobs. Before any other write that depends on them."""
-        for device_id, move in self.advances.items():
-            earlier = STATE_PATH[: STATE_PATH.index(move.state)]
-            moved = Device.objects.filter(pk=device_id, state__in=earlier).update(state=move.state, **move.fields)
-            if not moved and move.audit_index is not None:
-                self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
+        if self.advances:
+            moved = devices_move([DeviceMove(device_id, move.state, move.fields) for device_id, move in self.advances.items()])
+            for device_id, move in self.advances.items():
+                if device_id not in moved and move.audit_index is not None:
+                    self.audits[move.audit_index] = None  # a repeated report (a redelivered task): audited the first time
         self.advances = {}
         for job_id, opened_at in self.permit_windows.items():
             if job_id not in self.done_jobs:
@@ -216,9 +216,10 @@ def _coordinators_write(batch: _Batch) -> None:
     """One UPDATE for every coordinator the batch heard from: report numbers, counters, and when each was last seen.
 
     ``last_seen_at`` comes from the reports' own signed times, only from fresh ones, and never moves back.
-    Replays are audited once per coordinator and batch, with their numbers. One statement (``CASE`` per
-    column) however many coordinators a batch carries: a process hosting many simulated premises sends
-    batches from all of them.
+    Replays are audited once per coordinator and batch, with their numbers. One statement however many
+    coordinators a batch carries (a process hosting many simulated premises sends batches from all of
+    them): on PostgreSQL one ``UPDATE ... FROM (VALUES ...)`` row per coordinator, elsewhere a ``CASE``
+    per column.
     """
     windows = {pk: window for pk, window in batch.windows.items() if window.changed}
     ids = windows.keys() | batch.seen_at.keys()
@@ -233,28 +234,7 @@ def _coordinators_write(batch: _Batch) -> None:
                 payload={"count": window.replayed, "sequence_numbers": window.replayed_numbers[:20]},
             )
 
-    def per_coordinator(values: dict[int, Any], field_name: str, output_field) -> Case:
-        whens = [When(pk=pk, then=Value(value, output_field=output_field)) for pk, value in values.items()]
-        return Case(*whens, default=F(field_name), output_field=output_field)
-
-    fields: dict[str, Any] = {}
-    if windows:
-        fields["report_seq_high"] = per_coordinator({pk: w.high for pk, w in windows.items()}, "report_seq_high", PositiveBigIntegerField())
-        fields["report_seq_window"] = per_coordinator(
-            {pk: w.stored_window() for pk, w in windows.items()}, "report_seq_window", BinaryField()
-        )
-        for counter, attribute in (("replayed_reports", "replayed"), ("stale_heartbeats", "stale_heartbeats"), ("late_reports", "late")):
-            counts = {pk: getattr(w, attribute) for pk, w in windows.items() if getattr(w, attribute)}
-            if counts:
-                fields[counter] = Case(
-                    *[When(pk=pk, then=F(counter) + count) for pk, count in counts.items()],
-                    default=F(counter),
-                    output_field=PositiveIntegerField(),
-                )
-    if batch.seen_at:
-        seen = per_coordinator(batch.seen_at, "last_seen_at", DateTimeField())
-        fields["last_seen_at"] = Greatest(Coalesce(F("last_seen_at"), seen), seen)
-    Coordinator.objects.filter(pk__in=ids).update(**fields)
+    coordinators_write([CoordinatorRow(pk=pk, window=windows.get(pk), seen_at=batch.seen_at.get(pk)) for pk in sorted(ids)])
 
 
 def _fail(job: CoordinatorCommand, reason: str, message: str, batch: _Batch | None = None) -> None:

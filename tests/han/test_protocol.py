@@ -151,3 +151,24 @@ def test_key_files_are_private_and_reload_to_the_same_identity(gateway, tmp_path
     assert again.box_public_hex == gateway.box_public_hex and again.verify_public_hex == gateway.verify_public_hex
     with pytest.raises(ValueError, match="not 'gw-two'"):
         CoordinatorIdentity.load_or_create(path, "gw-two")
+
+
+def test_a_report_batch_shows_the_broker_only_its_size_in_celerys_argsrepr_header(gateway, monkeypatch):
+    from han import broker
+
+    report = report_build(
+        identity=gateway,
+        event="interviewed",
+        command_id="c0ffee00-0000-4000-8000-000000000001",
+        detail={"eui64": "00:0d:6f:00:0a:bc:12:34"},
+        seq=7,
+        head_end_box_public_hex=head_end_box_public_key_hex(),
+    )
+    sent = {}
+    monkeypatch.setattr(broker.celery_app, "send_task", lambda name, args, **options: sent.update(name=name, args=args, options=options))
+    broker.reports_send([report, report])
+    # The headers Celery builds from what the sender gave it (``send_task`` builds them the same way).
+    message = broker.celery_app.amqp.as_task_v2("task-id", sent["name"], args=sent["args"], argsrepr=sent["options"].get("argsrepr"))
+    assert sent["args"] == [[report, report]]
+    assert message.headers["argsrepr"] == "[<2 signed reports>]"
+    assert report["command_id"] not in str(message.headers)
