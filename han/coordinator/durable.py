@@ -28,8 +28,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +72,12 @@ def identity_load_or_create(key_dir: Path, name: str) -> CoordinatorIdentity:
 
 
 class CoordinatorState:
-    """The durable state of one coordinator. Thread-safe; every change is committed before the call returns,
-    except the command ids remembered inside ``remembering``, committed together when it ends."""
+    """The durable state of one coordinator. Thread-safe; every change is committed before the call returns."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
-        # Reentrant: the thread inside ``remembering`` holds it for the whole batch and may still number reports.
-        self._lock = threading.RLock()
-        self._remembering = False
+        self._lock = threading.Lock()
         self._next_seq = self._reserved_seq = self._meta("seq_reserved", 1)
         self.not_before = self._meta("not_before", 0)
 
@@ -171,39 +166,11 @@ class CoordinatorState:
     def check_and_remember(self, command_id: str, expires_at: int, now: float, issued_at: int | None = None) -> None:
         if issued_at is not None and issued_at < self.not_before:
             raise CommandRejected("command was issued before this coordinator's state was created (its state was lost); send it again")
-        with self._lock:
-            if self._remembering:  # committed with the rest of the batch, before any of its commands acts
-                self._remember(command_id, expires_at)
-                return
-            with self._db:
-                self._forget_expired(now)
-                self._remember(command_id, expires_at)
-
-    @contextmanager
-    def remembering(self, *, now: float | None = None) -> Iterator[None]:
-        """Check and remember the ids of several commands (``check_and_remember``) in one transaction,
-        committed when the block ends: one commit for a batch of envelopes instead of one each.
-
-        The caller acts on none of them before the block has ended (the ids are on disk then);
-        if the commit fails, the block raises and none of them may act. A replay within the
-        batch is refused like any other: the transaction sees its own inserts.
-        """
         with self._lock, self._db:
-            self._forget_expired(time.time() if now is None else now)
-            self._remembering = True
-            try:
-                yield
-            finally:
-                self._remembering = False
-
-    def _forget_expired(self, now: float) -> None:
-        """An expired command is refused by its expiry (``command_open`` checks it first), so its id can go."""
-        self._db.execute("DELETE FROM seen WHERE expires_at < ?", (int(now),))
-
-    def _remember(self, command_id: str, expires_at: int) -> None:
-        if self._db.execute("SELECT 1 FROM seen WHERE command_id = ?", (command_id,)).fetchone():
-            raise CommandRejected(f"command {command_id} was already received (replay)")
-        self._db.execute("INSERT INTO seen VALUES (?, ?)", (command_id, int(expires_at)))
+            self._db.execute("DELETE FROM seen WHERE expires_at < ?", (int(now),))
+            if self._db.execute("SELECT 1 FROM seen WHERE command_id = ?", (command_id,)).fetchone():
+                raise CommandRejected(f"command {command_id} was already received (replay)")
+            self._db.execute("INSERT INTO seen VALUES (?, ?)", (command_id, int(expires_at)))
 
     # --- report numbers (``han.protocol.ReportSequence``'s contract) --------------------------
 

@@ -1,9 +1,7 @@
 """One coordinator's loop: take signed commands off its queue, verify, act through zigpy, report back.
 
 Commands come from the process's one ``CommandConsumer`` (``han/coordinator/consumer.py``)
-into this coordinator's inbox, and are handled one at a time, in queue order; the commands
-waiting together in the inbox are first verified and opened together, so that their ids reach
-the replay guard's durable state in one commit, before the first of them acts. They are
+into this coordinator's inbox, and are handled one at a time, in queue order. They are
 acknowledged on the broker only after they were handled, so a coordinator that stops
 mid-command gets it again; its replay guard makes the second copy a no-op. The replay
 guard, the report numbers and the open permit windows live in the coordinator's durable
@@ -19,7 +17,6 @@ verifies a command and hands it to the handler registered for its type.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -36,14 +33,11 @@ from han.coordinator.live_metering import LiveMetering
 from han.coordinator.premise_state import PremiseState
 from han.coordinator.reports import ReportSender
 from han.coordinator.smart_energy import SmartEnergyResponder
-from han.protocol import Command, CommandRejected, CoordinatorIdentity, ReplayGuard, ReportSequence, command_open, report_build
+from han.protocol import CommandRejected, CoordinatorIdentity, ReplayGuard, ReportSequence, command_open, report_build
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
-# Commands waiting in one coordinator's inbox that are checked together: their ids go to the durable
-# state in one commit (``CoordinatorState.remembering``) before the first of them acts.
-INBOX_BATCH = 50
 
 
 class CoordinatorService:
@@ -156,21 +150,12 @@ class CoordinatorService:
 
     async def _handle_inbox(self) -> None:
         while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < INBOX_BATCH and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
+            payload, ack = await self._inbox.get()
             try:
-                outcomes = self._open_all([payload for payload, _ in batch])
-            except Exception:  # the durable state could not take their ids: none of them acts
-                logger.exception("%s: %d command(s) could not be checked", self.identity.name, len(batch))
-                outcomes = []
-            for index, (payload, ack) in enumerate(batch):
-                if index < len(outcomes):
-                    try:
-                        await self._act(payload, outcomes[index])
-                    except Exception:  # never stop serving the queue over one command
-                        logger.exception("%s: a command could not be handled", self.identity.name)
-                ack()
+                await self.handle(payload)
+            except Exception:  # never stop serving the queue over one command
+                logger.exception("%s: a command could not be handled", self.identity.name)
+            ack()
 
     def _broker_away(self) -> bool:
         consumer_away = isinstance(self.consumer, CommandConsumer) and self.consumer.outage.ongoing
@@ -180,38 +165,15 @@ class CoordinatorService:
         return {"radio": self.radio_type, "se_frames_rejected": dict(self.smart_energy.rejected)}
 
     async def handle(self, envelope: Any) -> None:
-        """Verify, open and act on one command (the inbox does the same for several at once)."""
-        (outcome,) = self._open_all([envelope])
-        await self._act(envelope, outcome)
-
-    def _open_all(self, envelopes: list[Any]) -> list[Command | Exception]:
-        """Verify and open each envelope; the ids of all of them are remembered with one commit of the durable
-        state, before any of them acts. Each is its ``Command``, or why it is refused."""
-        outcomes: list[Command | Exception] = []
-        with self.state.remembering() if self.state is not None else contextlib.nullcontext():
-            for envelope in envelopes:
-                try:
-                    outcomes.append(
-                        command_open(
-                            envelope=envelope,
-                            head_end_public_hex=self.head_end_public_hex,
-                            identity=self.identity,
-                            replay_guard=self.replay_guard,
-                        )
-                    )
-                except Exception as exc:  # refused (CommandRejected), or could not be checked: it does not act
-                    outcomes.append(exc)
-        return outcomes
-
-    async def _act(self, envelope: Any, outcome: Command | Exception) -> None:
         command_id = str(envelope.get("command_id")) if isinstance(envelope, dict) else None
-        if isinstance(outcome, CommandRejected):
-            logger.warning("%s: command %s refused: %s", self.identity.name, command_id, outcome)
-            self.report("duplicate" if "replay" in str(outcome) else "rejected", command_id, {"reason": str(outcome)})
+        try:
+            command = command_open(
+                envelope=envelope, head_end_public_hex=self.head_end_public_hex, identity=self.identity, replay_guard=self.replay_guard
+            )
+        except CommandRejected as exc:
+            logger.warning("%s: command %s refused: %s", self.identity.name, command_id, exc)
+            self.report("duplicate" if "replay" in str(exc) else "rejected", command_id, {"reason": str(exc)})
             return
-        if isinstance(outcome, Exception):
-            raise outcome
-        command = outcome
         handler = self.handlers.get(command.type)
         if handler is None:  # signed by the head-end, but no module here registers its type: refused, nothing done
             logger.warning("%s: command %s refused: unknown command type %r", self.identity.name, command.command_id, command.type)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sqlite3
 import time
 
 import pytest
@@ -101,101 +99,3 @@ def test_a_key_file_of_another_coordinator_or_garbage_is_refused_with_its_path(t
     (tmp_path / "gw-three.key").write_text("{}")
     with pytest.raises(StateUnusable, match="not a coordinator key file"):
         identity_load_or_create(tmp_path, "gw-three")
-
-
-def _seen_on_disk(keys) -> set[str]:
-    """The command ids another connection reads from the state file: only what was committed."""
-    with sqlite3.connect(keys / "gw-one.state.db") as reader:
-        return {row[0] for row in reader.execute("SELECT command_id FROM seen")}
-
-
-@pytest.mark.objective("SO-C13")
-def test_a_batch_of_command_ids_is_committed_together_when_the_batch_ends_and_a_replay_inside_it_is_refused(keys):
-    state = CoordinatorState.open(keys, "gw-one")
-    now = time.time()
-    with state.remembering(now=now):
-        state.check_and_remember("c-1", int(now) + 600, now, issued_at=int(now))
-        state.check_and_remember("c-2", int(now) + 600, now, issued_at=int(now))
-        with pytest.raises(CommandRejected, match="replay"):
-            state.check_and_remember("c-1", int(now) + 600, now, issued_at=int(now))
-        assert _seen_on_disk(keys) == set()  # nothing of the batch acts before this block has ended
-        # A report numbered meanwhile (same thread) reserves its block on disk at once, and so commits what waits.
-        assert state.next() >= 1
-    assert _seen_on_disk(keys) == {"c-1", "c-2"}
-    with pytest.raises(CommandRejected, match="replay"):
-        state.check_and_remember("c-2", int(now) + 600, now, issued_at=int(now))
-
-
-def test_a_batch_that_breaks_leaves_none_of_its_ids_behind(keys):
-    state = CoordinatorState.open(keys, "gw-one")
-    now = time.time()
-    with pytest.raises(RuntimeError), state.remembering(now=now):
-        state.check_and_remember("c-1", int(now) + 600, now, issued_at=int(now))
-        raise RuntimeError("the disk went away")
-    assert _seen_on_disk(keys) == set()
-    state.check_and_remember("c-1", int(now) + 600, now, issued_at=int(now))  # not a replay: it never acted
-
-
-@pytest.mark.objective("SO-C13")
-def test_commands_waiting_together_in_the_inbox_act_once_each_after_their_ids_are_on_disk(keys):
-    """The inbox checks what waits in it as one batch; a copy of a command in the same batch is a replay."""
-    from han.coordinator.service import CoordinatorService
-    from han.coordinator.simulated import SimulatedControllerApplication, SimulatedNetwork
-    from han.protocol import command_build
-    from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex, head_end_signing_key
-
-    identity = identity_load_or_create(keys, "gw-one")
-    state = CoordinatorState.open(keys, "gw-one")
-
-    def envelope(n: int) -> dict:
-        return command_build(
-            signing_key=head_end_signing_key(),
-            command_type="premise_state",
-            command_id=f"c0ffee00-0000-4000-8000-00000000000{n}",
-            coordinator=identity.name,
-            recipient_public_hex=identity.box_public_hex,
-            body={"message": None},
-            secret=None,
-        )
-
-    first, second = envelope(1), envelope(2)
-    reports: list[dict] = []
-    acked: list[str] = []
-    on_disk_when_acting: list[set[str]] = []
-
-    async def main():
-        app = await SimulatedControllerApplication.new(SimulatedControllerApplication.default_config(), auto_form=True)
-        app.sim_network = SimulatedNetwork([])
-
-        def send_report(report: dict) -> None:
-            if report["event"] == "premise_state_set":
-                on_disk_when_acting.append(_seen_on_disk(keys))
-            reports.append(report)
-
-        service = CoordinatorService(
-            identity=identity,
-            head_end_public_hex=head_end_public_key_hex(),
-            head_end_box_public_hex=head_end_box_public_key_hex(),
-            app=app,
-            consumer=object(),
-            send_report=send_report,
-            state=state,
-        )
-        for each in (first, second, first):
-            service._inbox.put_nowait((each, lambda each=each: acked.append(each["command_id"])))
-        handling = asyncio.create_task(service._handle_inbox())
-        deadline = time.monotonic() + 10
-        while (len(acked) < 3 or len(reports) < 3) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        handling.cancel()
-        await app.shutdown()
-
-    asyncio.run(main())
-    by_event = sorted((r["event"], r["command_id"]) for r in reports)
-    assert by_event == [
-        ("duplicate", first["command_id"]),
-        ("premise_state_set", first["command_id"]),
-        ("premise_state_set", second["command_id"]),
-    ]
-    assert acked == [first["command_id"], second["command_id"], first["command_id"]]  # each message once, in order
-    assert on_disk_when_acting and all(ids == {first["command_id"], second["command_id"]} for ids in on_disk_when_acting)
