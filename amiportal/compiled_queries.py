@@ -16,10 +16,21 @@ when it is first compiled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: list[Any]
+    positions: dict[str, int]  # where each named value goes among ``params``
+    model: type[Model]
+    converters: list[tuple[int, tuple[list[Callable], Any]]]  # the ORM's per-column converters, by position
+
 
 # Integers no id or count in the project can take; each stands for one named value.
 _SENTINEL_BASE = -7_291_044_615_000
@@ -35,27 +46,31 @@ class CompiledQuery:
         self._build = build
         self._names = names
         self._instances = instances
-        self._compiled: dict[str, tuple[str, list[Any], dict[str, int], type[Model]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _compile(self, alias: str) -> tuple[str, list[Any], dict[str, int], type[Model]]:
+    def _compile(self, alias: str) -> _Compiled:
         if alias not in self._compiled:
             sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(self._names)}
             queryset = self._build(**sentinels)
             if self._instances:
                 queryset = queryset.values_list(*model_columns(queryset.model))
-            sql, params = queryset.query.get_compiler(using=alias).as_sql()
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
             params = list(params)
+            # What the ORM would do to each column's value (a naive SQLite datetime made aware, JSON decoded...).
+            converters = compiler.get_converters([column[0] for column in compiler.select])
             positions = {}
             for name, sentinel in sentinels.items():
                 if params.count(sentinel) != 1:
                     raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {params.count(sentinel)}")
                 positions[name] = params.index(sentinel)
-            self._compiled[alias] = (sql, params, positions, queryset.model)
+            self._compiled[alias] = _Compiled(sql, params, positions, queryset.model, list(converters.items()))
         return self._compiled[alias]
 
     def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[str, list[Any]]:
         """The SQL for database ``using`` and its parameters with ``values`` in place."""
-        sql, params, positions, _ = self._compile(using)
+        compiled = self._compile(using)
+        sql, params, positions = compiled.sql, compiled.params, compiled.positions
         if set(values) != set(positions):
             raise TypeError(f"expected values for {sorted(positions)}, got {sorted(values)}")
         bound = list(params)
@@ -64,18 +79,32 @@ class CompiledQuery:
         return sql, bound
 
     def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[tuple]:
-        """The rows, as the cursor gives them (a ``values_list`` queryset names its columns in order)."""
+        """The rows, each value as the ORM would give it (a ``values_list`` queryset names its columns in order)."""
         sql, params = self.sql_with_params(using=using, **values)
-        with connections[using].cursor() as cursor:
+        connection = connections[using]
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        converters = self._compiled[using].converters
+        if not converters:
+            return rows
+        converted = []
+        for row in rows:
+            values_out = list(row)
+            for position, (functions, expression) in converters:
+                value = values_out[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                values_out[position] = value
+            converted.append(tuple(values_out))
+        return converted
 
     def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Model]:
         """The model instances, as ``Model.from_db`` makes them (``instances=True``)."""
         if not self._instances:
             raise TypeError("objects() needs a CompiledQuery made with instances=True")
         rows = self.rows(using=using, **values)
-        model = self._compile(using)[3]
+        model = self._compile(using).model
         return [model_from_row(model, using, row) for row in rows]
 
 

@@ -55,3 +55,24 @@ def test_a_queryset_using_a_value_twice_is_refused_when_compiled():
     compiled = CompiledQuery(lambda premise_id: Meter.objects.filter(premise_id=premise_id, id=premise_id), "premise_id")
     with pytest.raises(ValueError, match="exactly once"):
         compiled.rows(premise_id=1)
+
+
+def test_values_come_back_as_the_orm_gives_them():
+    """The ORM's converters run on each column: JSON decoded, datetimes aware (SQLite returns them naive), booleans."""
+    from django.contrib.auth import get_user_model
+
+    from han.models import AreaRequest
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    area = AreaRequest.objects.create(
+        kind="status_read", device_class="metering", substation="S", premises_in_area=3, commands_created=1, skipped={"no_network": 2}
+    )
+    columns = ("skipped", "created_at", "premises_in_area")
+    compiled = CompiledQuery(lambda pk: AreaRequest.objects.filter(pk=pk).values_list(*columns), "pk")
+    assert compiled.rows(pk=area.pk) == list(AreaRequest.objects.filter(pk=area.pk).values_list(*columns))
+    assert compiled.rows(pk=area.pk)[0][0] == {"no_network": 2}
+    users = CompiledQuery(lambda pk: get_user_model().objects.filter(pk=pk), "pk", instances=True)
+    (loaded,) = users.objects(pk=user.pk)
+    assert loaded.date_joined == user.date_joined and loaded.date_joined.tzinfo is not None
+    assert loaded.is_active is True
