@@ -206,11 +206,10 @@ def main() -> int:
             cursor.fetchall()
 
     # What every signed-in page of the portal reads around those numbers, as compiled SQL: the user with their roles,
-    # second factor and unread count, the premise with the reader's occupancies, its meters, whether it has a HAN.
+    # second factor and unread count, the premise with the reader's occupancies, its meters with whether it has a HAN (one read).
     from amiportal.accounts.selectors import _USER_WITH_FACTS
     from amiportal.premises.selectors import _AGREEMENTS_WITH_PREMISE
     from billing.commodities import _PREMISE_METERS
-    from han.selectors import _PREMISE_HAN
 
     bench_user_id = CustomerAccount.objects.get(account_number="AC-BENCH").user_id
 
@@ -219,7 +218,6 @@ def main() -> int:
         _AGREEMENTS_WITH_PREMISE.rows(premise_id=premise.pk, user_id=bench_user_id)
         _PREMISE_METERS.rows(premise_id=premise.pk)
         bare_dashboard_sql()
-        _PREMISE_HAN.rows(premise_id=premise.pk)
 
     # Page and bare SQL alternate, run by run, so a change in the machine's load falls on all alike.
     dashboard_ms, bare_dashboard_ms, bare_page_ms = _alternating_medians_ms(

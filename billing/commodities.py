@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from amiportal.compiled_queries import CompiledQuery
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Exists, OuterRef
+
+from amiportal.compiled_queries import CompiledQuery, model_columns, model_from_row
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
 from billing.commodity_pricing import DayCost, days_cost, tariff_units
@@ -23,6 +26,7 @@ from billing.models import Granularity, Tariff
 from billing.selectors import interval_rollups, occupancy_windows, window_for_dates
 from billing.tariff_engine import ZERO, PriceBook, cycle_bounds
 from billing.units import UNITS, convert, stored_unit
+from han.models import HanNetwork
 
 # The kinds with a section of their own, in page order (electricity has the main dashboard).
 SECTION_KINDS = (MeterKind.GAS, MeterKind.WATER)
@@ -75,15 +79,27 @@ class CommoditySection:
         }
 
 
-_PREMISE_METERS = CompiledQuery(
-    lambda premise_id: Meter.objects.filter(premise_id=premise_id).order_by("removed_on", "serial_number"), "premise_id", instances=True
-)
+def _meters_and_han(premise_id):
+    """The premise's meters (outer-joined: one row of NULLs if it has none), each row led by whether it has a HAN network."""
+    has_han = Exists(HanNetwork.objects.filter(premise_id=OuterRef("pk")))
+    return (
+        Premise.objects.filter(pk=premise_id)
+        .annotate(has_han=has_han)
+        .order_by("meters__removed_on", "meters__serial_number")
+        .values_list("has_han", *model_columns(Meter, "meters__"))
+    )
 
 
-def premise_meters(premise: Premise) -> list[Meter]:
-    """Every meter of the premise in one query (compiled once per process), in ``electric_meter``'s order (so its first
-    electric one is that meter)."""
-    return _PREMISE_METERS.objects(premise_id=premise.pk)
+# The dashboard's one read for its meters and its live-demand link: compiled once per process.
+_PREMISE_METERS = CompiledQuery(_meters_and_han, "premise_id")
+
+
+def premise_meters_and_han(premise: Premise) -> tuple[list[Meter], bool]:
+    """Every meter of the premise, in ``electric_meter``'s order (so its first electric one is that meter), and whether
+    the premise has a home-area network: one query."""
+    rows = _PREMISE_METERS.rows(premise_id=premise.pk)
+    meters = [model_from_row(Meter, DEFAULT_DB_ALIAS, row[1:]) for row in rows if row[1] is not None]
+    return meters, bool(rows and rows[0][0])
 
 
 def commodity_meters(meters: list[Meter]) -> list[Meter]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from amiportal.premises.models import Meter, MeterKind, Premise
 from amiportal.premises.selectors import Occupancy
 from billing.appliances import appliance_examples
-from billing.commodities import commodities_context, premise_meters
+from billing.commodities import commodities_context, premise_meters_and_han
 from billing.demand import demand_charge
 from billing.models import Granularity
 from billing.period_charts import HourRows, period_chart
@@ -62,11 +62,19 @@ def dashboard_build(*, premise: Premise, occupancies: list[Occupancy], now: date
     """
     zone = zoneinfo.ZoneInfo(premise.timezone)
     now = (now or datetime.now(UTC)).astimezone(zone)
-    meters = premise_meters(premise)  # one read for the electric meter and the gas and water sections
+    # One read for the electric meter, the gas and water sections and whether the premise has a HAN (live demand).
+    meters, has_han = premise_meters_and_han(premise)
     meter = next((m for m in meters if m.kind == MeterKind.ELECTRIC), None)
     current = any(o.contains(now.date()) for o in occupancies)
     today = now.date() if current else max((o.end for o in occupancies if o.end), default=now.date())
-    context: dict = {"premise": premise, "meter": meter, "current_occupant": current, "today": today, "local_now": now}
+    context: dict = {
+        "premise": premise,
+        "meter": meter,
+        "current_occupant": current,
+        "has_han": has_han,
+        "today": today,
+        "local_now": now,
+    }
     if meter is None or not occupancies:
         context.update(commodities_context(premise=premise, occupancies=occupancies, today=today, meters=meters))
         return context

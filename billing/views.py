@@ -48,7 +48,6 @@ from billing.services.meter_units import MeterUnitChange, meter_unit_change_chec
 from billing.services.tariffs import bill_cycle_set, critical_peak_declare, premise_tariff_assign, tariff_create, tariff_version_create
 from billing.tariff_catalog import premise_tariff_overview, tariff_detail, tariff_list, version_form_initial
 from billing.units import METER_UNITS, UNITS, stored_unit
-from han.selectors import premise_has_han
 
 
 def _download_form(premise, occupancies):
@@ -71,7 +70,7 @@ def dashboard_view(request, premise_id: int):
     except PeriodError as error:
         return _period_error(request, premise, error, reverse("billing:dashboard", args=[premise.pk]))
     context["download_form"] = _download_form(premise, occupancies)
-    if context.get("current_occupant") and premise_has_han(premise=premise):
+    if context["current_occupant"] and context["has_han"]:
         context["live_demand_url"] = reverse("han:customer_live_demand", kwargs={"premise_id": premise.pk})
     return render(request, "billing/dashboard.html", context)
 

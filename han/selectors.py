@@ -9,7 +9,6 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from amiportal.compiled_queries import CompiledQuery
 from amiportal.premises.models import CustomerAccount, Premise, ServiceAgreement
 from amiportal.premises.selectors import premises_occupied_now
 from han.models import (
@@ -195,14 +194,6 @@ def live_demand_for_customer(*, user, premise_id: int) -> DeviceDemand | None:
         raise Http404("No such home.")
     demands = DeviceDemand.objects.filter(device__network__premise=premise, device__state=DeviceState.VERIFIED).select_related("device")
     return max(demands, key=lambda d: (d.device.device_type == DeviceType.METERING, d.measured_at), default=None)
-
-
-_PREMISE_HAN = CompiledQuery(lambda premise_id: HanNetwork.objects.filter(premise_id=premise_id).values_list("pk")[:1], "premise_id")
-
-
-def premise_has_han(*, premise: Premise) -> bool:
-    """Whether the premise has a home-area network (on every dashboard view: compiled once per process)."""
-    return bool(_PREMISE_HAN.rows(premise_id=premise.pk))
 
 
 def area_request_summary(*, area: AreaRequest) -> list[str]:

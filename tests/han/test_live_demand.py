@@ -98,3 +98,30 @@ def test_the_dashboard_shows_the_live_demand_card_only_to_the_household_living_t
     assert f'data-live-demand="/han/customer/premises/{premise_id}/live-demand.json"' in page
     assert "data-live-demand" not in signed_in(peter).get(f"/customer/premises/{premise_id}/usage/").content.decode()
     assert signed_in(alice).get(f"/han/customer/premises/{premise_id}/live-demand.json").json()["demand"] is None
+
+
+def test_the_dashboards_one_read_of_meters_and_han_gives_what_the_orm_does(alice_network):
+    """The dashboard reads the premise's meters and whether it has a HAN network together (the live-demand card)."""
+    from datetime import date
+
+    from amiportal.premises.models import Meter, MeterKind
+    from billing.commodities import premise_meters_and_han
+    from tests.factories import MeterFactory, PremiseFactory
+
+    def orm(premise):
+        meters = list(Meter.objects.filter(premise=premise).order_by("removed_on", "serial_number"))
+        return [(m.pk, m.serial_number, m.kind, m.status, m.installed_on, m.removed_on, m.premise_id) for m in meters]
+
+    def read(premise):
+        meters, has_han = premise_meters_and_han(premise)
+        return [(m.pk, m.serial_number, m.kind, m.status, m.installed_on, m.removed_on, m.premise_id) for m in meters], has_han
+
+    with_han = alice_network.premise
+    MeterFactory(premise=with_han, serial_number="AA-GAS", kind=MeterKind.GAS)
+    MeterFactory(premise=with_han, serial_number="00-OLD", removed_on=date(2023, 5, 1))
+    assert read(with_han) == (orm(with_han), True) and len(orm(with_han)) >= 3
+    without = PremiseFactory()
+    MeterFactory(premise=without, serial_number="Z1")
+    MeterFactory(premise=without, serial_number="A1", kind=MeterKind.WATER)
+    assert read(without) == (orm(without), False) and [row[1] for row in orm(without)] == ["A1", "Z1"]
+    assert read(PremiseFactory()) == ([], False)
