@@ -276,36 +276,34 @@ def _price_now(ahead: list[tuple[datetime, Price | None]]) -> dict | None:
     return {"price": price, "next_at": None, "next_price": None}
 
 
-def _run_cost(ahead: list[tuple[datetime, Price | None]], first: int, kwh: Decimal, hours: int) -> tuple[Decimal, Price] | None:
-    """The cost of spreading ``kwh`` evenly over ``hours`` hours from ``ahead[first]``; None if an hour has no price."""
-    prices = [price for _, price in ahead[first : first + hours]]
-    if None in prices:
-        return None
-    per_hour = kwh / hours
-    return sum((per_hour * price.cents_per_kwh for price in prices), Decimal(0)), prices[0]
-
-
 def _everyday(ahead: list[tuple[datetime, Price | None]], examples) -> list[dict]:
+    """For each appliance run (``kwh`` spread evenly over ``hours`` hours): its cost if started now, and the cheapest start
+    in the next 24 hours (the earliest, among equally cheap ones). Hours without a price end the starts that would use them."""
+    cents = [price.cents_per_kwh if price is not None else None for _, price in ahead]
+    # Prices summed from the first hour: a run's price sum is a difference of two (exact: a few cents, to 28 digits).
+    running, total = [Decimal(0)], Decimal(0)
+    for value in cents:
+        total += value if value is not None else 0
+        running.append(total)
+    unpriced = [index for index, value in enumerate(cents) if value is None]
     out = []
     for name, kwh, hours in examples:
-        now_cost = _run_cost(ahead, 0, kwh, hours)
-        if now_cost is None:
+        per_hour = kwh / hours
+        starts = [step for step in range(min(25, len(ahead) - hours + 1)) if not any(step <= index < step + hours for index in unpriced)]
+        if not starts or starts[0] != 0:
             continue
-        best_start, best = ahead[0][0], now_cost
-        for step in range(1, 25):
-            candidate = _run_cost(ahead, step, kwh, hours)
-            if candidate is not None and candidate[0] < best[0]:
-                best_start, best = ahead[step][0], candidate
+        costs = {step: per_hour * (running[step + hours] - running[step]) for step in starts}
+        best = min(starts, key=lambda step: (costs[step], step))
         out.append(
             {
                 "name": name,
                 "kwh": kwh,
                 "hours": hours,
-                "now": now_cost[0],
-                "cheapest": best[0],
-                "cheapest_at": best_start,
-                "cheapest_period": best[1],
-                "saving": now_cost[0] - best[0],
+                "now": costs[0],
+                "cheapest": costs[best],
+                "cheapest_at": ahead[best][0],
+                "cheapest_period": ahead[best][1],
+                "saving": costs[0] - costs[best],
             }
         )
     return out
