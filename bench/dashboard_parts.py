@@ -5,6 +5,10 @@
 Runs on the database a ``bench/billing_bench.py`` run left (AMI_BENCH_DATABASE_URL). Every part is
 timed alternately with the others, round by round, so a change in the machine's load falls on all
 alike; medians in ms. Nothing here is a pass or a fail (docs/billing-benchmarks.md).
+
+Two rows give the floor under every signed-in page (``bench/_floor_urls.py``): a customer page that does nothing
+(the middleware, the session, the user and the role check) and one that only reads the access rule and renders
+the layout. Whatever the dashboard's own numbers cost comes on top of those.
 """
 
 from __future__ import annotations
@@ -52,8 +56,16 @@ def main() -> int:
             cursor.execute("SELECT 1")
             cursor.fetchone()
 
+    from django.test import override_settings
+
+    floor = override_settings(ROOT_URLCONF="bench._floor_urls")
+    floor.enable()
+    for page in ("empty", "layout"):
+        assert client.get(f"/bench-floor/{page}/{meter.premise_id}/").status_code == 200
     parts = {
         "whole page (test client)": lambda: client.get(url),
+        "signed-in page doing nothing": lambda: client.get(f"/bench-floor/empty/{meter.premise_id}/"),
+        "... with the access read and layout": lambda: client.get(f"/bench-floor/layout/{meter.premise_id}/"),
         "user load (user_for_request)": lambda: PortalModelBackend().get_user(user.pk),
         "access (premise and occupancies)": lambda: premise_and_occupancies_for_customer(user=request.user, premise_id=meter.premise_id),
         "dashboard_build": lambda: dashboard_build(premise=premise, occupancies=occupancies, query={}),
@@ -74,6 +86,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f}, {args.repeat} rounds")
     for name in parts:
         print(f"{name:36} {statistics.median(times[name]):7.2f} ms  {counts[name]:2} queries")
+    floor.disable()
     return 0
 
 
