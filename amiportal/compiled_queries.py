@@ -8,15 +8,20 @@ once, with a sentinel integer standing for each value the caller passes, and aft
 swaps the values into the compiled parameters.
 
 The queryset is still the ORM's, so the filters that carry a rule (whose data a reader may
-see) are written once, in the selector that owns them, as usual. Only integers can be passed
-(ids); a queryset whose compiled parameters do not hold each sentinel exactly once is refused
-when it is first compiled.
+see) are written once, in the selector that owns them, as usual. Values are integers (ids)
+unless ``types`` names another kind for one: ``str`` (compared as it is, as a CharField
+lookup does) or ``date`` (as a DateField lookup passes it to the database). A queryset whose
+compiled parameters do not hold each sentinel exactly once is refused when it is first
+compiled: a value the ORM transforms on its way in (``icontains`` wraps it in ``%``, a date
+compared with a datetime column becomes a datetime) is never found, so it cannot be swapped
+in wrongly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -34,23 +39,57 @@ class _Compiled:
 
 # Integers no id or count in the project can take; each stands for one named value.
 _SENTINEL_BASE = -7_291_044_615_000
+# Days of the year 1 and strings no form or record holds stand for the other kinds of value.
+_DATE_SENTINEL_BASE = date(1, 1, 1)
+_VALUE_TYPES = (int, str, date)
+
+
+def _sentinel(kind: type, index: int) -> Any:
+    if kind is int:
+        return _SENTINEL_BASE - index
+    if kind is str:
+        return f"\x1fcompiled-query-value-{index}\x1f"
+    return _DATE_SENTINEL_BASE + timedelta(days=index)
+
+
+def _checked(name: str, kind: type, value: Any) -> Any:
+    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, or a date (not a datetime)."""
+    if kind is int:
+        return int(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if kind is date and isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise TypeError(f"{name}: expected a {kind.__name__}, got {type(value).__name__}")
+
+
+def _adapted(kind: type, value: Any, connection) -> Any:
+    """What the ORM passes to the database for ``value`` (a DateField lookup adapts dates per backend)."""
+    return connection.ops.adapt_datefield_value(value) if kind is date else value
 
 
 class CompiledQuery:
-    """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with integer values.
+    """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with new values.
 
+    Each value is an integer unless ``types`` says ``str`` or ``date`` for its name.
     ``instances=True``: the queryset is of one model with no joins selected, and ``objects`` gives its instances.
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str, instances: bool = False) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *names: str, types: dict[str, type] | None = None, instances: bool = False) -> None:
+        types = dict(types or {})
+        if unknown := set(types) - set(names):
+            raise TypeError(f"types names values the query does not take: {sorted(unknown)}")
+        if odd := {name: kind for name, kind in types.items() if kind not in _VALUE_TYPES}:
+            raise TypeError(f"values can be int, str or date, not {odd}")
         self._build = build
         self._names = names
+        self._types = {name: types.get(name, int) for name in names}
         self._instances = instances
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, alias: str) -> _Compiled:
         if alias not in self._compiled:
-            sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(self._names)}
+            sentinels = {name: _sentinel(self._types[name], index) for index, name in enumerate(self._names)}
             queryset = self._build(**sentinels)
             if self._instances:
                 queryset = queryset.values_list(*model_columns(queryset.model))
@@ -61,24 +100,28 @@ class CompiledQuery:
             converters = compiler.get_converters([column[0] for column in compiler.select])
             positions = {}
             for name, sentinel in sentinels.items():
-                if params.count(sentinel) != 1:
-                    raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {params.count(sentinel)}")
-                positions[name] = params.index(sentinel)
+                passed = _adapted(self._types[name], sentinel, connections[alias])
+                found = sum(1 for param in params if type(param) is type(passed) and param == passed)
+                if found != 1:
+                    raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {found}")
+                positions[name] = next(at for at, param in enumerate(params) if type(param) is type(passed) and param == passed)
             self._compiled[alias] = _Compiled(sql, params, positions, queryset.model, list(converters.items()))
         return self._compiled[alias]
 
-    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[str, list[Any]]:
+    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> tuple[str, list[Any]]:
         """The SQL for database ``using`` and its parameters with ``values`` in place."""
         compiled = self._compile(using)
         sql, params, positions = compiled.sql, compiled.params, compiled.positions
         if set(values) != set(positions):
             raise TypeError(f"expected values for {sorted(positions)}, got {sorted(values)}")
         bound = list(params)
+        connection = connections[using]
         for name, at in positions.items():
-            bound[at] = int(values[name])
+            kind = self._types[name]
+            bound[at] = _adapted(kind, _checked(name, kind, values[name]), connection)
         return sql, bound
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[tuple]:
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
         """The rows, each value as the ORM would give it (a ``values_list`` queryset names its columns in order)."""
         sql, params = self.sql_with_params(using=using, **values)
         connection = connections[using]
@@ -99,7 +142,7 @@ class CompiledQuery:
             converted.append(tuple(values_out))
         return converted
 
-    def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Model]:
+    def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Model]:
         """The model instances, as ``Model.from_db`` makes them (``instances=True``)."""
         if not self._instances:
             raise TypeError("objects() needs a CompiledQuery made with instances=True")
