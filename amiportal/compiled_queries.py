@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import Field, Model, QuerySet
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery
 
 
 @dataclass(frozen=True)
@@ -159,3 +161,91 @@ def model_columns(model: type[Model], prefix: str = "") -> list[str]:
 def model_from_row(model: type[Model], alias: str, row: tuple) -> Model:
     """An instance of ``model`` from ``row`` holding its concrete columns in ``model_columns`` order."""
     return model.from_db(alias, [field.attname for field in model._meta.concrete_fields], row)
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    fields: list[Field]  # the columns the ORM's save() inserts, in its order
+    returning: list[Field]  # what it reads back (the primary key)
+    converters: list[tuple[int, tuple[list[Callable], Any]]]
+    returning_params: Any
+
+
+class CompiledInsert:
+    """``obj.save(force_insert=True)`` of a new row of ``model``, its INSERT compiled once per database alias.
+
+    ``Model.save`` builds the same INSERT every time; building it is most of an insert's Python
+    cost. ``save`` does what ``Model.save`` does for a new row (related objects checked, each
+    field's ``pre_save`` and database preparation, the primary key read back, the instance
+    marked saved) and runs the compiled statement. Where the ORM's insert would be more than
+    that (a model with its own ``save``, pre_save or post_save receivers for the model, a
+    primary key already set, a value that is an expression, parent models, database defaults,
+    a field with its own placeholder), ``save`` simply calls ``obj.save(force_insert=True)``.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        self._model = model
+        self._compiled: dict[str, _CompiledInsert | None] = {}
+
+    def _compile(self, alias: str) -> _CompiledInsert | None:
+        if alias not in self._compiled:
+            self._compiled[alias] = self._build(alias)
+        return self._compiled[alias]
+
+    def _build(self, alias: str) -> _CompiledInsert | None:
+        meta = self._model._meta
+        connection = connections[alias]
+        plain = (
+            all(getattr(self._model, method) is getattr(Model, method) for method in ("save", "save_base", "_save_table", "_do_insert"))
+            and not meta.proxy
+            and not meta.parents
+            and not meta.order_with_respect_to
+            and meta.auto_field is not None
+            and meta.pk is meta.auto_field
+            and connection.features.can_return_columns_from_insert
+        )
+        # As Model._save_table for a row without a primary key.
+        fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
+        if not plain or any(field.has_db_default() or hasattr(field, "get_placeholder") for field in fields):
+            return None
+        returning = list(meta.db_returning_fields)
+        query = InsertQuery(self._model)
+        query.insert_values(fields, [self._model()])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = returning
+        ((sql, params),) = compiler.as_sql()
+        if len(params) != len(fields) or sql.count("%s") != len(fields):
+            return None
+        converters = compiler.get_converters([field.get_col(meta.db_table) for field in returning])
+        return _CompiledInsert(sql, fields, returning, list(converters.items()), compiler.returning_params)
+
+    def save(self, obj: Model, *, using: str | None = None) -> None:
+        """Insert ``obj`` as ``obj.save(force_insert=True, using=using)`` would."""
+        if type(obj) is not self._model:
+            raise TypeError(f"expected a {self._model.__name__}, got {type(obj).__name__}")
+        using = using or router.db_for_write(self._model, instance=obj)
+        compiled = self._compile(using)
+        if (
+            compiled is None
+            or obj._is_pk_set()
+            or pre_save.has_listeners(self._model)
+            or post_save.has_listeners(self._model)
+            or any(hasattr(getattr(obj, field.attname), "resolve_expression") for field in compiled.fields)
+        ):
+            obj.save(force_insert=True, using=using)
+            return
+        obj._prepare_related_fields_for_save(operation_name="save")
+        connection = connections[using]
+        params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection=connection) for field in compiled.fields]
+        with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            (row,) = connection.ops.fetch_returned_rows(cursor, compiled.returning_params)
+        values = list(row)
+        for position, (functions, expression) in compiled.converters:
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
+        for value, field in zip(values, compiled.returning, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.db = using
+        obj._state.adding = False

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from amiportal.audit.services import audit_append
-from amiportal.compiled_queries import CompiledQuery
+from amiportal.compiled_queries import CompiledInsert, CompiledQuery
 from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
 from han.models import CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind, JobState, WorkOrder
@@ -39,6 +39,8 @@ _LIVE_DEVICE_OF_RADIO = CompiledQuery(
     types={"eui64": str},
     instances=True,
 )
+
+_DEVICE_INSERT = CompiledInsert(Device)
 
 
 def _existing_failed(*, network: HanNetwork, eui64: str) -> Device | None:
@@ -87,7 +89,7 @@ def device_commission(
     device.link_key_sealed = link_key_seal(device=device, link_key=parsed.link_key)
     try:
         # No savepoint of its own: this function's atomic block (a savepoint when nested) rolls back.
-        device.save(force_insert=True)
+        _DEVICE_INSERT.save(device)  # device.save(force_insert=True), its INSERT compiled once per process
     except IntegrityError:
         # Another request registered the same radio a moment ago.
         raise ValidationError(f"Device {parsed.eui64.upper()} was registered by someone else just now.") from None
