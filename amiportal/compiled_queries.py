@@ -15,6 +15,10 @@ compiled parameters do not hold each sentinel exactly once is refused when it is
 compiled: a value the ORM transforms on its way in (``icontains`` wraps it in ``%``, a date
 compared with a datetime column becomes a datetime) is never found, so it cannot be swapped
 in wrongly.
+
+A ``CompiledInsert`` does the same for ``Model.save`` of a new row (the installer's
+submission inserts a device and a command each time): the INSERT is built once, and each
+save only prepares the row's values as the ORM would.
 """
 
 from __future__ import annotations
