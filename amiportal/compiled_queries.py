@@ -8,19 +8,30 @@ once, with a sentinel integer standing for each value the caller passes, and aft
 swaps the values into the compiled parameters.
 
 The queryset is still the ORM's, so the filters that carry a rule (whose data a reader may
-see) are written once, in the selector that owns them, as usual. Only integers can be passed
-(ids); a queryset whose compiled parameters do not hold each sentinel exactly once is refused
-when it is first compiled.
+see) are written once, in the selector that owns them, as usual. Values are integers (ids)
+unless ``types`` names another kind for one: ``str`` (compared as it is, as a CharField
+lookup does) or ``date`` (as a DateField lookup passes it to the database). A queryset whose
+compiled parameters do not hold each sentinel exactly once is refused when it is first
+compiled: a value the ORM transforms on its way in (``icontains`` wraps it in ``%``, a date
+compared with a datetime column becomes a datetime) is never found, so it cannot be swapped
+in wrongly.
+
+A ``CompiledInsert`` does the same for ``Model.save`` of a new row (the installer's
+submission inserts a device and a command each time): the INSERT is built once, and each
+save only prepares the row's values as the ORM would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import Field, Model, QuerySet
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery
 
 
 @dataclass(frozen=True)
@@ -34,23 +45,57 @@ class _Compiled:
 
 # Integers no id or count in the project can take; each stands for one named value.
 _SENTINEL_BASE = -7_291_044_615_000
+# Days of the year 1 and strings no form or record holds stand for the other kinds of value.
+_DATE_SENTINEL_BASE = date(1, 1, 1)
+_VALUE_TYPES = (int, str, date)
+
+
+def _sentinel(kind: type, index: int) -> Any:
+    if kind is int:
+        return _SENTINEL_BASE - index
+    if kind is str:
+        return f"\x1fcompiled-query-value-{index}\x1f"
+    return _DATE_SENTINEL_BASE + timedelta(days=index)
+
+
+def _checked(name: str, kind: type, value: Any) -> Any:
+    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, or a date (not a datetime)."""
+    if kind is int:
+        return int(value)
+    if kind is str and isinstance(value, str):
+        return value
+    if kind is date and isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise TypeError(f"{name}: expected a {kind.__name__}, got {type(value).__name__}")
+
+
+def _adapted(kind: type, value: Any, connection) -> Any:
+    """What the ORM passes to the database for ``value`` (a DateField lookup adapts dates per backend)."""
+    return connection.ops.adapt_datefield_value(value) if kind is date else value
 
 
 class CompiledQuery:
-    """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with integer values.
+    """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with new values.
 
+    Each value is an integer unless ``types`` says ``str`` or ``date`` for its name.
     ``instances=True``: the queryset is of one model with no joins selected, and ``objects`` gives its instances.
     """
 
-    def __init__(self, build: Callable[..., QuerySet], *names: str, instances: bool = False) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *names: str, types: dict[str, type] | None = None, instances: bool = False) -> None:
+        types = dict(types or {})
+        if unknown := set(types) - set(names):
+            raise TypeError(f"types names values the query does not take: {sorted(unknown)}")
+        if odd := {name: kind for name, kind in types.items() if kind not in _VALUE_TYPES}:
+            raise TypeError(f"values can be int, str or date, not {odd}")
         self._build = build
         self._names = names
+        self._types = {name: types.get(name, int) for name in names}
         self._instances = instances
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, alias: str) -> _Compiled:
         if alias not in self._compiled:
-            sentinels = {name: _SENTINEL_BASE - index for index, name in enumerate(self._names)}
+            sentinels = {name: _sentinel(self._types[name], index) for index, name in enumerate(self._names)}
             queryset = self._build(**sentinels)
             if self._instances:
                 queryset = queryset.values_list(*model_columns(queryset.model))
@@ -61,24 +106,28 @@ class CompiledQuery:
             converters = compiler.get_converters([column[0] for column in compiler.select])
             positions = {}
             for name, sentinel in sentinels.items():
-                if params.count(sentinel) != 1:
-                    raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {params.count(sentinel)}")
-                positions[name] = params.index(sentinel)
+                passed = _adapted(self._types[name], sentinel, connections[alias])
+                found = sum(1 for param in params if type(param) is type(passed) and param == passed)
+                if found != 1:
+                    raise ValueError(f"{name}: the compiled query must hold its value exactly once, found {found}")
+                positions[name] = next(at for at, param in enumerate(params) if type(param) is type(passed) and param == passed)
             self._compiled[alias] = _Compiled(sql, params, positions, queryset.model, list(converters.items()))
         return self._compiled[alias]
 
-    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> tuple[str, list[Any]]:
+    def sql_with_params(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> tuple[str, list[Any]]:
         """The SQL for database ``using`` and its parameters with ``values`` in place."""
         compiled = self._compile(using)
         sql, params, positions = compiled.sql, compiled.params, compiled.positions
         if set(values) != set(positions):
             raise TypeError(f"expected values for {sorted(positions)}, got {sorted(values)}")
         bound = list(params)
+        connection = connections[using]
         for name, at in positions.items():
-            bound[at] = int(values[name])
+            kind = self._types[name]
+            bound[at] = _adapted(kind, _checked(name, kind, values[name]), connection)
         return sql, bound
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[tuple]:
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[tuple]:
         """The rows, each value as the ORM would give it (a ``values_list`` queryset names its columns in order)."""
         sql, params = self.sql_with_params(using=using, **values)
         connection = connections[using]
@@ -99,7 +148,7 @@ class CompiledQuery:
             converted.append(tuple(values_out))
         return converted
 
-    def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[Model]:
+    def objects(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Model]:
         """The model instances, as ``Model.from_db`` makes them (``instances=True``)."""
         if not self._instances:
             raise TypeError("objects() needs a CompiledQuery made with instances=True")
@@ -116,3 +165,91 @@ def model_columns(model: type[Model], prefix: str = "") -> list[str]:
 def model_from_row(model: type[Model], alias: str, row: tuple) -> Model:
     """An instance of ``model`` from ``row`` holding its concrete columns in ``model_columns`` order."""
     return model.from_db(alias, [field.attname for field in model._meta.concrete_fields], row)
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    sql: str
+    fields: list[Field]  # the columns the ORM's save() inserts, in its order
+    returning: list[Field]  # what it reads back (the primary key)
+    converters: list[tuple[int, tuple[list[Callable], Any]]]
+    returning_params: Any
+
+
+class CompiledInsert:
+    """``obj.save(force_insert=True)`` of a new row of ``model``, its INSERT compiled once per database alias.
+
+    ``Model.save`` builds the same INSERT every time; building it is most of an insert's Python
+    cost. ``save`` does what ``Model.save`` does for a new row (related objects checked, each
+    field's ``pre_save`` and database preparation, the primary key read back, the instance
+    marked saved) and runs the compiled statement. Where the ORM's insert would be more than
+    that (a model with its own ``save``, pre_save or post_save receivers for the model, a
+    primary key already set, a value that is an expression, parent models, database defaults,
+    a field with its own placeholder), ``save`` simply calls ``obj.save(force_insert=True)``.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        self._model = model
+        self._compiled: dict[str, _CompiledInsert | None] = {}
+
+    def _compile(self, alias: str) -> _CompiledInsert | None:
+        if alias not in self._compiled:
+            self._compiled[alias] = self._build(alias)
+        return self._compiled[alias]
+
+    def _build(self, alias: str) -> _CompiledInsert | None:
+        meta = self._model._meta
+        connection = connections[alias]
+        plain = (
+            all(getattr(self._model, method) is getattr(Model, method) for method in ("save", "save_base", "_save_table", "_do_insert"))
+            and not meta.proxy
+            and not meta.parents
+            and not meta.order_with_respect_to
+            and meta.auto_field is not None
+            and meta.pk is meta.auto_field
+            and connection.features.can_return_columns_from_insert
+        )
+        # As Model._save_table for a row without a primary key.
+        fields = [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
+        if not plain or any(field.has_db_default() or hasattr(field, "get_placeholder") for field in fields):
+            return None
+        returning = list(meta.db_returning_fields)
+        query = InsertQuery(self._model)
+        query.insert_values(fields, [self._model()])
+        compiler = query.get_compiler(using=alias)
+        compiler.returning_fields = returning
+        ((sql, params),) = compiler.as_sql()
+        if len(params) != len(fields) or sql.count("%s") != len(fields):
+            return None
+        converters = compiler.get_converters([field.get_col(meta.db_table) for field in returning])
+        return _CompiledInsert(sql, fields, returning, list(converters.items()), compiler.returning_params)
+
+    def save(self, obj: Model, *, using: str | None = None) -> None:
+        """Insert ``obj`` as ``obj.save(force_insert=True, using=using)`` would."""
+        if type(obj) is not self._model:
+            raise TypeError(f"expected a {self._model.__name__}, got {type(obj).__name__}")
+        using = using or router.db_for_write(self._model, instance=obj)
+        compiled = self._compile(using)
+        if (
+            compiled is None
+            or obj._is_pk_set()
+            or pre_save.has_listeners(self._model)
+            or post_save.has_listeners(self._model)
+            or any(hasattr(getattr(obj, field.attname), "resolve_expression") for field in compiled.fields)
+        ):
+            obj.save(force_insert=True, using=using)
+            return
+        obj._prepare_related_fields_for_save(operation_name="save")
+        connection = connections[using]
+        params = [field.get_db_prep_save(field.pre_save(obj, add=True), connection=connection) for field in compiled.fields]
+        with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            (row,) = connection.ops.fetch_returned_rows(cursor, compiled.returning_params)
+        values = list(row)
+        for position, (functions, expression) in compiled.converters:
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
+        for value, field in zip(values, compiled.returning, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.db = using
+        obj._state.adding = False

@@ -250,3 +250,35 @@ def test_checkpoint_export_writes_json_lines(tmp_path):
     call_command("audit_checkpoint", export="-", stdout=out, stderr=io.StringIO())
     line = json.loads(out.getvalue().strip())
     assert line["seq"] == 5 and len(line["signature"]) == 128 and len(line["public_key"]) == 64
+
+
+@pytest.mark.objective("SO-U8")
+def test_a_change_whose_entry_failed_cannot_commit_even_if_the_caller_catches_the_error(monkeypatch):
+    """The append opens no savepoint of its own: its failure fails the caller's transaction, never just the entry."""
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    from amiportal.audit import chain
+    from tests.factories import PremiseFactory
+
+    def broken_mac(entry_hash):
+        raise RuntimeError("the MAC key is gone")
+
+    monkeypatch.setattr(chain, "entry_mac", broken_mac)
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        PremiseFactory()
+        try:
+            audit_append(action="test.change", actor_label="tester")
+        except RuntimeError:
+            pass  # a careless caller carries on...
+        PremiseFactory()  # ...but its transaction can only roll back
+
+
+def test_an_append_inside_a_transaction_adds_no_savepoint():
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        audit_append(action="test.change", actor_label="tester")
+    assert not [query["sql"] for query in queries if "SAVEPOINT" in query["sql"].upper()]
+    assert AuditEntry.objects.count() == 1

@@ -76,3 +76,62 @@ def test_values_come_back_as_the_orm_gives_them():
     (loaded,) = users.objects(pk=user.pk)
     assert loaded.date_joined == user.date_joined and loaded.date_joined.tzinfo is not None
     assert loaded.is_active is True
+
+
+def test_string_and_date_values_match_the_orm():
+    from datetime import date
+
+    early = ServiceAgreementFactory(move_in=date(2020, 3, 1))
+    late = ServiceAgreementFactory(move_in=date(2024, 6, 1))
+    compiled = CompiledQuery(
+        lambda service_point_id, moved_in_by: ServiceAgreement.objects.filter(
+            premise__service_point_id=service_point_id, move_in__lte=moved_in_by
+        ).values_list("pk", "move_in"),
+        "service_point_id",
+        "moved_in_by",
+        types={"service_point_id": str, "moved_in_by": date},
+    )
+    for agreement in (early, late):
+        for day in (date(2019, 12, 31), date(2020, 3, 1), date(2024, 5, 31), date(2030, 1, 1)):
+            expected = list(
+                ServiceAgreement.objects.filter(premise__service_point_id=agreement.premise.service_point_id, move_in__lte=day).values_list(
+                    "pk", "move_in"
+                )
+            )
+            assert compiled.rows(service_point_id=agreement.premise.service_point_id, moved_in_by=day) == expected
+    # A string is compared as it is: SQL in it is only text, and no other premise's rows come back.
+    assert compiled.rows(service_point_id=f"{early.premise.service_point_id}' OR '1'='1", moved_in_by=date(2030, 1, 1)) == []
+
+
+def test_a_value_of_the_wrong_kind_is_refused():
+    from datetime import date, datetime
+
+    compiled = CompiledQuery(
+        lambda eui64, day: ServiceAgreement.objects.filter(premise__service_point_id=eui64, move_in=day),
+        "eui64",
+        "day",
+        types={"eui64": str, "day": date},
+    )
+    with pytest.raises(TypeError):
+        compiled.rows(eui64=12, day=date(2026, 1, 1))
+    with pytest.raises(TypeError):
+        compiled.rows(eui64="x", day="2026-01-01")
+    with pytest.raises(TypeError):
+        compiled.rows(eui64="x", day=datetime(2026, 1, 1))  # a datetime is a date to Python, not to a DateField
+    with pytest.raises(TypeError):
+        CompiledQuery(lambda pk: Meter.objects.filter(pk=pk), "pk", types={"pk": float})
+    with pytest.raises(TypeError):
+        CompiledQuery(lambda pk: Meter.objects.filter(pk=pk), "pk", types={"other": str})
+
+
+def test_a_string_the_orm_transforms_is_refused_when_compiled():
+    """``icontains`` passes ``%value%``, not the value: swapping the value in would change the lookup, so it is refused."""
+    compiled = CompiledQuery(lambda text: Meter.objects.filter(serial_number__icontains=text), "text", types={"text": str})
+    with pytest.raises(ValueError, match="exactly once"):
+        compiled.rows(text="abc")
+
+
+def test_a_query_without_values_runs_as_compiled():
+    first, second = MeterFactory(), MeterFactory()
+    compiled = CompiledQuery(lambda: Meter.objects.order_by("-pk").values_list("pk")[:1])
+    assert compiled.rows() == [(max(first.pk, second.pk),)]

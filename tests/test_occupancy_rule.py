@@ -49,3 +49,27 @@ def test_a_vacant_premise_has_no_current_account():
     premise = _home("America/Chicago", UserFactory(), move_in=date(2020, 1, 1), move_out=date(2021, 1, 1))
     assert current_account_ids(premise_ids={premise.pk}) == {premise.pk: None}
     assert current_agreement(premise=premise) is None
+
+
+@pytest.mark.objective("SO-C4")
+def test_one_premises_compiled_read_gives_what_the_read_of_many_gives():
+    """``current_account_ids`` of one premise runs a query compiled once per process; of several, the ORM's. Same answers."""
+    users = [UserFactory() for _ in range(6)]
+    tokyo_new = _home("Asia/Tokyo", users[0], move_in=date(2026, 1, 1))
+    chicago_new = _home("America/Chicago", users[1], move_in=date(2026, 1, 1))
+    chicago_left = _home("America/Chicago", users[2], move_in=date(2025, 1, 1), move_out=date(2025, 12, 31))
+    moved_on = _home("America/Chicago", users[3], move_in=date(2020, 1, 1), move_out=date(2023, 12, 31))
+    ServiceAgreementFactory(account=CustomerAccountFactory(user=users[4]), premise=moved_on, move_in=date(2024, 1, 1))
+    # Overlapping agreements (a data error): the earliest move-in wins either way.
+    overlap = _home("America/Chicago", users[5], move_in=date(2022, 1, 1), move_out=date(2030, 12, 31))
+    ServiceAgreementFactory(account=CustomerAccountFactory(user=UserFactory()), premise=overlap, move_in=date(2023, 1, 1))
+    premises = [tokyo_new, chicago_new, chicago_left, moved_on, overlap, PremiseFactory()]
+    for now in (NEW_YEAR_UTC, datetime(2026, 1, 1, 12, 0, tzinfo=UTC), datetime(2023, 6, 1, tzinfo=UTC), None):
+        together = current_account_ids(premise_ids={premise.pk for premise in premises}, now=now)
+        for premise in premises:
+            assert current_account_ids(premise_ids={premise.pk}, now=now) == {premise.pk: together[premise.pk]}
+    assert current_account_ids(premise_ids={tokyo_new.pk}, now=NEW_YEAR_UTC) == {tokyo_new.pk: users[0].customer_account.pk}
+    assert current_account_ids(premise_ids={chicago_new.pk}, now=NEW_YEAR_UTC) == {chicago_new.pk: None}
+    assert current_account_ids(premise_ids={chicago_left.pk}, now=NEW_YEAR_UTC) == {chicago_left.pk: users[2].customer_account.pk}
+    assert current_account_ids(premise_ids={moved_on.pk}) == {moved_on.pk: users[4].customer_account.pk}
+    assert current_account_ids(premise_ids={overlap.pk}) == {overlap.pk: users[5].customer_account.pk}

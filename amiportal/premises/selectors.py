@@ -44,10 +44,15 @@ def premise_local_date(*, zone: str, now: datetime | None = None) -> date:
     return timezone.localdate(now or timezone.now(), timezone=zoneinfo.ZoneInfo(zone))
 
 
-def _loosely_in_force(now: datetime) -> Q:
-    """Agreements that may be in force at ``now`` in some zone: every zone's date is within a day of UTC's."""
+def _loose_window(now: datetime) -> dict[str, date]:
+    """The bounds of ``_loosely_in_force`` at ``now``: every zone's date is within a day of UTC's."""
     utc_day = timezone.localdate(now, timezone=UTC)
-    return Q(move_in__lte=utc_day + timedelta(days=1)) & (Q(move_out__isnull=True) | Q(move_out__gte=utc_day - timedelta(days=1)))
+    return {"move_in_by": utc_day + timedelta(days=1), "move_out_from": utc_day - timedelta(days=1)}
+
+
+def _loosely_in_force(*, move_in_by: date, move_out_from: date) -> Q:
+    """Agreements that may be in force in some zone, given ``_loose_window``'s bounds."""
+    return Q(move_in__lte=move_in_by) & (Q(move_out__isnull=True) | Q(move_out__gte=move_out_from))
 
 
 def agreement_in_force(*, move_in: date, move_out: date | None, zone: str, now: datetime | None = None) -> bool:
@@ -55,19 +60,30 @@ def agreement_in_force(*, move_in: date, move_out: date | None, zone: str, now: 
     return Occupancy(move_in, move_out).contains(premise_local_date(zone=zone, now=now))
 
 
-def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime | None) -> list[tuple[int, int, date]]:
-    """(premise id, account id, move-in) of the agreements in force now, each on its premise's local date."""
-    now = now or timezone.now()
-    rows = agreements.filter(_loosely_in_force(now)).values_list("premise_id", "account_id", "move_in", "move_out", "premise__timezone")
+def _in_force_candidates(agreements: QuerySet[ServiceAgreement], *, move_in_by: date, move_out_from: date) -> QuerySet:
+    """(premise id, account id, move-in, move-out, premise zone) of the agreements that may be in force (``_loose_window``)."""
+    return agreements.filter(_loosely_in_force(move_in_by=move_in_by, move_out_from=move_out_from)).values_list(
+        "premise_id", "account_id", "move_in", "move_out", "premise__timezone"
+    )
+
+
+def _in_force_now(candidates, now: datetime) -> list[tuple[int, int, date]]:
+    """(premise id, account id, move-in) of the ``_in_force_candidates`` rows in force at ``now``, each on its premise's local date."""
     # The same rule as agreement_in_force, with each zone's local date worked out once (a fan-out reads 100,000 rows).
     today_in: dict[str, date] = {}
     found = []
-    for premise_id, account_id, move_in, move_out, zone in rows:
+    for premise_id, account_id, move_in, move_out, zone in candidates:
         if zone not in today_in:
             today_in[zone] = premise_local_date(zone=zone, now=now)
         if Occupancy(move_in, move_out).contains(today_in[zone]):
             found.append((premise_id, account_id, move_in))
     return found
+
+
+def _agreements_in_force(agreements: QuerySet[ServiceAgreement], now: datetime | None) -> list[tuple[int, int, date]]:
+    """(premise id, account id, move-in) of the agreements in force now, each on its premise's local date."""
+    now = now or timezone.now()
+    return _in_force_now(_in_force_candidates(agreements, **_loose_window(now)), now)
 
 
 def premises_occupied_now(*, user, now: datetime | None = None) -> QuerySet[Premise]:
@@ -135,6 +151,22 @@ def premise_and_occupancies_for_customer(*, user, premise_id: int) -> tuple[Prem
     return model_from_row(Premise, DEFAULT_DB_ALIAS, rows[0][2:]), [Occupancy(row[0], row[1]) for row in rows]
 
 
+def _premises_agreements(premise_ids) -> QuerySet[ServiceAgreement]:
+    return ServiceAgreement.objects.filter(premise_id__in=premise_ids)
+
+
+# One premise's candidates (an audited change at one premise asks on every request): compiled once per process.
+_ONE_PREMISE_CANDIDATES = CompiledQuery(
+    lambda premise_id, move_in_by, move_out_from: _in_force_candidates(
+        _premises_agreements([premise_id]), move_in_by=move_in_by, move_out_from=move_out_from
+    ),
+    "premise_id",
+    "move_in_by",
+    "move_out_from",
+    types={"move_in_by": date, "move_out_from": date},
+)
+
+
 def current_account_ids(*, premise_ids: set[int], now: datetime | None = None) -> dict[int, int | None]:
     """The account of each premise's agreement in force now (None when vacant), in one query.
 
@@ -144,8 +176,14 @@ def current_account_ids(*, premise_ids: set[int], now: datetime | None = None) -
     found: dict[int, int | None] = dict.fromkeys(premise_ids)
     if not premise_ids:
         return found
+    now = now or timezone.now()
+    if len(premise_ids) == 1:
+        (premise_id,) = premise_ids
+        candidates = _ONE_PREMISE_CANDIDATES.rows(premise_id=premise_id, **_loose_window(now))
+    else:
+        candidates = _in_force_candidates(_premises_agreements(premise_ids), **_loose_window(now))
     picked: dict[int, date] = {}
-    for premise_id, account_id, move_in in _agreements_in_force(ServiceAgreement.objects.filter(premise_id__in=premise_ids), now):
+    for premise_id, account_id, move_in in _in_force_now(candidates, now):
         if premise_id not in picked or move_in < picked[premise_id]:
             picked[premise_id] = move_in
             found[premise_id] = account_id

@@ -9,11 +9,15 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from amiportal.compiled_queries import CompiledInsert
 from amiportal.leases import lease_handoff_deadline
 from han.commands import CommandType, Target, UnknownCommandType, command_type
 from han.commands.targets import DEVICE_CLASSES, network_devices_of_class
 from han.models import CoordinatorCommand, Device, HanNetwork, WorkOrder
 from han.services.sweeper import relay_queue
+
+# Every command's row (one a device on the installer's path): its INSERT compiled once per process.
+_COMMAND_INSERT = CompiledInsert(CoordinatorCommand)
 
 
 def coordinator_command_create(
@@ -45,7 +49,7 @@ def coordinator_command_create(
         if not devices:
             raise ValidationError(f"No {DEVICE_CLASSES[device_class][0]} on this home's network.", code="no_device_in_class")
         parameters = class_parameters(parameters, device_class=device_class, devices=devices)
-    return CoordinatorCommand.objects.create(
+    command = CoordinatorCommand(
         kind=kind_type.kind,
         network=network,
         coordinator=network.coordinator,
@@ -55,6 +59,8 @@ def coordinator_command_create(
         parameters=parameters,
         lease_expires_at=lease_handoff_deadline(relay_queue()),  # the hand-off deadline, written with the row
     )
+    _COMMAND_INSERT.save(command)  # as CoordinatorCommand.objects.create(...)
+    return command
 
 
 def command_type_checked(*, kind: str, target: Target) -> CommandType:

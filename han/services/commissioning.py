@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from amiportal.audit.services import audit_append
+from amiportal.compiled_queries import CompiledInsert, CompiledQuery
 from amiportal.premises.selectors import current_account_ids
 from han.install_codes import ParsedInstallCode
 from han.models import CoordinatorCommand, Device, DeviceState, HanNetwork, JobKind, JobState, WorkOrder
@@ -31,9 +32,20 @@ def _account_id(network: HanNetwork) -> int | None:
     return current_account_ids(premise_ids={network.premise_id})[network.premise_id]
 
 
+# The live registration of a radio (at most one: ``han_device_eui64_live_unique``), on every submission: compiled once per process.
+_LIVE_DEVICE_OF_RADIO = CompiledQuery(
+    lambda eui64: Device.objects.exclude(state=DeviceState.DECOMMISSIONED).filter(eui64=eui64)[:1],
+    "eui64",
+    types={"eui64": str},
+    instances=True,
+)
+
+_DEVICE_INSERT = CompiledInsert(Device)
+
+
 def _existing_failed(*, network: HanNetwork, eui64: str) -> Device | None:
     """The failed registration of this radio here (which a new install code replaces), or None; refuses any other."""
-    existing = Device.objects.exclude(state=DeviceState.DECOMMISSIONED).filter(eui64=eui64).first()
+    existing = next(iter(_LIVE_DEVICE_OF_RADIO.objects(eui64=eui64)), None)
     if existing is None:
         return None
     if existing.network_id != network.pk:
@@ -77,7 +89,7 @@ def device_commission(
     device.link_key_sealed = link_key_seal(device=device, link_key=parsed.link_key)
     try:
         # No savepoint of its own: this function's atomic block (a savepoint when nested) rolls back.
-        device.save(force_insert=True)
+        _DEVICE_INSERT.save(device)  # device.save(force_insert=True), its INSERT compiled once per process
     except IntegrityError:
         # Another request registered the same radio a moment ago.
         raise ValidationError(f"Device {parsed.eui64.upper()} was registered by someone else just now.") from None
