@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from celery import shared_task  # noqa: E402
 
+from bench._han_values import eui64, install_code, percentile  # noqa: E402
 from bench._setup import BENCH_DATABASE, ROOT, django_setup, prepare_database, print_table  # noqa: E402
 
 # Its own database, so concurrent runs of other benchmarks keep theirs (AMI_BENCH_DATABASE_URL may already name it).
@@ -81,25 +82,6 @@ def han_ping(reply_to: str) -> None:
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def install_code() -> str:
-    from zigpy.util import CrcX25
-
-    body = os.urandom(16)
-    crc = CrcX25()
-    crc.process(body)
-    return (body + crc.finalbytes(byteorder="little")).hex().upper()
-
-
-def eui64(n: int) -> str:
-    raw = b"\x00\x0d\x6f" + n.to_bytes(5, "big")
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def ms(seconds: float) -> str:

@@ -33,29 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._han_values import eui64, install_code, percentile  # noqa: E402
 from bench._setup import BENCH_DATABASE, django_setup, prepare_database, print_table  # noqa: E402
 
 DATABASE_URL = os.environ.get("AMI_BENCH_HAN_SUBMISSION_DATABASE_URL", BENCH_DATABASE.rsplit("/", 1)[0] + "/amiportal_bench_han_submission")
 DEVICE_TYPES = ["ihd", "pct", "load_control", "evse", "smart_appliance"]
-
-
-def install_code() -> str:
-    from zigpy.util import CrcX25
-
-    body = os.urandom(16)
-    crc = CrcX25()
-    crc.process(body)
-    return (body + crc.finalbytes(byteorder="little")).hex().upper()
-
-
-def eui64(n: int) -> str:
-    raw = b"\x00\x0d\x6f" + n.to_bytes(5, "big")
-    return ":".join(f"{b:02x}" for b in raw)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def create_world(premises: int):

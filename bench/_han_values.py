@@ -1,0 +1,26 @@
+"""What the HAN benchmarks share: install codes and radio addresses as devices carry them, and a percentile."""
+
+from __future__ import annotations
+
+import os
+
+
+def install_code() -> str:
+    """A random 16-byte install code with its CRC, as printed on a device (hex)."""
+    from zigpy.util import CrcX25
+
+    body = os.urandom(16)
+    crc = CrcX25()
+    crc.process(body)
+    return (body + crc.finalbytes(byteorder="little")).hex().upper()
+
+
+def eui64(n: int) -> str:
+    """The ``n``-th radio address of a made-up vendor block."""
+    raw = b"\x00\x0d\x6f" + n.to_bytes(5, "big")
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
