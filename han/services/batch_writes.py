@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.models import BinaryField, Case, DateTimeField, F, PositiveBigIntegerField, PositiveIntegerField, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
-from han.models import STATE_PATH, Coordinator, Device, DeviceState
+from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
 from han.services.report_checks import ReportWindow
 
 
@@ -74,6 +74,15 @@ def _devices_move_sql(state: DeviceState, names: tuple[str, ...], moves: list[De
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
+
+
+def jobs_done(job_ids: list[int]) -> None:
+    """Mark the jobs done (their detail cleared), as ``QuerySet.update`` would: ``updated_at`` is not touched."""
+    if connection.vendor != "postgresql":
+        CoordinatorCommand.objects.filter(pk__in=job_ids).update(state=JobState.DONE, detail="")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE han_coordinatorcommand SET state = %s, detail = '' WHERE id = ANY(%s)", [str(JobState.DONE), list(job_ids)])
 
 
 @dataclass(frozen=True)

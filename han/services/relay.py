@@ -31,7 +31,7 @@ from han import broker
 from han.commands import UnknownCommandType, command_type
 from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
-from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move
+from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move, jobs_done
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
@@ -165,7 +165,7 @@ class _Batch:
                 permit_window_record(job_id=job_id, opened_at=opened_at)
         self.permit_windows = {}
         if self.done_jobs:
-            CoordinatorCommand.objects.filter(pk__in=self.done_jobs).update(state=JobState.DONE, detail="")
+            jobs_done(sorted(self.done_jobs))
             self.done_jobs = set()
 
     def discard_pending(self) -> None:
