@@ -14,7 +14,9 @@ lookup does) or ``date`` (as a DateField lookup passes it to the database). A qu
 compiled parameters do not hold each sentinel exactly once is refused when it is first
 compiled: a value the ORM transforms on its way in (``icontains`` wraps it in ``%``, a date
 compared with a datetime column becomes a datetime) is never found, so it cannot be swapped
-in wrongly.
+in wrongly. On PostgreSQL, ``list`` is a kind too: any number of values in one parameter, which
+the queryset compares with a column through ``AnyOf`` (``column = ANY(%s)``), never through
+``__in``, whose SQL has one placeholder per value.
 
 A ``CompiledInsert`` does the same for ``Model.save`` of a new row (the installer's
 submission inserts a device and a command each time): the INSERT is built once, and each
@@ -29,7 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
-from django.db.models import Field, Model, QuerySet
+from django.db.models import BooleanField, Expression, F, Field, Model, QuerySet
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
@@ -47,11 +49,11 @@ class _Compiled:
 _SENTINEL_BASE = -7_291_044_615_000
 # Days of the year 1 and strings no form or record holds stand for the other kinds of value.
 _DATE_SENTINEL_BASE = date(1, 1, 1)
-_VALUE_TYPES = (int, str, date)
+_VALUE_TYPES = (int, str, date, list)
 
 
 def _sentinel(kind: type, index: int) -> Any:
-    if kind is int:
+    if kind is int or kind is list:  # a list's sentinel reaches the parameters as it is, through AnyOf
         return _SENTINEL_BASE - index
     if kind is str:
         return f"\x1fcompiled-query-value-{index}\x1f"
@@ -59,9 +61,12 @@ def _sentinel(kind: type, index: int) -> Any:
 
 
 def _checked(name: str, kind: type, value: Any) -> Any:
-    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, or a date (not a datetime)."""
+    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, a date (not a datetime), or a list
+    (from any iterable but a string)."""
     if kind is int:
         return int(value)
+    if kind is list and not isinstance(value, str | bytes | dict) and hasattr(value, "__iter__"):
+        return list(value)
     if kind is str and isinstance(value, str):
         return value
     if kind is date and isinstance(value, date) and not isinstance(value, datetime):
@@ -74,10 +79,32 @@ def _adapted(kind: type, value: Any, connection) -> Any:
     return connection.ops.adapt_datefield_value(value) if kind is date else value
 
 
+class AnyOf(Expression):
+    """A filter ``column = ANY(%s)``: one parameter, a list (PostgreSQL), whatever its length; a ``CompiledQuery``'s ``list`` value."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, column: str, values: Any) -> None:
+        super().__init__()
+        self.column = F(column)
+        self.values = values
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.column)
+        return f"{sql} = ANY(%s)", [*params, self.values]
+
+
 class CompiledQuery:
     """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with new values.
 
-    Each value is an integer unless ``types`` says ``str`` or ``date`` for its name.
+    Each value is an integer unless ``types`` says ``str``, ``date`` or ``list`` (PostgreSQL, through ``AnyOf``) for its name.
     ``instances=True``: the queryset is of one model with no joins selected, and ``objects`` gives its instances.
     """
 
@@ -86,7 +113,7 @@ class CompiledQuery:
         if unknown := set(types) - set(names):
             raise TypeError(f"types names values the query does not take: {sorted(unknown)}")
         if odd := {name: kind for name, kind in types.items() if kind not in _VALUE_TYPES}:
-            raise TypeError(f"values can be int, str or date, not {odd}")
+            raise TypeError(f"values can be int, str, date or list, not {odd}")
         self._build = build
         self._names = names
         self._types = {name: types.get(name, int) for name in names}
@@ -95,6 +122,8 @@ class CompiledQuery:
 
     def _compile(self, alias: str) -> _Compiled:
         if alias not in self._compiled:
+            if list in self._types.values() and connections[alias].vendor != "postgresql":
+                raise ValueError("list values need PostgreSQL (column = ANY(array))")
             sentinels = {name: _sentinel(self._types[name], index) for index, name in enumerate(self._names)}
             queryset = self._build(**sentinels)
             if self._instances:

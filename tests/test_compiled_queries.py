@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amiportal.compiled_queries import CompiledQuery
+from amiportal.compiled_queries import AnyOf, CompiledQuery
 from amiportal.premises.models import Meter, ServiceAgreement
 from tests.factories import MeterFactory, ServiceAgreementFactory
 
@@ -135,3 +135,27 @@ def test_a_query_without_values_runs_as_compiled():
     first, second = MeterFactory(), MeterFactory()
     compiled = CompiledQuery(lambda: Meter.objects.order_by("-pk").values_list("pk")[:1])
     assert compiled.rows() == [(max(first.pk, second.pk),)]
+
+
+def test_a_list_value_finds_what_the_orms_in_finds_whatever_its_length():
+    meters = [MeterFactory() for _ in range(3)]
+    compiled = CompiledQuery(
+        lambda serials: Meter.objects.filter(AnyOf("serial_number", serials)).order_by("pk"),
+        "serials",
+        types={"serials": list},
+        instances=True,
+    )
+    for wanted in ([], [meters[0].serial_number], [m.serial_number for m in meters], [meters[2].serial_number, "no such meter"]):
+        expected = list(Meter.objects.filter(serial_number__in=wanted).order_by("pk"))
+        assert [m.pk for m in compiled.objects(serials=wanted)] == [m.pk for m in expected]
+    sql, params = compiled.sql_with_params(serials=("a", "b", "c"))
+    assert sql.count("%s") == 1 and params == [["a", "b", "c"]]
+
+
+def test_a_list_value_must_be_a_list_and_an_int_value_is_not_one():
+    compiled = CompiledQuery(lambda serials: Meter.objects.filter(AnyOf("serial_number", serials)), "serials", types={"serials": list})
+    with pytest.raises(TypeError):
+        compiled.rows(serials="not a list")
+    ints = CompiledQuery(lambda premise_id: Meter.objects.filter(premise_id=premise_id), "premise_id")
+    with pytest.raises(TypeError):
+        ints.rows(premise_id=[1, 2])

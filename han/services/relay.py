@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
+from amiportal.compiled_queries import AnyOf, CompiledQuery
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.leases import lease_claim
 from amiportal.premises.selectors import current_account_ids, current_agreement
@@ -471,6 +472,75 @@ _REPORT_JOBS = (
 )
 
 
+# A batch's coordinators and jobs, read with queries compiled once per process on PostgreSQL
+# (``amiportal.compiled_queries``): Django building them for every batch cost more than PostgreSQL answering them.
+_REPORT_COORDINATORS = CompiledQuery(
+    lambda names: Coordinator.objects.select_for_update(no_key=True).filter(AnyOf("name", names)).order_by("pk"),
+    "names",
+    types={"names": list},
+    instances=True,
+)
+
+
+def _report_coordinators_load(names: list[str]) -> list[Coordinator]:
+    """The coordinators of these names, locked, in primary-key order (compiled once per process on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return list(Coordinator.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk"))
+    return _REPORT_COORDINATORS.objects(names=names)
+
+
+def _loaded_attnames(model, names: set[str]) -> list[str]:
+    """``names`` (field names) as attnames, in the model's column order: the order ``Model.from_db`` takes them in."""
+    return [field.attname for field in model._meta.concrete_fields if field.name in names or field.attname in names]
+
+
+# The jobs come back as values and are made into the instances ``_REPORT_JOBS`` gives: the same columns loaded,
+# the same related rows attached (with the same columns), the rest deferred.
+_JOB_ATTNAMES = _loaded_attnames(
+    CoordinatorCommand,
+    {"id", "command_id", "kind", "state", "network", "coordinator", "device", "result", "parameters", "expires_at", "created_at"},
+)
+_JOB_RELATED = {  # the job's foreign key -> the related row's columns loaded with it (besides its id, the job's key)
+    "network": ["premise_id", "coordinator_id", "pan_id"],
+    "coordinator": ["name"],
+    "device": ["uid", "eui64"],
+}
+_REPORT_JOBS_COMPILED = CompiledQuery(
+    lambda command_ids: (
+        _REPORT_JOBS.filter(AnyOf("command_id", command_ids))
+        .order_by("pk")
+        .values_list(*_JOB_ATTNAMES, *(f"{name}__{column}" for name, columns in _JOB_RELATED.items() for column in columns))
+    ),
+    "command_ids",
+    types={"command_ids": list},
+)
+
+
+def _report_jobs_load(command_ids: list[str]) -> list[CoordinatorCommand]:
+    """``_REPORT_JOBS`` of these command ids, in primary-key order and locked, as the ORM would give them."""
+    if connection.vendor != "postgresql":
+        return list(_REPORT_JOBS.filter(command_id__in=command_ids).order_by("pk"))
+    jobs = []
+    width = len(_JOB_ATTNAMES)
+    for row in _REPORT_JOBS_COMPILED.rows(command_ids=[uuid.UUID(each) for each in command_ids]):
+        job = CoordinatorCommand.from_db(connection.alias, _JOB_ATTNAMES, row[:width])
+        at = width
+        for name, columns in _JOB_RELATED.items():
+            field = CoordinatorCommand._meta.get_field(name)
+            key = getattr(job, field.attname)
+            values = row[at : at + len(columns)]
+            at += len(columns)
+            related = None
+            if key is not None:
+                model = field.related_model
+                attnames = _loaded_attnames(model, {"id", *columns})
+                by_name = dict(zip(["id", *columns], [key, *values], strict=True))
+                related = model.from_db(connection.alias, attnames, [by_name[attname] for attname in attnames])
+            field.set_cached_value(job, related)
+        jobs.append(job)
+    return jobs
+
+
 def _report_verified(report: Any, coordinator: Coordinator, batch: _Batch) -> None:
     """``report_verify`` and open its sealed detail, once per report per batch (the preload may have done it)."""
     if id(report) in batch.details:
@@ -490,7 +560,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
     names -= batch.coordinators.keys()
     if names:
         # Locked (in primary-key order, before any job): their report numbers are read and written by this batch.
-        found = {c.name: c for c in Coordinator.objects.select_for_update(no_key=True).filter(name__in=names).order_by("pk")}
+        found = {c.name: c for c in _report_coordinators_load(sorted(names))}
         for name in names:
             batch.coordinators[name] = found.get(name)
     wanted: dict[str, int] = {}
@@ -509,7 +579,7 @@ def _reports_preload(reports: list[Any], batch: _Batch) -> None:
             wanted[command_id] = coordinator.pk
     if not wanted:
         return
-    jobs = list(_REPORT_JOBS.filter(command_id__in=list(wanted)).order_by("pk"))
+    jobs = _report_jobs_load(list(wanted))
     for job in jobs:
         if wanted.get(str(job.command_id)) == job.coordinator_id:
             batch.jobs[(job.coordinator_id, str(job.command_id))] = job

@@ -126,6 +126,33 @@ def test_a_device_whose_reports_arrive_together_is_written_once_and_a_repeat_in_
     assert audit_verify().ok
 
 
+def test_the_compiled_read_of_a_batchs_jobs_gives_what_the_orm_gives(alice_network, sim_device, ivan, django_capture_on_commit_callbacks):
+    from han.services.relay import _REPORT_JOBS, _report_coordinators_load, _report_jobs_load
+
+    _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    jobs = list(CoordinatorCommand.objects.filter(network=alice_network).order_by("pk"))
+    assert {job.kind for job in jobs} == {JobKind.NETWORK_CONFIGURE, JobKind.COMMISSION}  # one without a device, one with
+    command_ids = [str(job.command_id) for job in jobs]
+
+    got = _report_jobs_load([*command_ids, "00000000-0000-0000-0000-000000000000"])
+    expected = list(_REPORT_JOBS.filter(command_id__in=command_ids).order_by("pk"))
+
+    def loaded(instance):
+        if instance is None:
+            return None
+        deferred = instance.get_deferred_fields()
+        fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
+        return fields, deferred, instance._state.adding, instance._state.db
+
+    assert len(got) == len(expected) == 2
+    for mine, theirs in zip(got, expected, strict=True):
+        assert loaded(mine) == loaded(theirs)
+        for name in ("network", "coordinator", "device"):
+            assert CoordinatorCommand._meta.get_field(name).is_cached(mine)
+            assert loaded(getattr(mine, name)) == loaded(getattr(theirs, name))
+    assert [c.name for c in _report_coordinators_load([alice_network.coordinator.name, "nobody"])] == [alice_network.coordinator.name]
+
+
 def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(alice_network, ivan, captured):
     devices = [
         device_commission(
