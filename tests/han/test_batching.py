@@ -126,6 +126,35 @@ def test_a_device_whose_reports_arrive_together_is_written_once_and_a_repeat_in_
     assert audit_verify().ok
 
 
+@pytest.mark.objective("SO-U8")
+def test_a_report_that_breaks_a_batch_is_set_aside_and_the_rest_are_applied_one_by_one_with_their_entries(
+    alice_network, identity, captured, ivan, django_capture_on_commit_callbacks, monkeypatch
+):
+    from han.commands.commission import Commission
+    from han.coordinator.simulated import SimulatedDevice
+
+    sims = [SimulatedDevice(eui64=random_eui64(), install_code=install_code_for(), device_type="ihd") for _ in range(2)]
+    devices = [_commission(alice_network, sim, ivan, django_capture_on_commit_callbacks) for sim in sims]
+    reports = run_coordinator(identity, [e for _, e in captured], sims, until=lambda r: events(r).count("interviewed") == 2)
+    reports = [r for r in reports if r["event"] != "configured"]
+    broken = str(CoordinatorCommand.objects.get(device=devices[0]).command_id)
+    interviewed = Commission._interviewed
+
+    def breaks_for_one(self, ctx):
+        if str(ctx.command.command_id) == broken:
+            raise RuntimeError("a handler bug")
+        return interviewed(self, ctx)
+
+    monkeypatch.setattr(Commission, "_interviewed", breaks_for_one)
+    outcomes = reports_record(reports=reports)
+
+    assert sorted(outcomes) == sorted(["permitted", "joined", "error", "permitted", "joined", "verified"])
+    states = {d.pk: d.state for d in Device.objects.filter(pk__in=[d.pk for d in devices])}
+    assert states == {devices[0].pk: DeviceState.JOINED, devices[1].pk: DeviceState.VERIFIED}
+    assert list(AuditEntry.objects.filter(action="han.device_verified").values_list("target", flat=True)) == [f"device:{devices[1].uid}"]
+    assert audit_verify().ok
+
+
 def test_the_compiled_read_of_a_batchs_jobs_gives_what_the_orm_gives(alice_network, sim_device, ivan, django_capture_on_commit_callbacks):
     from han.services.relay import _REPORT_JOBS, _report_coordinators_load, _report_jobs_load
 
