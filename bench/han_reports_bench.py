@@ -39,24 +39,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._han_values import eui64, install_code  # noqa: E402
 from bench._setup import BENCH_DATABASE, django_setup, prepare_database, print_table  # noqa: E402
 
 DATABASE_URL = os.environ.get("AMI_BENCH_HAN_REPORTS_DATABASE_URL", BENCH_DATABASE.rsplit("/", 1)[0] + "/amiportal_bench_han_reports")
 DEVICE_TYPES = ["ihd", "pct", "load_control", "smart_appliance"]  # no meter or EVSE: they would add metering reports
 COMMISSION_EVENTS = ("permitted", "joined", "interviewed")
-
-
-def _install_code() -> str:
-    from zigpy.util import CrcX25
-
-    body = os.urandom(16)
-    crc = CrcX25()
-    crc.process(body)
-    return (body + crc.finalbytes(byteorder="little")).hex().upper()
-
-
-def _eui64(n: int) -> str:
-    return ":".join(f"{b:02x}" for b in b"\x00\x0d\x6f" + n.to_bytes(5, "big"))
 
 
 def _setup_world(premise_count: int, per_premise: int):
@@ -194,7 +182,7 @@ def _prepare_reports(
         name = network.coordinator.name
         for index in range(per_premise):
             device = SimulatedDevice(
-                eui64=_eui64(n), install_code=_install_code(), device_type=DEVICE_TYPES[index % len(DEVICE_TYPES)], model=f"SE-{index}"
+                eui64=eui64(n), install_code=install_code(), device_type=DEVICE_TYPES[index % len(DEVICE_TYPES)], model=f"SE-{index}"
             )
             n += 1
             coordinators.services[name].app.sim_network.add(device)
