@@ -14,9 +14,10 @@ lookup does) or ``date`` (as a DateField lookup passes it to the database). A qu
 compiled parameters do not hold each sentinel exactly once is refused when it is first
 compiled: a value the ORM transforms on its way in (``icontains`` wraps it in ``%``, a date
 compared with a datetime column becomes a datetime) is never found, so it cannot be swapped
-in wrongly. On PostgreSQL, ``list`` is a kind too: any number of values in one parameter, which
-the queryset compares with a column through ``AnyOf`` (``column = ANY(%s)``), never through
-``__in``, whose SQL has one placeholder per value.
+in wrongly. ``datetime`` (aware, as a DateTimeField lookup passes it) is a kind too, and on
+PostgreSQL ``list``: any number of values in one parameter, which the queryset compares with a
+column through ``AnyOf`` (``column = ANY(%s)``), never through ``__in``, whose SQL has one
+placeholder per value.
 
 A ``CompiledInsert`` does the same for ``Model.save`` of a new row (the installer's
 submission inserts a device and a command each time): the INSERT is built once, and each
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
@@ -49,7 +50,8 @@ class _Compiled:
 _SENTINEL_BASE = -7_291_044_615_000
 # Days of the year 1 and strings no form or record holds stand for the other kinds of value.
 _DATE_SENTINEL_BASE = date(1, 1, 1)
-_VALUE_TYPES = (int, str, date, list)
+_DATETIME_SENTINEL_BASE = datetime(1, 1, 2, tzinfo=UTC)
+_VALUE_TYPES = (int, str, date, datetime, list)
 
 
 def _sentinel(kind: type, index: int) -> Any:
@@ -57,12 +59,14 @@ def _sentinel(kind: type, index: int) -> Any:
         return _SENTINEL_BASE - index
     if kind is str:
         return f"\x1fcompiled-query-value-{index}\x1f"
+    if kind is datetime:
+        return _DATETIME_SENTINEL_BASE + timedelta(microseconds=index)
     return _DATE_SENTINEL_BASE + timedelta(days=index)
 
 
 def _checked(name: str, kind: type, value: Any) -> Any:
-    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, a date (not a datetime), or a list
-    (from any iterable but a string)."""
+    """``value`` as the kind ``name`` takes: an int (``int()`` of it), a str, a date (not a datetime), an aware
+    datetime, or a list (from any iterable but a string)."""
     if kind is int:
         return int(value)
     if kind is list and not isinstance(value, str | bytes | dict) and hasattr(value, "__iter__"):
@@ -71,11 +75,15 @@ def _checked(name: str, kind: type, value: Any) -> Any:
         return value
     if kind is date and isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if kind is datetime and isinstance(value, datetime) and value.tzinfo is not None:
+        return value
     raise TypeError(f"{name}: expected a {kind.__name__}, got {type(value).__name__}")
 
 
 def _adapted(kind: type, value: Any, connection) -> Any:
-    """What the ORM passes to the database for ``value`` (a DateField lookup adapts dates per backend)."""
+    """What the ORM passes to the database for ``value`` (a DateField or DateTimeField lookup adapts it per backend)."""
+    if kind is datetime:
+        return connection.ops.adapt_datetimefield_value(value)
     return connection.ops.adapt_datefield_value(value) if kind is date else value
 
 
@@ -104,7 +112,8 @@ class AnyOf(Expression):
 class CompiledQuery:
     """``build(**names)`` (a queryset) compiled once per database alias; ``rows`` or ``objects`` run it with new values.
 
-    Each value is an integer unless ``types`` says ``str``, ``date`` or ``list`` (PostgreSQL, through ``AnyOf``) for its name.
+    Each value is an integer unless ``types`` says ``str``, ``date``, ``datetime`` (aware) or ``list`` (PostgreSQL,
+    through ``AnyOf``) for its name.
     ``instances=True``: the queryset is of one model with no joins selected, and ``objects`` gives its instances.
     """
 
@@ -113,7 +122,7 @@ class CompiledQuery:
         if unknown := set(types) - set(names):
             raise TypeError(f"types names values the query does not take: {sorted(unknown)}")
         if odd := {name: kind for name, kind in types.items() if kind not in _VALUE_TYPES}:
-            raise TypeError(f"values can be int, str, date or list, not {odd}")
+            raise TypeError(f"values can be int, str, date, datetime or list, not {odd}")
         self._build = build
         self._names = names
         self._types = {name: types.get(name, int) for name in names}

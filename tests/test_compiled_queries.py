@@ -159,3 +159,17 @@ def test_a_list_value_must_be_a_list_and_an_int_value_is_not_one():
     ints = CompiledQuery(lambda premise_id: Meter.objects.filter(premise_id=premise_id), "premise_id")
     with pytest.raises(TypeError):
         ints.rows(premise_id=[1, 2])
+
+
+def test_a_datetime_value_is_swapped_in_as_the_orm_passes_it():
+    from datetime import UTC, datetime, timedelta
+
+    from han.models import RelayWakeup
+
+    moment = datetime(2026, 12, 3, 18, 0, 0, 123456, tzinfo=UTC)
+    RelayWakeup.objects.create(pk=1, requested_at=moment)
+    compiled = CompiledQuery(lambda at: RelayWakeup.objects.filter(requested_at=at).values_list("pk"), "at", types={"at": datetime})
+    assert compiled.rows(at=moment) == list(RelayWakeup.objects.filter(requested_at=moment).values_list("pk")) == [(1,)]
+    assert compiled.rows(at=moment + timedelta(microseconds=1)) == []
+    with pytest.raises(TypeError):
+        compiled.rows(at=moment.replace(tzinfo=None))  # naive: refused, never guessed at

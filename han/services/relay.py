@@ -24,13 +24,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
-from amiportal.compiled_queries import AnyOf, CompiledQuery
+from amiportal.compiled_queries import AnyOf, CompiledQuery, model_columns, model_from_row
 from amiportal.crypto.envelope import SealedValueError
 from amiportal.leases import lease_claim
+from amiportal.premises.models import Premise
 from amiportal.premises.selectors import current_account_ids, current_agreement
 from han import broker
 from han.commands import UnknownCommandType, command_type
-from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, JobState
+from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, HanNetwork, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
 from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move, jobs_done
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
@@ -300,25 +301,15 @@ def job_relay(*, job_id: int) -> str:
         # anything else: usually another runner took it along.
         return "claimed by another runner" if state == JobState.RELAYING else "already handled"
     with transaction.atomic():
-        job = (
-            _JOBS.select_for_update(no_key=True, of=("self",))
-            .filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease.expires_at)
-            .first()
-        )
+        job = _claimed_job_load(job_id=job_id, lease_expires_at=lease.expires_at)
         if job is None:
             return "lease lost"  # swept meanwhile: the sweeper counted the attempt and handed it out again
         # Newest first: the tasks next in the queue are the oldest jobs' own, so they find their job free and
         # relay in parallel (another pool process) instead of waiting for this transaction to let go of it.
-        others = list(
-            CoordinatorCommand.objects.select_for_update(no_key=True, skip_locked=True)
-            .filter(state=JobState.PENDING)
-            .exclude(pk=job.pk)
-            .order_by("-pk")
-            .values_list("pk", flat=True)[: RELAY_BATCH - 1]
-        )
+        others = [pk for (pk,) in _OTHERS_PENDING.rows(job_id=job.pk)]
         if others:
             CoordinatorCommand.objects.filter(pk__in=others).update(state=JobState.RELAYING)
-        jobs = [job, *_JOBS.filter(pk__in=others).order_by("pk")]
+        jobs = [job, *_jobs_load(others)]
         batch = _Batch(now=timezone.now().replace(microsecond=0))  # the envelopes' issued_at, in whole seconds
         _account_ids_load(premise_ids={each.network.premise_id for each in jobs}, batch=batch)
         outcomes, relayed = {}, []
@@ -346,6 +337,84 @@ def job_relay(*, job_id: int) -> str:
 
 
 _JOBS = CoordinatorCommand.objects.select_related("network__premise", "coordinator", "device")
+
+# ``_JOBS`` compiled once per process (Django building this four-way join cost a runner pass more than PostgreSQL
+# answering it): every column of the job and of each related row, made into the instances ``_JOBS`` gives.
+_JOB_ROWS = (
+    ("", CoordinatorCommand),
+    ("network__", HanNetwork),
+    ("network__premise__", Premise),
+    ("coordinator__", Coordinator),
+    ("device__", Device),
+)
+_JOB_ROW_COLUMNS = [column for prefix, model in _JOB_ROWS for column in model_columns(model, prefix)]
+_CLAIMED_JOB = CompiledQuery(
+    lambda job_id, lease_expires_at: (
+        _JOBS.select_for_update(no_key=True, of=("self",))
+        .filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease_expires_at)
+        .order_by("pk")
+        .values_list(*_JOB_ROW_COLUMNS)[:1]
+    ),
+    "job_id",
+    "lease_expires_at",
+    types={"lease_expires_at": datetime},
+)
+_JOBS_BY_ID = CompiledQuery(
+    lambda job_ids: _JOBS.filter(AnyOf("pk", job_ids)).order_by("pk").values_list(*_JOB_ROW_COLUMNS),
+    "job_ids",
+    types={"job_ids": list},
+)
+
+
+def _job_from_row(row: tuple) -> CoordinatorCommand:
+    parts, at = {}, 0
+    for prefix, model in _JOB_ROWS:
+        width = len(model._meta.concrete_fields)
+        parts[prefix] = row[at : at + width]
+        at += width
+    alias = connection.alias
+    job = model_from_row(CoordinatorCommand, alias, parts[""])
+    network = model_from_row(HanNetwork, alias, parts["network__"])
+    HanNetwork._meta.get_field("premise").set_cached_value(network, model_from_row(Premise, alias, parts["network__premise__"]))
+    CoordinatorCommand._meta.get_field("network").set_cached_value(job, network)
+    CoordinatorCommand._meta.get_field("coordinator").set_cached_value(job, model_from_row(Coordinator, alias, parts["coordinator__"]))
+    device = model_from_row(Device, alias, parts["device__"]) if job.device_id is not None else None
+    CoordinatorCommand._meta.get_field("device").set_cached_value(job, device)
+    return job
+
+
+def _claimed_job_load(*, job_id: int, lease_expires_at: datetime) -> CoordinatorCommand | None:
+    """The job this runner claimed, locked, if its lease is still this one (``_JOBS``; compiled on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return (
+            _JOBS.select_for_update(no_key=True, of=("self",))
+            .filter(pk=job_id, state=JobState.RELAYING, lease_expires_at=lease_expires_at)
+            .first()
+        )
+    rows = _CLAIMED_JOB.rows(job_id=job_id, lease_expires_at=lease_expires_at)
+    return _job_from_row(rows[0]) if rows else None
+
+
+def _jobs_load(job_ids: list[int]) -> list[CoordinatorCommand]:
+    """``_JOBS`` of these ids, in primary-key order (compiled on PostgreSQL)."""
+    if not job_ids:
+        return []
+    if connection.vendor != "postgresql":
+        return list(_JOBS.filter(pk__in=job_ids).order_by("pk"))
+    return [_job_from_row(row) for row in _JOBS_BY_ID.rows(job_ids=job_ids)]
+
+
+# The pending jobs a runner takes along, newest first, locked (skipping those another runner holds); compiled once per process.
+_OTHERS_PENDING = CompiledQuery(
+    lambda job_id: (
+        CoordinatorCommand.objects.select_for_update(no_key=True, skip_locked=True)
+        .filter(state=JobState.PENDING)
+        .exclude(pk=job_id)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[: RELAY_BATCH - 1]
+    ),
+    "job_id",
+)
 
 
 def _relay_one(job: CoordinatorCommand, batch: _Batch) -> str:

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from han.models import CoordinatorCommand, JobState, RelayWakeup
+from amiportal.compiled_queries import AnyOf, CompiledQuery
+from han.models import CoordinatorCommand, JobState
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,33 @@ def _wakeup_request() -> bool:
         return cursor.fetchone() is not None
 
 
+# Both run in every runner pass: written once, not built by the ORM each time (as QuerySet.update and the
+# queryset in ``_oldest_pending``'s fallback would write them).
+_CLEAR = "UPDATE han_relaywakeup SET requested_at = NULL WHERE id = 1"
+_OLDEST_PENDING = CompiledQuery(
+    lambda tried: (
+        CoordinatorCommand.objects.filter(state=JobState.PENDING)
+        .exclude(AnyOf("pk", tried))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1]
+    ),
+    "tried",
+    types={"tried": list},
+)
+
+
 def relay_wakeup_clear() -> None:
-    RelayWakeup.objects.filter(pk=1).update(requested_at=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLEAR)
+
+
+def _oldest_pending(tried: set[int]) -> int | None:
+    """The oldest pending command not in ``tried`` (one compiled query on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        pending = CoordinatorCommand.objects.filter(state=JobState.PENDING).exclude(pk__in=tried)
+        return pending.order_by("pk").values_list("pk", flat=True).first()
+    rows = _OLDEST_PENDING.rows(tried=sorted(tried))
+    return rows[0][0] if rows else None
 
 
 def relay_wake(*, job_ids: list[int], force: bool = False) -> bool:
@@ -83,8 +109,7 @@ def relay_pending() -> str:
     relay_wakeup_clear()  # first: a command committed from now on asks for a runner of its own
     tried: set[int] = set()
     for _ in range(MAX_PASSES):
-        pending = CoordinatorCommand.objects.filter(state=JobState.PENDING).exclude(pk__in=tried)
-        oldest = pending.order_by("pk").values_list("pk", flat=True).first()
+        oldest = _oldest_pending(tried)
         if oldest is None:
             return f"{len(tried)} passes"
         tried.add(oldest)

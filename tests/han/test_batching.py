@@ -182,6 +182,47 @@ def test_the_compiled_read_of_a_batchs_jobs_gives_what_the_orm_gives(alice_netwo
     assert [c.name for c in _report_coordinators_load([alice_network.coordinator.name, "nobody"])] == [alice_network.coordinator.name]
 
 
+def test_the_compiled_reads_of_a_relay_runners_jobs_give_what_the_orm_gives(
+    alice_network, sim_device, ivan, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from han.services.relay import _JOBS, _claimed_job_load, _jobs_load
+
+    _commission(alice_network, sim_device, ivan, django_capture_on_commit_callbacks)
+    jobs = list(CoordinatorCommand.objects.filter(network=alice_network).order_by("pk"))
+    assert {job.kind for job in jobs} == {JobKind.NETWORK_CONFIGURE, JobKind.COMMISSION}  # one without a device, one with
+
+    def loaded(instance):
+        if instance is None:
+            return None
+        deferred = instance.get_deferred_fields()
+        fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
+        return fields, deferred, instance._state.adding, instance._state.db
+
+    def same(mine, theirs):
+        assert loaded(mine) == loaded(theirs)
+        for name in ("network", "coordinator", "device"):
+            assert CoordinatorCommand._meta.get_field(name).is_cached(mine)
+            assert loaded(getattr(mine, name)) == loaded(getattr(theirs, name))
+        assert loaded(mine.network.premise) == loaded(theirs.network.premise)
+
+    got = _jobs_load([job.pk for job in jobs] + [-1])
+    expected = list(_JOBS.filter(pk__in=[job.pk for job in jobs]).order_by("pk"))
+    assert len(got) == len(expected) == 2
+    for mine, theirs in zip(got, expected, strict=True):
+        same(mine, theirs)
+    assert _jobs_load([]) == []
+
+    lease = timezone.now() + timedelta(seconds=30)
+    CoordinatorCommand.objects.filter(pk=jobs[1].pk).update(state=JobState.RELAYING, lease_expires_at=lease)
+    same(_claimed_job_load(job_id=jobs[1].pk, lease_expires_at=lease), _JOBS.get(pk=jobs[1].pk))
+    assert _claimed_job_load(job_id=jobs[1].pk, lease_expires_at=lease + timedelta(microseconds=1)) is None  # another lease
+    assert _claimed_job_load(job_id=jobs[0].pk, lease_expires_at=lease) is None  # not relaying
+
+
 def test_a_relay_takes_waiting_jobs_along_and_their_own_tasks_find_them_handled(alice_network, ivan, captured):
     devices = [
         device_commission(
