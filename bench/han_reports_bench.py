@@ -14,6 +14,9 @@ each batch in its own transaction as the worker runs it. Per device: CPU (``time
 this process only: the database's share is not in it), wall time, and statements
 (``CaptureQueriesContext``).
 
+Side figure: the relay runner (``relay_pending``, the body of ``han_relay_pending_task``) on each group of
+``--batch-devices`` freshly submitted jobs, per device (CPU and wall), measured while setting up.
+
 Baselines, measured in the same run on the same batches:
 - the crypto floor: ``report_verify`` + ``report_detail_open`` of every report of the batch, alone
   (what no batching can remove: each report's signature and sealed detail);
