@@ -85,6 +85,29 @@ def jobs_done(job_ids: list[int]) -> None:
         cursor.execute("UPDATE han_coordinatorcommand SET state = %s, detail = '' WHERE id = ANY(%s)", [str(JobState.DONE), list(job_ids)])
 
 
+def jobs_relayed(job_ids: list[int], *, expires_at: datetime) -> None:
+    """The jobs still ``relaying`` are ``relayed``: their envelope's expiry, one attempt more, lease, permit
+    deadline and detail cleared (as ``QuerySet.update``: ``updated_at`` is not touched)."""
+    if not job_ids:
+        return
+    if connection.vendor != "postgresql":
+        CoordinatorCommand.objects.filter(pk__in=job_ids, state=JobState.RELAYING).update(
+            state=JobState.RELAYED,
+            expires_at=expires_at,
+            attempts=F("attempts") + 1,
+            lease_expires_at=None,
+            permit_ends_at=None,
+            detail="",
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE han_coordinatorcommand SET state = %s, expires_at = %s, attempts = attempts + 1,"
+            " lease_expires_at = NULL, permit_ends_at = NULL, detail = '' WHERE id = ANY(%s) AND state = %s",
+            [str(JobState.RELAYED), expires_at, list(job_ids), str(JobState.RELAYING)],
+        )
+
+
 @dataclass(frozen=True)
 class CoordinatorRow:
     """What one report batch writes to one coordinator's row: its report numbers and counters (``window``,

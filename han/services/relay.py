@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from amiportal.audit.services import audit_append, audit_append_many
@@ -33,7 +32,7 @@ from han import broker
 from han.commands import UnknownCommandType, command_type
 from han.models import STATE_PATH, Coordinator, CoordinatorCommand, Device, DeviceState, HanNetwork, JobState
 from han.protocol import CommandRejected, command_build, report_detail_open, report_verify
-from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move, jobs_done
+from han.services.batch_writes import CoordinatorRow, DeviceMove, coordinators_write, devices_move, jobs_done, jobs_relayed
 from han.services.head_end_keys import head_end_box_key, head_end_public_key_hex, head_end_signing_key  # noqa: F401 (re-exported)
 from han.services.live_demand import live_demand_record
 from han.services.radios import coordinator_radio_record
@@ -319,17 +318,10 @@ def job_relay(*, job_id: int) -> str:
             if outcome == "relayed":
                 relayed.append(each)
         if relayed:
-            CoordinatorCommand.objects.filter(pk__in=[j.pk for j in relayed], state=JobState.RELAYING).update(
-                state=JobState.RELAYED,
-                expires_at=batch.now + COMMAND_LIFETIME,
-                attempts=F("attempts") + 1,  # envelopes sent (the sweeper sends a fresh one when this one expires unanswered)
-                lease_expires_at=None,
-                permit_ends_at=None,
-                detail="",
-            )
+            # Each counts one envelope more (the sweeper sends a fresh one when this one expires unanswered).
+            jobs_relayed([j.pk for j in relayed], expires_at=batch.now + COMMAND_LIFETIME)
             device_ids = [j.device_id for j in relayed if j.device_id and _commissions_device(j)]
-            earlier = STATE_PATH[: STATE_PATH.index(DeviceState.KEY_RELAYED)]
-            Device.objects.filter(pk__in=device_ids, state__in=earlier).update(state=DeviceState.KEY_RELAYED)
+            devices_move([DeviceMove(device_id, DeviceState.KEY_RELAYED, {}) for device_id in device_ids])  # forward only
         audit_append_many(entries=batch.audits)  # last: the audit chain's lock is held only for this insert and the commit
     for each in relayed:
         logger.info("relayed %s command %s to %s", command_type(each.kind).wire_type, each.command_id, each.coordinator.name)
