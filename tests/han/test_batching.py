@@ -33,6 +33,15 @@ def _commission(network, sim_device, actor, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.objective("SO-U8")
+def _loaded(instance):
+    """An instance's loaded fields, deferred fields and state: what a compiled read must give as the ORM does."""
+    if instance is None:
+        return None
+    deferred = instance.get_deferred_fields()
+    fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
+    return fields, deferred, instance._state.adding, instance._state.db
+
+
 def test_entries_appended_together_chain_exactly_like_entries_appended_one_by_one():
     audit_append(action="test.first", actor_label="test")
     entries = audit_append_many(entries=[{"action": f"test.batch.{n}", "actor_label": "test", "payload": {"n": n}} for n in range(3)])
@@ -166,19 +175,12 @@ def test_the_compiled_read_of_a_batchs_jobs_gives_what_the_orm_gives(alice_netwo
     got = _report_jobs_load([*command_ids, "00000000-0000-0000-0000-000000000000"])
     expected = list(_REPORT_JOBS.filter(command_id__in=command_ids).order_by("pk"))
 
-    def loaded(instance):
-        if instance is None:
-            return None
-        deferred = instance.get_deferred_fields()
-        fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-        return fields, deferred, instance._state.adding, instance._state.db
-
     assert len(got) == len(expected) == 2
     for mine, theirs in zip(got, expected, strict=True):
-        assert loaded(mine) == loaded(theirs)
+        assert _loaded(mine) == _loaded(theirs)
         for name in ("network", "coordinator", "device"):
             assert CoordinatorCommand._meta.get_field(name).is_cached(mine)
-            assert loaded(getattr(mine, name)) == loaded(getattr(theirs, name))
+            assert _loaded(getattr(mine, name)) == _loaded(getattr(theirs, name))
     assert [c.name for c in _report_coordinators_load([alice_network.coordinator.name, "nobody"])] == [alice_network.coordinator.name]
 
 
@@ -195,19 +197,12 @@ def test_the_compiled_reads_of_a_relay_runners_jobs_give_what_the_orm_gives(
     jobs = list(CoordinatorCommand.objects.filter(network=alice_network).order_by("pk"))
     assert {job.kind for job in jobs} == {JobKind.NETWORK_CONFIGURE, JobKind.COMMISSION}  # one without a device, one with
 
-    def loaded(instance):
-        if instance is None:
-            return None
-        deferred = instance.get_deferred_fields()
-        fields = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields if f.attname not in deferred}
-        return fields, deferred, instance._state.adding, instance._state.db
-
     def same(mine, theirs):
-        assert loaded(mine) == loaded(theirs)
+        assert _loaded(mine) == _loaded(theirs)
         for name in ("network", "coordinator", "device"):
             assert CoordinatorCommand._meta.get_field(name).is_cached(mine)
-            assert loaded(getattr(mine, name)) == loaded(getattr(theirs, name))
-        assert loaded(mine.network.premise) == loaded(theirs.network.premise)
+            assert _loaded(getattr(mine, name)) == _loaded(getattr(theirs, name))
+        assert _loaded(mine.network.premise) == _loaded(theirs.network.premise)
 
     got = _jobs_load([job.pk for job in jobs] + [-1])
     expected = list(_JOBS.filter(pk__in=[job.pk for job in jobs]).order_by("pk"))
