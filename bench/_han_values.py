@@ -1,4 +1,4 @@
-"""What the HAN benchmarks share: install codes and radio addresses as devices carry them, and a percentile."""
+"""What the HAN benchmarks share: install codes and radio addresses as devices carry them, premises, a percentile."""
 
 from __future__ import annotations
 
@@ -24,3 +24,22 @@ def eui64(n: int) -> str:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def create_premises(prefix: str, count: int):
+    """``count`` residential premises whose service point ids start with ``prefix``, in that order."""
+    from amiportal.premises.models import Premise
+
+    Premise.objects.bulk_create(
+        [
+            Premise(
+                service_point_id=f"{prefix}-{n:05d}",
+                address_line=f"{n} Bench Street",
+                city="Riverton",
+                postal_code="00000",
+                customer_class="residential",
+            )
+            for n in range(count)
+        ]
+    )
+    return list(Premise.objects.filter(service_point_id__startswith=f"{prefix}-").order_by("service_point_id"))

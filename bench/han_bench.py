@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from celery import shared_task  # noqa: E402
 
-from bench._han_values import eui64, install_code, percentile  # noqa: E402
+from bench._han_values import create_premises, eui64, install_code, percentile  # noqa: E402
 from bench._setup import BENCH_DATABASE, ROOT, django_setup, prepare_database, print_table  # noqa: E402
 
 # Its own database, so concurrent runs of other benchmarks keep theirs (AMI_BENCH_DATABASE_URL may already name it).
@@ -299,24 +299,6 @@ class Processes:
 
 
 # --- the world -----------------------------------------------------------------------------
-
-
-def create_premises(prefix: str, count: int):
-    from amiportal.premises.models import Premise
-
-    Premise.objects.bulk_create(
-        [
-            Premise(
-                service_point_id=f"{prefix}-{n:05d}",
-                address_line=f"{n} Bench Street",
-                city="Riverton",
-                postal_code="00000",
-                customer_class="residential",
-            )
-            for n in range(count)
-        ]
-    )
-    return list(Premise.objects.filter(service_point_id__startswith=f"{prefix}-").order_by("service_point_id"))
 
 
 def create_networks(premises, prefix: str, key_dir: Path):

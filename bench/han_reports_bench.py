@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._han_values import eui64, install_code  # noqa: E402
+from bench._han_values import create_premises, eui64, install_code  # noqa: E402
 from bench._setup import BENCH_DATABASE, django_setup, prepare_database, print_table  # noqa: E402
 
 DATABASE_URL = os.environ.get("AMI_BENCH_HAN_REPORTS_DATABASE_URL", BENCH_DATABASE.rsplit("/", 1)[0] + "/amiportal_bench_han_reports")
@@ -54,7 +54,6 @@ def _setup_world(premise_count: int, per_premise: int):
     """Premises, networks and commissioned devices; the relayed envelopes by coordinator name."""
     from amiportal.accounts.models import User
     from amiportal.celery import app as celery_app
-    from amiportal.premises.models import Premise
     from han import broker
     from han.protocol import CoordinatorIdentity
     from han.services.networks import coordinator_register, han_network_create
@@ -65,19 +64,7 @@ def _setup_world(premise_count: int, per_premise: int):
     celery_app.conf.task_eager_propagates = True
 
     actor = User.objects.create_user(email="installer@bench.invalid", full_name="Bench Installer")
-    Premise.objects.bulk_create(
-        [
-            Premise(
-                service_point_id=f"HR-{n:05d}",
-                address_line=f"{n} Bench Street",
-                city="Riverton",
-                postal_code="00000",
-                customer_class="residential",
-            )
-            for n in range(premise_count)
-        ]
-    )
-    premises = list(Premise.objects.filter(service_point_id__startswith="HR-").order_by("service_point_id"))
+    premises = create_premises("HR", premise_count)
     identities, networks = {}, []
     for n, premise in enumerate(premises):
         identity = CoordinatorIdentity.generate(f"hr-{n:05d}")
