@@ -43,3 +43,20 @@ def create_premises(prefix: str, count: int):
         ]
     )
     return list(Premise.objects.filter(service_point_id__startswith=f"{prefix}-").order_by("service_point_id"))
+
+
+def in_process_coordinator(*, identity, app, send_report):
+    """A ``CoordinatorService`` in this process on ``app`` (the simulated radio): no broker, an in-memory replay guard."""
+    from han.coordinator.service import CoordinatorService
+    from han.protocol import ReplayGuard
+    from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex
+
+    return CoordinatorService(
+        identity=identity,
+        head_end_public_hex=head_end_public_key_hex(),
+        head_end_box_public_hex=head_end_box_public_key_hex(),
+        app=app,
+        replay_guard=ReplayGuard(),
+        consumer=object(),
+        send_report=send_report,
+    )

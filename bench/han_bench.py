@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from celery import shared_task  # noqa: E402
 
-from bench._han_values import create_premises, eui64, install_code, percentile  # noqa: E402
+from bench._han_values import create_premises, eui64, in_process_coordinator, install_code, percentile  # noqa: E402
 from bench._setup import BENCH_DATABASE, ROOT, django_setup, prepare_database, print_table  # noqa: E402
 
 # Its own database, so concurrent runs of other benchmarks keep theirs (AMI_BENCH_DATABASE_URL may already name it).
@@ -385,10 +385,9 @@ def measure_coordinator_alone(count: int) -> list[float]:
     import logging
     import uuid
 
-    from han.coordinator.service import CoordinatorService
     from han.coordinator.simulated import SimulatedControllerApplication, SimulatedDevice, SimulatedNetwork
-    from han.protocol import CoordinatorIdentity, ReplayGuard, command_build
-    from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex, head_end_signing_key
+    from han.protocol import CoordinatorIdentity, command_build
+    from han.services.head_end_keys import head_end_signing_key
 
     logging.getLogger("zigpy").setLevel(logging.WARNING)  # keep this process's console readable
     logging.getLogger("han.coordinator").setLevel(logging.WARNING)
@@ -405,15 +404,7 @@ def measure_coordinator_alone(count: int) -> list[float]:
             if report["event"] == "interviewed":
                 done[report["command_id"]] = time.perf_counter()
 
-        service = CoordinatorService(
-            identity=identity,
-            head_end_public_hex=head_end_public_key_hex(),
-            head_end_box_public_hex=head_end_box_public_key_hex(),
-            app=app,
-            replay_guard=ReplayGuard(),
-            consumer=object(),
-            send_report=send_report,
-        )
+        service = in_process_coordinator(identity=identity, app=app, send_report=send_report)
         timings = []
         for device in devices:
             command_id = str(uuid.uuid4())

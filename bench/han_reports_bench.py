@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._han_values import create_premises, eui64, install_code  # noqa: E402
+from bench._han_values import create_premises, eui64, in_process_coordinator, install_code  # noqa: E402
 from bench._setup import BENCH_DATABASE, django_setup, prepare_database, print_table  # noqa: E402
 
 DATABASE_URL = os.environ.get("AMI_BENCH_HAN_REPORTS_DATABASE_URL", BENCH_DATABASE.rsplit("/", 1)[0] + "/amiportal_bench_han_reports")
@@ -83,10 +83,7 @@ class _Coordinators:
     """
 
     def __init__(self, identities) -> None:
-        from han.coordinator.service import CoordinatorService
         from han.coordinator.simulated import SimulatedControllerApplication
-        from han.protocol import ReplayGuard
-        from han.services.head_end_keys import head_end_box_public_key_hex, head_end_public_key_hex
 
         self.loop = asyncio.new_event_loop()
         self.reports: list[dict] = []
@@ -95,15 +92,7 @@ class _Coordinators:
             services = {}
             for name, identity in identities.items():
                 app = await SimulatedControllerApplication.new(SimulatedControllerApplication.default_config(), auto_form=True)
-                services[name] = CoordinatorService(
-                    identity=identity,
-                    head_end_public_hex=head_end_public_key_hex(),
-                    head_end_box_public_hex=head_end_box_public_key_hex(),
-                    app=app,
-                    replay_guard=ReplayGuard(),
-                    consumer=object(),
-                    send_report=self.reports.append,
-                )
+                services[name] = in_process_coordinator(identity=identity, app=app, send_report=self.reports.append)
             return services
 
         self.services = self.loop.run_until_complete(start())
